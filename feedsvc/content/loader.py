@@ -1,0 +1,286 @@
+"""Read the content directory: every article file, parsed, validated, de-duplicated.
+
+This is the I/O edge of the content layer. It walks the directory in a fixed
+order (so builds are deterministic), refuses symlinks that leave it, reuses
+parse results for files whose bytes did not change (keyed by size and mtime,
+confirmed by content hash) and parses the rest in worker processes when there
+are enough of them to pay for it. One bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import pickle
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from feedsvc.content.errors import ContentError, warning
+from feedsvc.content.parse import (
+    ARTICLE_SUFFIXES, ParseContext, ParseResult, content_hash, parse_article,
+)
+from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
+from feedsvc.models import Article, Problem
+
+log = logging.getLogger(__name__)
+
+PARALLEL_THRESHOLD = 400
+CACHE_FILE = "parse-cache.pickle"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    rel: str
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class CacheEntry:
+    size: int
+    mtime_ns: int
+    digest: str
+    result: ParseResult
+
+
+@dataclass
+class ParseCache:
+    """Parse results by relative path, valid for one `ParseContext`."""
+
+    context_key: str
+    entries: dict[str, CacheEntry] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, directory: Path | None, context_key: str) -> ParseCache:
+        if directory is None:
+            return cls(context_key)
+        try:
+            with open(directory / CACHE_FILE, "rb") as handle:
+                cache = pickle.load(handle)  # noqa: S301 - our own file, same trust as the store
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+                TypeError, ValueError):
+            return cls(context_key)
+        if not isinstance(cache, cls) or cache.context_key != context_key:
+            return cls(context_key)
+        return cache
+
+    def save(self, directory: Path | None) -> None:
+        if directory is None:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{CACHE_FILE}.{os.getpid()}"
+        with open(tmp, "wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, directory / CACHE_FILE)
+
+
+@dataclass
+class LoadResult:
+    articles: list[Article]
+    problems: list[Problem]
+    taxonomy: Taxonomy
+    files: int = 0
+    excluded: int = 0
+    files_parsed: int = 0
+    files_cached: int = 0
+    fingerprint: str = ""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
+    """Article files under content_dir in path order; hidden entries are skipped."""
+    root = content_dir.resolve()
+    found: list[SourceFile] = []
+    problems: list[ContentError] = []
+
+    def walk(directory: str, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(ContentError(f"cannot list directory: {exc.strerror or exc}",
+                                         path=prefix.rstrip("/") or "."))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = prefix + entry.name
+            try:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not target.is_relative_to(root):
+                        problems.append(ContentError(
+                            "symbolic link points outside the content directory; refused", path=rel))
+                        continue
+                if entry.is_dir():
+                    walk(entry.path, rel + "/")
+                    continue
+                if not entry.name.endswith(ARTICLE_SUFFIXES) or not entry.is_file():
+                    continue
+                st = entry.stat()
+            except OSError as exc:
+                problems.append(ContentError(f"cannot read: {exc.strerror or exc}", path=rel))
+                continue
+            found.append(SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns))
+
+    if not root.is_dir():
+        problems.append(ContentError("content directory does not exist or is not a directory",
+                                     path=str(content_dir)))
+        return [], problems
+    walk(str(root), "")
+    return found, problems
+
+
+def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseResult]:
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read(ctx.max_file_size + 1)
+    except FileNotFoundError:
+        return "", ParseResult(None, (warning("file disappeared while it was being read; "
+                                              "skipped until the next build")
+                                      .located(source.rel),))
+    except OSError as exc:
+        return "", ParseResult(None, (ContentError(f"cannot read: {exc.strerror or exc}",
+                                                   path=source.rel),))
+    if len(data) > ctx.max_file_size:
+        return "", ParseResult(None, (ContentError(
+            f"file is over the limit of {ctx.max_file_size:,} bytes (FEEDSVC_MAX_FILE_SIZE)",
+            path=source.rel),))
+    result = parse_article(source.rel, data, ctx)
+    return content_hash(data), result
+
+
+def _parse_batch(batch: list[SourceFile], ctx: ParseContext) -> list[tuple[str, ParseResult]]:
+    return [_read_and_parse(source, ctx) for source in batch]
+
+
+def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _parse_all(todo: list[SourceFile], ctx: ParseContext, workers: int) -> list[tuple[str, ParseResult]]:
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        return _parse_batch(todo, ctx)
+    chunk = max(50, len(todo) // (workers * 8))
+    mp = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp) as pool:
+        results: list[tuple[str, ParseResult]] = []
+        for part in pool.map(_parse_batch, _chunks(todo, chunk), [ctx] * ((len(todo) + chunk - 1) // chunk)):
+            results.extend(part)
+        return results
+
+
+def worker_count(setting: int) -> int:
+    return setting if setting > 0 else (os.cpu_count() or 1)
+
+
+def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
+                 workers: int = 1) -> LoadResult:
+    """Load every article under content_dir. Never raises for bad content."""
+    taxonomy, taxonomy_problems = load_taxonomy(content_dir)
+    sources, scan_problems = scan(content_dir)
+    cache = cache if cache is not None and cache.context_key == ctx.key else ParseCache(ctx.key)
+
+    todo: list[SourceFile] = []
+    results: dict[str, ParseResult] = {}
+    digests: dict[str, str] = {}
+    cached = 0
+    for source in sources:
+        entry = cache.entries.get(source.rel)
+        if entry is not None and entry.size == source.size and entry.mtime_ns == source.mtime_ns:
+            results[source.rel] = entry.result
+            digests[source.rel] = entry.digest
+            cached += 1
+        else:
+            todo.append(source)
+    parsed = 0
+    for source, (digest, result) in zip(todo, _parse_all(todo, ctx, workers)):
+        entry = cache.entries.get(source.rel)
+        if digest and entry is not None and entry.digest == digest:
+            result = entry.result  # touched, not changed
+            cached += 1
+        else:
+            parsed += 1
+        results[source.rel] = result
+        digests[source.rel] = digest
+        if digest:
+            cache.entries[source.rel] = CacheEntry(source.size, source.mtime_ns, digest, result)
+    live = {s.rel for s in sources}
+    for rel in [rel for rel in cache.entries if rel not in live]:
+        del cache.entries[rel]
+
+    problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
+    articles: list[Article] = []
+    excluded = 0
+    for source in sources:
+        result = results[source.rel]
+        problems.extend(result.problems)
+        if result.excluded:
+            excluded += 1
+        elif result.article is not None:
+            article = result.article
+            if article.source != source.rel:
+                article = replace(article, source=source.rel)
+            articles.append(article)
+    articles, duplicate_problems = drop_duplicates(articles)
+    problems.extend(duplicate_problems)
+
+    fingerprint = hashlib.blake2b(digest_size=16)
+    fingerprint.update(ctx.key.encode())
+    fingerprint.update(taxonomy.fingerprint.encode())
+    for source in sources:
+        fingerprint.update(f"{source.rel}\0{digests.get(source.rel, '')}\n".encode())
+    return LoadResult(
+        articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
+        files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
+        fingerprint=fingerprint.hexdigest(),
+    )
+
+
+def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[ContentError]]:
+    """Keep the first article (in path order) for each id and each original URL."""
+    by_id: dict[str, Article] = {}
+    by_url: dict[str, Article] = {}
+    kept: list[Article] = []
+    problems: list[ContentError] = []
+    for article in articles:
+        first = by_id.get(article.id)
+        if first is not None:
+            problems.append(ContentError(
+                f"duplicate id {article.id!r}: already used by {first.source}; skipped",
+                path=article.source, line=1))
+            continue
+        url_key = _url_key(article.original_url) if article.original_url else None
+        first = by_url.get(url_key) if url_key else None
+        if first is not None:
+            problems.append(ContentError(
+                f"duplicate original URL {article.original_url}: already published by "
+                f"{first.source}; skipped", path=article.source, line=1))
+            continue
+        by_id[article.id] = article
+        if url_key:
+            by_url[url_key] = article
+        kept.append(article)
+    return kept, problems
+
+
+def _url_key(url: str) -> str:
+    """URLs that differ only by scheme, host case or a trailing slash are the same story."""
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{host.lower()}/{path.rstrip('/')}"
+
+
+__all__ = ["LoadResult", "ParseCache", "load_content", "scan", "worker_count", "TOPICS_FILE"]

@@ -1,0 +1,497 @@
+"""Turn the bytes of one article file into an `Article`, or say precisely why not.
+
+Pure: no file system, no clock, no settings beyond the `ParseContext` passed
+in, so results can be cached by content hash and computed in worker processes.
+Two formats share one model:
+
+* Markdown with YAML front matter, in the upstream schema (`publishedDateTime`,
+  `originalUrl`, `provider`, `images`, `related`, ...) or the short spelling
+  editors type by hand (`date`, `url`, `summary`, `tags`, `id`, `updated`);
+* plain text with no front matter: title, standfirst, body. We publish those
+  ourselves, so their link is our own article page and their date comes from
+  the `YYYY-MM-DD-` file-name prefix (never the mtime, which checkout changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
+from feedsvc.content.errors import ContentError, warning
+from feedsvc.content.markup import (
+    first_forbidden_line, markdown_to_safe_html, one_line, strip_forbidden,
+)
+from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
+from feedsvc.models import Article, Image, Provider, RelatedLink
+
+PARSER_VERSION = "3"
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+BOM = b"\xef\xbb\xbf"
+
+# Field spellings, preferred first. The upstream schema and the hand-typed one.
+TITLE_FIELDS = ("title", "name")
+SUMMARY_FIELDS = ("summary", "excerpt", "description")
+DATE_FIELDS = ("date", "publishedDateTime", "pubDate", "startDateTime")
+UPDATED_FIELDS = ("updated", "modified", "lastModified", "dateModified")
+LINK_FIELDS = ("url", "originalUrl", "webUrl", "website")
+TOPIC_FIELDS = ("topics", "tags", "categories")
+
+_CREDIT_LINE = re.compile(
+    r"^\s*[(\[]?(image|photo|photograph|picture|illustration|video|graphic)s?"
+    r"(\s+credits?)?\s*[:\-–—]", re.I)
+_HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """Everything outside the file that parsing depends on (part of the cache key)."""
+
+    id_authority: str
+    base_url: str
+    max_file_size: int
+
+    @property
+    def key(self) -> str:
+        return f"{PARSER_VERSION}|{self.id_authority}|{self.base_url}|{self.max_file_size}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What one file gave: an article, or nothing (error or unpublished), plus problems."""
+
+    article: Article | None
+    problems: tuple[ContentError, ...]
+    excluded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.article is not None
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def parse_article(source: str, data: bytes, ctx: ParseContext) -> ParseResult:
+    """Parse one file. Never raises for bad input: problems come back in the result."""
+    problems: list[ContentError] = []
+    try:
+        article, excluded = _parse(source, data, ctx, problems)
+    except ContentError as exc:
+        problems.append(exc)
+        article, excluded = None, False
+    except RecursionError:
+        problems.append(ContentError("the file nests too deeply to be read", line=1))
+        article, excluded = None, False
+    for problem in problems:
+        problem.located(source)
+    return ParseResult(article, tuple(problems), excluded)
+
+
+def _parse(source: str, data: bytes, ctx: ParseContext,
+           problems: list[ContentError]) -> tuple[Article | None, bool]:
+    if len(data) > ctx.max_file_size:
+        raise ContentError(
+            f"file is {len(data):,} bytes, over the limit of {ctx.max_file_size:,} "
+            "(FEEDSVC_MAX_FILE_SIZE)")
+    fingerprint = content_hash(data)
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+        problems.append(warning("file starts with a UTF-8 byte order mark; it was ignored", 1))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ContentError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8", line=line) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad_line = first_forbidden_line(text)
+    if bad_line is not None:
+        text, count = strip_forbidden(text)
+        problems.append(warning(
+            f"removed {count} control character(s) that XML does not allow", bad_line))
+    stem = PurePosixPath(source).stem
+    lines = text.split("\n", 1)
+    if lines[0].rstrip() == "---":
+        return _parse_front_matter(source, stem, text, ctx, fingerprint, problems)
+    return _parse_plain(source, stem, text, ctx, fingerprint, problems), False
+
+
+# --- front matter -----------------------------------------------------------
+
+class _Fields:
+    """The front-matter mapping plus the line each top-level key is on."""
+
+    def __init__(self, meta: dict[str, Any], yaml_text: str) -> None:
+        # yaml_text starts right after the opening '---', so its line 0 is file line 1.
+        self.meta = {str(k): v for k, v in meta.items()}
+        self._yaml_lines = yaml_text.split("\n")
+
+    def line(self, key: str) -> int:
+        pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
+        for number, text in enumerate(self._yaml_lines, start=1):
+            if pattern.match(text):
+                return number
+        return 1
+
+    def first(self, names: tuple[str, ...]) -> tuple[str | None, Any]:
+        for name in names:
+            value = self.meta.get(name)
+            if value is not None and value != "":
+                return name, value
+        return None, None
+
+    def text(self, names: tuple[str, ...], *, required: str | None = None) -> tuple[str, str | None]:
+        key, value = self.first(names)
+        if key is None:
+            if required:
+                raise ContentError(required, line=1)
+            return "", None
+        if isinstance(value, (dict, list)):
+            raise ContentError(f"`{key}` must be text, not a {_yaml_kind(value)}",
+                               line=self.line(key))
+        return one_line(str(value)), key
+
+
+def _yaml_kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
+
+
+def _split_front_matter(text: str) -> tuple[str, str]:
+    boundary = YAMLHandler.FM_BOUNDARY
+    if len(boundary.findall(text)) < 2:
+        raise ContentError("front matter opened with '---' on line 1 is never closed "
+                           "(add a line with '---' after the last field)", line=1)
+    return YAMLHandler().split(text)
+
+
+def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fingerprint: str,
+                        problems: list[ContentError]) -> tuple[Article | None, bool]:
+    yaml_text, body = _split_front_matter(text)
+    try:
+        meta = load_yaml(yaml_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+        context = getattr(exc, "context", None)
+        raise ContentError(f"invalid YAML in front matter: {reason}"
+                           + (f" ({context})" if context else ""), line=line) from None
+    except AliasedCollectionError as exc:
+        raise ContentError(str(exc), line=1) from None
+    if meta is None:
+        raise ContentError("front matter is empty", line=1)
+    if not isinstance(meta, dict):
+        raise ContentError(f"front matter must be a mapping of `field: value` lines, "
+                           f"not a {_yaml_kind(meta)}", line=2)
+    fields = _Fields(meta, yaml_text)
+
+    if _is_unpublished(fields):
+        return None, True
+
+    title, _ = fields.text(TITLE_FIELDS, required="no title: add a `title:` field")
+    if not title:
+        raise ContentError("the title is empty", line=fields.line("title"))
+    summary, _ = fields.text(SUMMARY_FIELDS)
+    published = _published_date(fields, stem, problems)
+    updated = _updated_date(fields, published, problems)
+    link = _link(fields)
+    article_id = _article_id(fields, stem, ctx)
+    return Article(
+        id=article_id, stem=stem, source=source, title=title, summary=summary,
+        content_html=markdown_to_safe_html(body, ctx.base_url),
+        published=published, updated=updated, original_url=link, self_published=False,
+        topic_names=_topic_names(fields, problems), provider=_provider(fields, problems),
+        image=_image(fields, problems), related=_related(fields, problems),
+        kind=_kind(fields), quality=_integer(fields, "quality", problems),
+        heat=_integer(fields, "heat", problems), fingerprint=fingerprint,
+    ), False
+
+
+def _is_unpublished(fields: _Fields) -> bool:
+    meta = fields.meta
+    return meta.get("published") is False or meta.get("draft") is True or meta.get("removed") is True
+
+
+def _published_date(fields: _Fields, stem: str, problems: list[ContentError]) -> datetime:
+    key, value = fields.first(DATE_FIELDS)
+    if key is None and isinstance(fields.meta.get("published"), str):
+        key, value = "published", fields.meta["published"]
+    if key is None:
+        from_name = date_from_filename(stem)
+        if from_name is not None:
+            return from_name
+        raise ContentError("no publication date: add a `date:` field (or `publishedDateTime:`), "
+                           "or start the file name with YYYY-MM-DD-", line=1)
+    return _date_value(fields, key, value, problems)
+
+
+def _date_value(fields: _Fields, key: str, value: Any, problems: list[ContentError]) -> datetime:
+    try:
+        moment, naive = parse_datetime(value)
+    except DateParseError as exc:
+        raise ContentError(f"`{key}`: {exc}", line=fields.line(key)) from None
+    if naive:
+        problems.append(warning(f"`{key}` has no time zone; taken as UTC", fields.line(key)))
+    return moment
+
+
+def _updated_date(fields: _Fields, published: datetime, problems: list[ContentError]) -> datetime:
+    key, value = fields.first(UPDATED_FIELDS)
+    if key is None:
+        return published
+    updated = _date_value(fields, key, value, problems)
+    if updated < published:
+        problems.append(warning(f"`{key}` is before the publication date; using the "
+                                "publication date", fields.line(key)))
+        return published
+    return updated
+
+
+def check_url(value: Any) -> str:
+    """Return the URL stripped, or raise ValueError saying what is wrong with it."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL, got a {_yaml_kind(value)}")
+    url = value.strip()
+    if any(ch.isspace() for ch in url):
+        raise ValueError(f"{url!r} contains white space")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        if not parts.scheme:
+            raise ValueError(f"{url!r} is relative; use an absolute http(s) URL")
+        raise ValueError(f"{url!r} uses the scheme {parts.scheme!r}; only http and https are allowed")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host name")
+    return url
+
+
+def _link(fields: _Fields) -> str:
+    key, value = fields.first(LINK_FIELDS)
+    if key is None:
+        raise ContentError("no link: add a `url:` field (or `originalUrl:`) with the "
+                           "address of the original article", line=1)
+    try:
+        return check_url(value)
+    except ValueError as exc:
+        raise ContentError(f"`{key}`: {exc}", line=fields.line(key)) from None
+
+
+def tag_uri(authority: str, stem: str) -> str:
+    return f"tag:{authority}:articles/{quote(stem, safe='-._~!$&()*+,;=:@')}"
+
+
+def _article_id(fields: _Fields, stem: str, ctx: ParseContext) -> str:
+    value = fields.meta.get("id")
+    if value is None:
+        return tag_uri(ctx.id_authority, stem)
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise ContentError("`id` must be a non-empty text", line=fields.line("id"))
+    ident = str(value).strip()
+    if any(ch.isspace() for ch in ident):
+        raise ContentError("`id` must not contain white space", line=fields.line("id"))
+    return ident
+
+
+def _topic_names(fields: _Fields, problems: list[ContentError]) -> tuple[str, ...]:
+    key, value = fields.first(("topics",))
+    if key is None:
+        key, value = fields.first(TOPIC_FIELDS)
+    if key is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        problems.append(warning(f"`{key}` should be a list of topic names; ignored",
+                                fields.line(key)))
+        return ()
+    names: list[str] = []
+    for item in value:
+        if isinstance(item, (dict, list)) or item is None:
+            problems.append(warning(f"`{key}` has an entry that is not a name; ignored",
+                                    fields.line(key)))
+            continue
+        name = one_line(str(item))
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _provider(fields: _Fields, problems: list[ContentError]) -> Provider | None:
+    value = fields.meta.get("provider", fields.meta.get("source", fields.meta.get("outlet")))
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Provider(one_line(value)) if value.strip() else None
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not value["name"].strip():
+        problems.append(warning("`provider` should have a `name`; ignored", fields.line("provider")))
+        return None
+    domain = value.get("domain")
+    domain = domain.strip().lower() if isinstance(domain, str) and domain.strip() else None
+    if domain and not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", domain):
+        problems.append(warning(f"`provider.domain` {domain!r} is not a domain name; ignored",
+                                fields.line("provider")))
+        domain = None
+    return Provider(one_line(value["name"]), domain)
+
+
+def _image(fields: _Fields, problems: list[ContentError]) -> Image | None:
+    value = fields.meta.get("image")
+    key = "image"
+    if value is None and isinstance(fields.meta.get("images"), list) and fields.meta["images"]:
+        value, key = fields.meta["images"][0], "images"
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"url": value}
+    if not isinstance(value, dict):
+        problems.append(warning(f"`{key}` should be a URL or a mapping with `url`; ignored",
+                                fields.line(key)))
+        return None
+    try:
+        url = check_url(value.get("url"))
+    except ValueError as exc:
+        problems.append(warning(f"`{key}` URL ignored: {exc}", fields.line(key)))
+        return None
+    title = value.get("title")
+    return Image(url, _positive(value.get("width")), _positive(value.get("height")),
+                 one_line(title) if isinstance(title, str) and title.strip() else None)
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _related(fields: _Fields, problems: list[ContentError]) -> tuple[RelatedLink, ...]:
+    value = fields.meta.get("related")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(warning("`related` should be a list; ignored", fields.line("related")))
+        return ()
+    links: list[RelatedLink] = []
+    seen: set[str] = set()
+    for item in value:
+        if isinstance(item, str):
+            item = {"url": item, "title": item}
+        if not isinstance(item, dict):
+            continue
+        _, raw_url = _Fields(item, "").first(("url", "originalUrl", "webUrl"))
+        title = item.get("title")
+        try:
+            url = check_url(raw_url)
+        except ValueError:
+            problems.append(warning("a `related` entry has no valid absolute URL; skipped",
+                                    fields.line("related")))
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        when = None
+        if item.get("publishedDateTime") is not None:
+            try:
+                when, _ = parse_datetime(item["publishedDateTime"])
+            except DateParseError:
+                when = None
+        provider = item.get("provider")
+        provider_name = provider.get("name") if isinstance(provider, dict) else None
+        links.append(RelatedLink(
+            one_line(str(title)) if title else url, url, when,
+            one_line(provider_name) if isinstance(provider_name, str) else None))
+    return tuple(links)
+
+
+def _kind(fields: _Fields) -> str:
+    value = fields.meta.get("type")
+    return one_line(value).lower() if isinstance(value, str) and value.strip() else "article"
+
+
+def _integer(fields: _Fields, key: str, problems: list[ContentError]) -> int | None:
+    value = fields.meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    problems.append(warning(f"`{key}` should be a whole number; ignored", fields.line(key)))
+    return None
+
+
+# --- plain text --------------------------------------------------------------
+
+def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerprint: str,
+                 problems: list[ContentError]) -> Article:
+    lines = text.split("\n")
+    index = _next_content_line(lines, 0)
+    if index is None:
+        raise ContentError("the file is empty", line=1)
+    title = one_line(_HEADING_MARK.sub("", lines[index]))
+    title_line = index + 1
+    if len(title) > 300:
+        problems.append(warning("the first line is the title but is over 300 characters long; "
+                                "is the title line missing?", title_line))
+    published = date_from_filename(stem)
+    if published is None:
+        raise ContentError("a plain-text article needs its date in the file name: "
+                           "name it YYYY-MM-DD-slug.txt", line=title_line)
+    summary, credits, body_start = _standfirst(lines, index + 1)
+    body = "\n".join(credits + lines[body_start:])
+    return Article(
+        id=tag_uri(ctx.id_authority, stem), stem=stem, source=source, title=title, summary=summary,
+        content_html=_plain_body_html(body, ctx.base_url), published=published,
+        updated=published, original_url=None, self_published=True, topic_names=(),
+        provider=None, fingerprint=fingerprint,
+    )
+
+
+def _next_content_line(lines: list[str], start: int) -> int | None:
+    for index in range(start, len(lines)):
+        if lines[index].strip():
+            return index
+    return None
+
+
+def _standfirst(lines: list[str], start: int) -> tuple[str, list[str], int]:
+    """The first paragraph after the title that is not an image credit.
+
+    Returns the standfirst, the credit lines met before it (they stay in the
+    body) and the index where the body starts.
+    """
+    index = start
+    credits: list[str] = []
+    while True:
+        found = _next_content_line(lines, index)
+        if found is None:
+            return "", credits, len(lines)
+        if _CREDIT_LINE.match(lines[found]):
+            credits.append(lines[found])
+            index = found + 1
+            continue
+        end = found
+        while end < len(lines) and lines[end].strip() and not _CREDIT_LINE.match(lines[end]):
+            end += 1
+        return one_line(" ".join(lines[found:end])), credits, end
+
+
+def _plain_body_html(body: str, base_url: str) -> str:
+    """Credit lines become their own small paragraphs; the rest is Markdown."""
+    marked = "\n".join(
+        f'<p class="credit">{_escape(line.strip())}</p>\n' if _CREDIT_LINE.match(line) else line
+        for line in body.split("\n"))
+    return markdown_to_safe_html(marked, base_url)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,113 @@
+"""The plain data every part of feedsvc passes around.
+
+Frozen, slotted dataclasses: they are shared between the loader, the catalog
+and the renderers, cached across builds and sent between worker processes, so
+they must be immutable, small and picklable. Every datetime is timezone-aware
+UTC; the loader guarantees it, so nothing downstream needs to check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """The outlet that published the story (upstream `provider`)."""
+
+    name: str
+    domain: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return f"https://{self.domain}/" if self.domain else None
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    title: str
+    url: str
+    published: datetime | None = None
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One publishable article, whatever file format it came from."""
+
+    id: str
+    stem: str
+    source: str
+    title: str
+    summary: str
+    content_html: str
+    published: datetime
+    updated: datetime
+    original_url: str | None
+    self_published: bool
+    topic_names: tuple[str, ...]
+    provider: Provider | None = None
+    image: Image | None = None
+    related: tuple[RelatedLink, ...] = ()
+    kind: str = "article"
+    quality: int | None = None
+    heat: int | None = None
+    fingerprint: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str
+    title: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    declared: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A reportable problem in the content, for reports and storage."""
+
+    path: str
+    line: int | None
+    severity: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.severity}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    generation: int | None
+    started_at: datetime
+    duration_s: float
+    articles: int
+    topics: int
+    documents: int
+    documents_written: int
+    documents_unchanged: int
+    files_parsed: int
+    files_cached: int
+    published: bool
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
