@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, worker_count
-from feedsvc.models import Problem
+from feedsvc.models import BuildReport, Problem
+from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
+from feedsvc.store import NewDocument, Store
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -56,3 +61,80 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None) -> Content
 
 def check_content(settings: Settings) -> ContentSummary:
     return load_catalog(settings)
+
+
+def feed_options(settings: Settings) -> FeedOptions:
+    return FeedOptions(settings.base_url, settings.site_title, settings.site_description,
+                       settings.language, settings.feed_size, settings.websub_hub)
+
+
+def _report_dict(report: BuildReport) -> dict:
+    data = asdict(report)
+    data["errors"], data["warnings"] = report.errors, report.warnings
+    return data
+
+
+class Builder:
+    """Runs builds against one store, keeping parsed files in memory between them.
+
+    Long-lived processes (the clock, `feedsvc serve`) keep one Builder, so a
+    scheduled rebuild only stats the files; one-off `feedsvc build` runs read
+    the same cache from `FEEDSVC_CACHE_DIR`.
+    """
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.cache = ParseCache.open(settings.cache_dir, parse_context(settings).key)
+
+    def build(self, *, force: bool = False, now: datetime | None = None) -> BuildReport:
+        started = now or datetime.now(timezone.utc)
+        clock = time.perf_counter()
+        summary = load_catalog(self.settings, self.cache)
+        options = feed_options(self.settings)
+        fingerprint = hashlib.blake2b(
+            (summary.load.fingerprint + options.key).encode(), digest_size=16).hexdigest()
+        current = self.store.current_generation()
+        info = self.store.generation_info(current) if current is not None else None
+
+        def report(**values) -> BuildReport:
+            return BuildReport(started_at=started, duration_s=round(time.perf_counter() - clock, 4),
+                               articles=len(summary.catalog.articles),
+                               topics=len(summary.catalog.topics),
+                               files_parsed=summary.load.files_parsed,
+                               files_cached=summary.load.files_cached,
+                               problems=tuple(summary.problems), **values)
+
+        if _content_unavailable(summary):
+            result = report(generation=current, documents=0, documents_written=0,
+                            documents_unchanged=0, published=False)
+            self.store.record_report(_report_dict(result))
+            return result
+        if not force and info is not None and info["input_fingerprint"] == fingerprint:
+            count = info["report"].get("documents", 0)
+            result = report(generation=current, documents=count, documents_written=0,
+                            documents_unchanged=count, published=False)
+            self.store.record_report(_report_dict(result))
+            self.cache.save(self.settings.cache_dir)
+            return result
+        previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
+        rendered = render_site(summary.catalog, options, previous,
+                               workers=worker_count(self.settings.build_workers))
+        docs = [NewDocument(d.path, d.media_type, d.updated, d.key, d.body) for d in rendered]
+        draft = report(generation=None, documents=len(docs), documents_written=0,
+                       documents_unchanged=0, published=True)
+        generation, written, unchanged = self.store.publish(
+            docs, fingerprint, _report_dict(draft), created_at=started)
+        result = replace(draft, generation=generation, documents_written=written,
+                         documents_unchanged=unchanged,
+                         duration_s=round(time.perf_counter() - clock, 4))
+        self.store.record_report(_report_dict(result))
+        self.cache.save(self.settings.cache_dir)
+        return result
+
+
+def _content_unavailable(summary: ContentSummary) -> bool:
+    """No files at all and the directory itself failed: keep serving the last good feeds."""
+    return summary.load.files == 0 and any(
+        p.severity == "error" and p.reason.startswith(("content directory", "cannot list"))
+        for p in summary.problems)

@@ -70,6 +70,73 @@ def check(content_dir: Path | None, output_format: str) -> None:
     sys.exit(1 if summary.errors else 0)
 
 
+def _open_store(settings: Settings):
+    from feedsvc.store import Store
+
+    store = Store(settings.database_url)
+    store.create()
+    return store
+
+
+@main.command()
+@content_option
+@click.option("--force", is_flag=True, help="Publish a new generation even if nothing changed.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any article has an error.")
+def build(content_dir: Path | None, force: bool, strict: bool) -> None:
+    """Render every feed and publish them as one new generation in the store.
+
+    Articles with errors are reported and left out; every other article is
+    published. When no input changed since the last build, nothing new is
+    published and the existing documents (and their ETags) stay as they are.
+
+    \b
+    Examples:
+      feedsvc build
+      FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc build --strict
+    """
+    from feedsvc.build import Builder
+
+    settings = _settings(content_dir=content_dir)
+    store = _open_store(settings)
+    report = Builder(settings, store).build(force=force)
+    for problem in report.problems:
+        if problem.severity == "error":
+            click.echo(str(problem), err=True)
+    state = (f"published generation {report.generation}" if report.published
+             else "content unavailable; kept the last good generation" if report.documents == 0
+             else f"nothing changed; generation {report.generation} stays current")
+    click.echo(f"{state}: {report.articles} articles, {report.topics} topics, "
+               f"{report.documents} documents ({report.documents_written} written, "
+               f"{report.documents_unchanged} unchanged), {report.errors} errors, "
+               f"{report.warnings} warnings, {report.files_parsed} files parsed, "
+               f"{report.files_cached} cached, {report.duration_s:.2f}s")
+    sys.exit(1 if (strict and report.errors) or (report.documents == 0) else 0)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--no-gzip", is_flag=True, help="Do not write .gz siblings for gzip_static.")
+def export(directory: Path, no_gzip: bool) -> None:
+    """Write the current generation as static files for nginx or a CDN.
+
+    The layout mirrors the service's URLs: feeds/<topic>.rss|.atom|.json,
+    feeds/<topic>/archive/<n>.<ext> and feeds.opml.
+
+    \b
+    Examples:
+      feedsvc export site/
+      feedsvc export /var/www/feeds --no-gzip
+    """
+    from feedsvc.export import NothingPublished, export_generation
+
+    store = _open_store(_settings())
+    try:
+        count = export_generation(store, directory, gzip_siblings=not no_gzip)
+    except NothingPublished as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {count} documents to {directory}")
+
+
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the README table of settings.")
 def show_settings(markdown: bool) -> None:

@@ -1,0 +1,254 @@
+"""The store: published generations of documents, and build reports.
+
+SQLAlchemy Core, so one code path serves SQLite (the embedded default, WAL
+mode) and PostgreSQL. Bodies are content-addressed blobs shared between
+generations: a rebuild that changes one feed writes one blob. A generation
+becomes visible only when the `current` pointer moves, in the same transaction
+that wrote its rows, so a reader sees the old generation or the new one and
+never a mix. Old generations are kept for a while so that a reader that looked
+up the pointer just before a publish can still finish reading.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (
+    Column, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
+    create_engine, delete, event, insert, select, update,
+)
+from sqlalchemy.engine import Engine, make_url
+
+metadata = MetaData()
+
+blobs = Table(
+    "blobs", metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("gzip", LargeBinary, nullable=False),
+)
+generations = Table(
+    "generations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("input_fingerprint", String(64), nullable=False),
+    Column("report", Text, nullable=False),
+)
+documents = Table(
+    "documents", metadata,
+    Column("generation_id", Integer, ForeignKey("generations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("media_type", String(64), nullable=False),
+    Column("blob_hash", String(64), ForeignKey("blobs.hash"), nullable=False),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+    Column("render_key", String(64), nullable=False),
+)
+state = Table(
+    "state", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+KEEP_GENERATIONS = 5
+GZIP_LEVEL = 6
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def compress(body: bytes) -> bytes:
+    """Deterministic gzip (no timestamp, no name) so equal bodies give equal bytes."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    path: str
+    media_type: str
+    blob_hash: str
+    last_modified: datetime
+    render_key: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.blob_hash[:32]}"'
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    path: str
+    media_type: str
+    last_modified: datetime
+    render_key: str
+    body: bytes | None  # None: reuse the body of the same path in the current generation
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def engine_for(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = str(parsed.set(drivername="postgresql+psycopg"))
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = engine_for(url)
+
+    def create(self) -> None:
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- reading ---------------------------------------------------------
+
+    def current_generation(self) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
+        return int(value) if value is not None else None
+
+    def generation_info(self, generation: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(generations).where(generations.c.id == generation)).first()
+        if row is None:
+            return None
+        return {"id": row.id, "created_at": _utc(row.created_at),
+                "input_fingerprint": row.input_fingerprint, "report": json.loads(row.report)}
+
+    def documents(self, generation: int) -> list[StoredDocument]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(documents).where(documents.c.generation_id == generation)
+                                .order_by(documents.c.path)).all()
+        return [StoredDocument(r.path, r.media_type, r.blob_hash, _utc(r.last_modified), r.render_key)
+                for r in rows]
+
+    def bodies(self, hashes: Iterable[str], *, gzipped: bool = False) -> Iterator[tuple[str, bytes]]:
+        column = blobs.c.gzip if gzipped else blobs.c.body
+        wanted = list(dict.fromkeys(hashes))
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                for row in conn.execute(select(blobs.c.hash, column).where(blobs.c.hash.in_(chunk))):
+                    yield row[0], row[1]
+
+    def body(self, blob_hash: str, *, gzipped: bool = False) -> bytes | None:
+        return next((b for _, b in self.bodies([blob_hash], gzipped=gzipped)), None)
+
+    def read(self, path: str, generation: int | None = None) -> tuple[StoredDocument, bytes] | None:
+        generation = self.current_generation() if generation is None else generation
+        if generation is None:
+            return None
+        doc = next((d for d in self.documents(generation) if d.path == path), None)
+        if doc is None:
+            return None
+        return doc, self.body(doc.blob_hash) or b""
+
+    # --- writing ---------------------------------------------------------
+
+    def publish(self, docs: list[NewDocument], input_fingerprint: str, report: dict,
+                *, created_at: datetime) -> tuple[int, int, int]:
+        """Publish a generation atomically. Returns (generation, written, unchanged).
+
+        `written` counts documents whose bytes differ from the previous
+        generation's; a document with `body=None` must exist in it.
+        """
+        with self.engine.begin() as conn:
+            current = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
+            previous: dict[str, str] = {}
+            if current is not None:
+                previous = dict(conn.execute(
+                    select(documents.c.path, documents.c.blob_hash)
+                    .where(documents.c.generation_id == int(current))).all())
+            previous_hashes = set(previous.values())
+            rows = []
+            new_blobs: dict[str, bytes] = {}
+            written = 0
+            for doc in docs:
+                if doc.body is None:
+                    if doc.path not in previous:
+                        raise ValueError(f"{doc.path}: no body and nothing to reuse")
+                    digest = previous[doc.path]
+                else:
+                    digest = body_hash(doc.body)
+                    if digest not in previous_hashes:
+                        new_blobs.setdefault(digest, doc.body)
+                if previous.get(doc.path) != digest:
+                    written += 1
+                rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
+                             "last_modified": _utc(doc.last_modified), "render_key": doc.render_key})
+            if new_blobs:
+                existing: set[str] = set()
+                hashes = list(new_blobs)
+                for start in range(0, len(hashes), 500):
+                    existing.update(conn.execute(select(blobs.c.hash).where(
+                        blobs.c.hash.in_(hashes[start:start + 500]))).scalars())
+                fresh = [{"hash": h, "body": b, "gzip": compress(b)}
+                         for h, b in new_blobs.items() if h not in existing]
+                for start in range(0, len(fresh), 200):
+                    conn.execute(insert(blobs), fresh[start:start + 200])
+            generation = conn.execute(insert(generations).values(
+                created_at=_utc(created_at), input_fingerprint=input_fingerprint,
+                report=json.dumps(report, sort_keys=True, default=str),
+            )).inserted_primary_key[0]
+            for row in rows:
+                row["generation_id"] = generation
+            for start in range(0, len(rows), 1000):
+                conn.execute(insert(documents), rows[start:start + 1000])
+            if current is None:
+                conn.execute(insert(state).values(key="current", value=str(generation)))
+            else:
+                conn.execute(update(state).where(state.c.key == "current").values(value=str(generation)))
+            self._prune(conn, generation)
+        return generation, written, len(docs) - written
+
+    def _prune(self, conn, newest: int) -> None:
+        old = [g for (g,) in conn.execute(select(generations.c.id).where(
+            generations.c.id <= newest - KEEP_GENERATIONS))]
+        if not old:
+            return
+        conn.execute(delete(documents).where(documents.c.generation_id.in_(old)))
+        conn.execute(delete(generations).where(generations.c.id.in_(old)))
+        used = select(documents.c.blob_hash).distinct()
+        conn.execute(delete(blobs).where(blobs.c.hash.not_in(used)))
+
+    def record_report(self, report: dict) -> None:
+        """Keep the latest build report even when no new generation was published."""
+        value = json.dumps(report, sort_keys=True, default=str)
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(state).where(state.c.key == "last_report")
+                                   .values(value=value)).rowcount
+            if not changed:
+                conn.execute(insert(state).values(key="last_report", value=value))
+
+    def last_report(self) -> dict | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(state.c.value).where(state.c.key == "last_report")).scalar()
+        return json.loads(value) if value else None

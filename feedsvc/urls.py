@@ -1,0 +1,58 @@
+"""The URL layout, in one place: routes, the static export and feed links all use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+FEED_FORMATS = ("rss", "atom", "json")
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+    "opml": "text/x-opml",
+    "html": "text/html",
+}
+OPML_PATH = "feeds.opml"
+
+
+def feed_path(slug: str, fmt: str) -> str:
+    return f"feeds/{slug}.{fmt}"
+
+
+def archive_path(slug: str, page: int, fmt: str) -> str:
+    return f"feeds/{slug}/archive/{page}.{fmt}"
+
+
+def media_type_for(path: str) -> str:
+    return MEDIA_TYPES[path.rsplit(".", 1)[-1]]
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Absolute URLs under the public base URL: feeds must never carry relative links."""
+
+    base: str
+
+    def absolute(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def feed(self, slug: str, fmt: str) -> str:
+        return self.absolute(feed_path(slug, fmt))
+
+    def archive(self, slug: str, page: int, fmt: str) -> str:
+        return self.absolute(archive_path(slug, page, fmt))
+
+    def topic_page(self, slug: str) -> str:
+        return self.absolute("/") if slug == "all" else self.absolute(f"topics/{slug}")
+
+    def article_page(self, stem: str) -> str:
+        return self.absolute(f"articles/{quote(stem, safe='')}")
+
+    @property
+    def topic_scheme(self) -> str:
+        return self.absolute("topics/")
+
+    @property
+    def opml(self) -> str:
+        return self.absolute(OPML_PATH)

@@ -1,0 +1,157 @@
+"""Both article formats, field by field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from feedsvc.content import parse_article
+from feedsvc.content.dates import DateParseError, parse_datetime
+
+UTC = timezone.utc
+
+
+def parse(ctx, text: str, name: str = "2024-03-13-story.md"):
+    result = parse_article(name, text.encode(), ctx)
+    return result
+
+
+def test_upstream_schema(ctx):
+    result = parse(ctx, """---
+category: news
+title: "Amazon Pauses Police Use"
+excerpt: "A one-year   moratorium."
+publishedDateTime: 2020-06-10T22:11:00Z
+originalUrl: "https://www.nytimes.com/2020/06/10/technology/a.html"
+webUrl: "https://www.nytimes.com/2020/06/10/technology/a.html"
+type: article
+quality: 91
+heat: 801
+published: true
+provider:
+  name: New York Times
+  domain: nytimes.com
+topics:
+  - Facial recognition
+  - AI
+images:
+  - url: "https://static01.nyt.com/a.jpg"
+    width: 1050
+    height: 549
+    isCached: true
+related:
+  - title: "Loopholes"
+    publishedDateTime: 2020-06-11T03:45:00Z
+    webUrl: "https://techcrunch.com/2020/06/10/x/"
+    provider:
+      name: TechCrunch
+---
+""")
+    assert result.problems == ()
+    a = result.article
+    assert a.title == "Amazon Pauses Police Use"
+    assert a.summary == "A one-year moratorium."
+    assert a.published == datetime(2020, 6, 10, 22, 11, tzinfo=UTC)
+    assert a.updated == a.published
+    assert a.original_url == "https://www.nytimes.com/2020/06/10/technology/a.html"
+    assert not a.self_published
+    assert a.provider.name == "New York Times" and a.provider.url == "https://nytimes.com/"
+    assert a.topic_names == ("Facial recognition", "AI")
+    assert (a.image.url, a.image.width, a.image.height) == ("https://static01.nyt.com/a.jpg", 1050, 549)
+    assert [(r.title, r.url, r.provider) for r in a.related] == [
+        ("Loopholes", "https://techcrunch.com/2020/06/10/x/", "TechCrunch")]
+    assert (a.kind, a.quality, a.heat) == ("article", 91, 801)
+    assert a.id == "tag:feedsvc.test,2026:articles/2024-03-13-story"
+
+
+def test_native_spelling(ctx):
+    a = parse(ctx, """---
+title: Native
+date: 2024-03-13T10:00:00+02:00
+updated: 2024-03-14
+url: https://example.org/n
+summary: Short.
+tags: [Privacy, Regulation]
+id: urn:uuid:1234
+source: The Outlet
+image: https://example.org/i.png
+---
+Body with [a link](/about) and <script>alert(1)</script>.
+""").article
+    assert a.id == "urn:uuid:1234"
+    assert a.published == datetime(2024, 3, 13, 8, 0, tzinfo=UTC)
+    assert a.updated == datetime(2024, 3, 14, tzinfo=UTC)
+    assert a.topic_names == ("Privacy", "Regulation")
+    assert a.provider.name == "The Outlet" and a.provider.domain is None
+    assert a.image.url == "https://example.org/i.png"
+    assert '<a href="https://feeds.test/about"' in a.content_html
+    assert "<script" not in a.content_html
+
+
+def test_timestamps_and_sexagesimal_stay_as_written(ctx):
+    a = parse(ctx, "---\ntitle: 10:00\ndate: 2024-03-13\nurl: https://e.org/x\nsummary: 1:30\n---\n").article
+    assert a.title == "10:00" and a.summary == "1:30"
+
+
+def test_plain_text_article(ctx):
+    result = parse(ctx, """# Why we check links
+
+News links rot, so we check them.
+
+Photo: Jane Doe/Agency
+
+First paragraph of the body.
+""", "2026-11-02-why.txt")
+    a = result.article
+    assert result.problems == ()
+    assert a.title == "Why we check links"
+    assert a.summary == "News links rot, so we check them."
+    assert a.self_published and a.original_url is None
+    assert a.published == datetime(2026, 11, 2, tzinfo=UTC)
+    assert '<p class="credit">Photo: Jane Doe/Agency</p>' in a.content_html
+    assert "<p>First paragraph of the body.</p>" in a.content_html
+    assert "News links rot" not in a.content_html
+
+
+def test_credit_line_before_standfirst_is_not_the_standfirst(ctx):
+    a = parse(ctx, "Title\nImage credit: Someone\nThe real standfirst.\n\nBody.\n", "2026-01-01-c.md").article
+    assert a.summary == "The real standfirst."
+    assert "Image credit: Someone" in a.content_html
+
+
+def test_date_from_filename_when_front_matter_has_none(ctx):
+    a = parse(ctx, "---\ntitle: T\nurl: https://e.org/x\n---\n", "2021-06-15-t.md").article
+    assert a.published == datetime(2021, 6, 15, tzinfo=UTC)
+
+
+def test_crlf_files_parse_like_lf(ctx):
+    lf = parse(ctx, "---\ntitle: T\ndate: 2024-01-01\nurl: https://e.org/x\n---\nBody\n").article
+    crlf = parse(ctx, "---\r\ntitle: T\r\ndate: 2024-01-01\r\nurl: https://e.org/x\r\n---\r\nBody\r\n").article
+    assert (lf.title, lf.published, lf.content_html) == (crlf.title, crlf.published, crlf.content_html)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2020-04-06T10:26:00Z", datetime(2020, 4, 6, 10, 26, tzinfo=UTC)),
+    ("2020-07-12T08:00:00-08:00", datetime(2020, 7, 12, 16, 0, tzinfo=UTC)),
+    ("2020-07-12T08:00:00-0800", datetime(2020, 7, 12, 16, 0, tzinfo=UTC)),
+    ("2020-07-12T08:00:00+05", datetime(2020, 7, 12, 3, 0, tzinfo=UTC)),
+    ("2019-09-20T01:21:27.250Z", datetime(2019, 9, 20, 1, 21, 27, 250000, tzinfo=UTC)),
+    ("2021-04-18 10:00:00 +00:00", datetime(2021, 4, 18, 10, 0, tzinfo=UTC)),
+    ("2021-04-18", datetime(2021, 4, 18, tzinfo=UTC)),
+    ("20210418T100000Z", datetime(2021, 4, 18, 10, 0, tzinfo=UTC)),
+    ("Sun, 18 Apr 2021 10:00:00 +0200", datetime(2021, 4, 18, 8, 0, tzinfo=UTC)),
+])
+def test_iso_8601_variants(text, expected):
+    moment, naive = parse_datetime(text)
+    assert moment == expected and moment.tzinfo == UTC and not naive
+
+
+def test_naive_datetime_is_flagged():
+    assert parse_datetime("2021-04-18T10:00:00") == (datetime(2021, 4, 18, 10, tzinfo=UTC), True)
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2021-02-30", "2021-04-18T25:00:00Z"])
+def test_bad_dates(text):
+    with pytest.raises(DateParseError):
+        parse_datetime(text)
