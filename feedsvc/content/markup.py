@@ -35,8 +35,12 @@ def first_forbidden_line(text: str) -> int | None:
 
 
 def one_line(text: str) -> str:
-    """Collapse runs of white space; titles and summaries are single paragraphs."""
-    return _SPACE.sub(" ", text).strip()
+    """Collapse runs of white space; titles and summaries are single paragraphs.
+
+    Forbidden characters are removed here too: YAML escapes such as "\\u0007"
+    create them after the raw file text was cleaned.
+    """
+    return _SPACE.sub(" ", XML_FORBIDDEN.sub("", text)).strip()
 
 
 def markdown_to_safe_html(markdown: str, base_url: str) -> str:
@@ -47,7 +51,7 @@ def markdown_to_safe_html(markdown: str, base_url: str) -> str:
     """
     if not markdown.strip():
         return ""
-    html = _markdown.render(markdown)
+    html = _markdown.render(XML_FORBIDDEN.sub("", markdown))
     safe = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
     return _RELATIVE_URL.sub(rf"\1{base_url}/", safe).strip()

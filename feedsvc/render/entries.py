@@ -112,8 +112,14 @@ def json_item(article: Article, topics: dict[str, Topic], options: FeedOptions) 
     return item
 
 
+_JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def dump_json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON with <, > and & escaped: the same values, but bytes that
+    cannot be mistaken for markup if a browser or proxy ever sniffs them as HTML."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(_JSON_HTML_ESCAPES).encode("utf-8")
 
 
 def render_fragments(articles: list[Article], topics: dict[str, Topic],

@@ -1,0 +1,87 @@
+"""The command line: check, build, export, settings, and --help everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import main
+from tests.conftest import CONTENT, DATA, REPO
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEEDSVC_DATABASE_URL", f"sqlite:///{tmp_path}/s.db")
+    monkeypatch.setenv("FEEDSVC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FEEDSVC_BUILD_WORKERS", "1")
+    return CliRunner()
+
+
+def test_check_bundled_content_has_no_errors(runner):
+    result = runner.invoke(main, ["check", "--content", str(CONTENT)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].endswith("0 errors, 0 warnings")
+    assert result.output.startswith("35 articles, 13 topics")
+
+
+def test_check_reports_path_line_severity_reason_and_fails(runner):
+    result = runner.invoke(main, ["check", "--content", str(DATA / "bad")])
+    assert result.exit_code == 1
+    assert "missing-title.md:1: error: no title: add a `title:` field\n" in result.output
+
+
+def test_check_json(runner):
+    result = runner.invoke(main, ["check", "--content", str(DATA / "bad"), "--format", "json"])
+    data = json.loads(result.output)
+    assert data["errors"] == len([p for p in data["problems"] if p["severity"] == "error"]) > 20
+    assert {"path": "relative-url.md", "line": 4, "severity": "error",
+            "reason": "`url`: '/news/relative' is relative; use an absolute http(s) URL"} in data["problems"]
+
+
+def test_check_missing_directory_is_one_clear_line(runner, tmp_path):
+    result = runner.invoke(main, ["check", "--content", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "content directory does not exist" in result.output
+
+
+def test_build_then_export(runner, tmp_path):
+    result = runner.invoke(main, ["build", "--content", str(CONTENT)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("published generation 1: 35 articles")
+    again = runner.invoke(main, ["build", "--content", str(CONTENT)])
+    assert again.output.startswith("nothing changed; generation 1 stays current")
+    out = tmp_path / "site"
+    exported = runner.invoke(main, ["export", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert (out / "feeds.opml").is_file() and (out / "feeds/all.atom.gz").is_file()
+    assert (out / "feeds/privacy.json").read_bytes().startswith(b'{"version":"https://jsonfeed.org/version/1.1"')
+
+
+def test_export_before_any_build_says_so(runner, tmp_path):
+    result = runner.invoke(main, ["export", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert "nothing has been published yet" in result.output
+
+
+def test_invalid_setting_is_a_usage_error(runner, monkeypatch):
+    monkeypatch.setenv("FEEDSVC_FEED_SIZE", "lots")
+    result = runner.invoke(main, ["check", "--content", str(CONTENT)])
+    assert result.exit_code == 2
+    assert "FEEDSVC_FEED_SIZE: expected a whole number, got 'lots'" in result.output
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["export"], ["settings"]])
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_readme_settings_table_matches_the_settings_module():
+    from feedsvc.settings import settings_markdown_table
+
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- settings-table:start -->\n") + len("<!-- settings-table:start -->\n")
+    end = readme.index("<!-- settings-table:end -->")
+    assert readme[start:end] == settings_markdown_table()

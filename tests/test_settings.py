@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc.settings import SettingsError, load_settings
+
+
+def test_defaults_and_environment():
+    s = load_settings(env={"FEEDSVC_FEED_SIZE": "20", "DATABASE_URL": "postgresql://db/x",
+                           "FEEDSVC_BASE_URL": "https://feeds.example.org/"})
+    assert s.feed_size == 20 and s.database_url == "postgresql://db/x"
+    assert s.base_url == "https://feeds.example.org" and s.content_dir == Path("content")
+
+
+def test_feedsvc_database_url_wins_over_database_url():
+    s = load_settings(env={"FEEDSVC_DATABASE_URL": "sqlite:///a.db", "DATABASE_URL": "postgresql://db/x"})
+    assert s.database_url == "sqlite:///a.db"
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("FEEDSVC_FEED_SIZE", "0", "FEEDSVC_FEED_SIZE: must be at least 1, got 0"),
+    ("FEEDSVC_BASE_URL", "feeds.example.org", "FEEDSVC_BASE_URL: expected an absolute http(s) URL"),
+    ("FEEDSVC_WEBSUB_HUB", "ftp://hub", "FEEDSVC_WEBSUB_HUB: expected an absolute http(s) URL"),
+    ("FEEDSVC_ID_AUTHORITY", "example.org", "FEEDSVC_ID_AUTHORITY: expected 'domain,YYYY'"),
+])
+def test_invalid_values_are_refused(name, value, message):
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(env={name: value})
