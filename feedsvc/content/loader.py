@@ -54,6 +54,7 @@ class ParseCache:
 
     context_key: str
     entries: dict[str, CacheEntry] = field(default_factory=dict)
+    dirty: bool = False
 
     @classmethod
     def open(cls, directory: Path | None, context_key: str) -> ParseCache:
@@ -70,8 +71,10 @@ class ParseCache:
         return cache
 
     def save(self, directory: Path | None) -> None:
-        if directory is None:
+        """Write the cache if it changed (a no-change rebuild must stay cheap)."""
+        if directory is None or not self.dirty:
             return
+        self.dirty = False
         directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / f".{CACHE_FILE}.{os.getpid()}"
         with open(tmp, "wb") as handle:
@@ -217,9 +220,11 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         digests[source.rel] = digest
         if digest:
             cache.entries[source.rel] = CacheEntry(source.size, source.mtime_ns, digest, result)
+            cache.dirty = True
     live = {s.rel for s in sources}
     for rel in [rel for rel in cache.entries if rel not in live]:
         del cache.entries[rel]
+        cache.dirty = True
 
     problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
     articles: list[Article] = []
