@@ -59,9 +59,10 @@ def run_one(count: int) -> dict:
     db_size = sum(p.stat().st_size for p in work.glob("store.db*"))
     return {
         "articles_files": count, "articles_published": cold.articles, "topics": cold.topics,
-        "documents": cold.documents, "cold_s": round(cold_s, 2),
+        "documents": cold.documents, "cold_s": round(cold_s, 2), "cold_phases": cold.timings,
         "no_change_s": round(same_s, 3), "no_change_published": same.published,
-        "one_file_s": round(one_s, 3), "one_file_docs_written": one.documents_written,
+        "one_file_s": round(one_s, 3), "one_file_phases": one.timings,
+        "one_file_docs_written": one.documents_written,
         "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_rss_mb_largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "store_mb": round(db_size / 1e6, 1),

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, build_catalog
-from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, worker_count
+from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.models import BuildReport, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
 from feedsvc.store import NewDocument, Store
+from feedsvc.workers import WorkerPool, worker_count
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -51,16 +52,17 @@ class ContentSummary:
         }
 
 
-def load_catalog(settings: Settings, cache: ParseCache | None = None) -> ContentSummary:
-    load = load_content(settings.content_dir, parse_context(settings), cache=cache,
-                        workers=worker_count(settings.build_workers))
+def load_catalog(settings: Settings, cache: ParseCache | None = None,
+                 pool: WorkerPool | None = None) -> ContentSummary:
+    load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool)
     catalog, topic_problems = build_catalog(load.articles, load.taxonomy)
     problems = sorted([*load.problems, *topic_problems], key=problem_order)
     return ContentSummary(load, catalog, problems)
 
 
 def check_content(settings: Settings) -> ContentSummary:
-    return load_catalog(settings)
+    with WorkerPool(worker_count(settings.build_workers)) as pool:
+        return load_catalog(settings, pool=pool)
 
 
 def feed_options(settings: Settings) -> FeedOptions:
@@ -71,6 +73,7 @@ def feed_options(settings: Settings) -> FeedOptions:
 def _report_dict(report: BuildReport) -> dict:
     data = asdict(report)
     data["errors"], data["warnings"] = report.errors, report.warnings
+    data["published"] = report.published
     return data
 
 
@@ -88,9 +91,15 @@ class Builder:
         self.cache = ParseCache.open(settings.cache_dir, parse_context(settings).key)
 
     def build(self, *, force: bool = False, now: datetime | None = None) -> BuildReport:
+        with WorkerPool(worker_count(self.settings.build_workers)) as pool:
+            return self._build(pool, force=force, now=now)
+
+    def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None) -> BuildReport:
         started = now or datetime.now(timezone.utc)
         clock = time.perf_counter()
-        summary = load_catalog(self.settings, self.cache)
+        timings: dict[str, float] = {}
+        summary = load_catalog(self.settings, self.cache, pool)
+        timings["load_s"] = round(time.perf_counter() - clock, 3)
         options = feed_options(self.settings)
         fingerprint = hashlib.blake2b(
             (summary.load.fingerprint + options.key).encode(), digest_size=16).hexdigest()
@@ -103,31 +112,35 @@ class Builder:
                                topics=len(summary.catalog.topics),
                                files_parsed=summary.load.files_parsed,
                                files_cached=summary.load.files_cached,
-                               problems=tuple(summary.problems), **values)
+                               problems=tuple(summary.problems), timings=dict(timings), **values)
 
         if _content_unavailable(summary):
-            result = report(generation=current, documents=0, documents_written=0,
-                            documents_unchanged=0, published=False)
+            result = report(status="content-unavailable", generation=current, documents=0,
+                            documents_written=0, documents_unchanged=0)
             self.store.record_report(_report_dict(result))
             return result
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
             count = info["report"].get("documents", 0)
-            result = report(generation=current, documents=count, documents_written=0,
-                            documents_unchanged=count, published=False)
+            result = report(status="unchanged", generation=current, documents=count,
+                            documents_written=0, documents_unchanged=count)
             self.store.record_report(_report_dict(result))
             self.cache.save(self.settings.cache_dir)
             return result
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        rendered = render_site(summary.catalog, options, previous,
-                               workers=worker_count(self.settings.build_workers))
-        docs = [NewDocument(d.path, d.media_type, d.updated, d.key, d.body) for d in rendered]
-        draft = report(generation=None, documents=len(docs), documents_written=0,
-                       documents_unchanged=0, published=True)
+        rendered = render_site(summary.catalog, options, previous, pool=pool)
+        docs = (NewDocument(d.path, d.media_type, d.updated, d.key, d.body, d.hot) for d in rendered)
+        render_start = time.perf_counter()
+
+        def final_report(generation: int, written: int, unchanged: int) -> dict:
+            timings["render_publish_s"] = round(time.perf_counter() - render_start, 3)
+            return _report_dict(report(
+                status="published", generation=generation, documents=written + unchanged,
+                documents_written=written, documents_unchanged=unchanged))
+
         generation, written, unchanged = self.store.publish(
-            docs, fingerprint, _report_dict(draft), created_at=started)
-        result = replace(draft, generation=generation, documents_written=written,
-                         documents_unchanged=unchanged,
-                         duration_s=round(time.perf_counter() - clock, 4))
+            docs, fingerprint, final_report, created_at=started)
+        result = report(status="published", generation=generation, documents=written + unchanged,
+                        documents_written=written, documents_unchanged=unchanged)
         self.store.record_report(_report_dict(result))
         self.cache.save(self.settings.cache_dir)
         return result

@@ -102,15 +102,18 @@ def build(content_dir: Path | None, force: bool, strict: bool) -> None:
     for problem in report.problems:
         if problem.severity == "error":
             click.echo(str(problem), err=True)
-    state = (f"published generation {report.generation}" if report.published
-             else "content unavailable; kept the last good generation" if report.documents == 0
-             else f"nothing changed; generation {report.generation} stays current")
+    state = {
+        "published": f"published generation {report.generation}",
+        "unchanged": f"nothing changed; generation {report.generation} stays current",
+        "content-unavailable": "content unavailable; the last good generation stays current",
+    }[report.status]
     click.echo(f"{state}: {report.articles} articles, {report.topics} topics, "
                f"{report.documents} documents ({report.documents_written} written, "
                f"{report.documents_unchanged} unchanged), {report.errors} errors, "
                f"{report.warnings} warnings, {report.files_parsed} files parsed, "
                f"{report.files_cached} cached, {report.duration_s:.2f}s")
-    sys.exit(1 if (strict and report.errors) or (report.documents == 0) else 0)
+    failed = report.status == "content-unavailable" or (strict and report.errors)
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

@@ -91,6 +91,10 @@ class Problem:
 
 @dataclass(frozen=True)
 class BuildReport:
+    """What one build did. `status`: published, unchanged, or content-unavailable
+    (the content directory could not be read, so the last good generation stays)."""
+
+    status: str
     generation: int | None
     started_at: datetime
     duration_s: float
@@ -101,8 +105,12 @@ class BuildReport:
     documents_unchanged: int
     files_parsed: int
     files_cached: int
-    published: bool
     problems: tuple[Problem, ...] = field(default=())
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
 
     @property
     def errors(self) -> int:

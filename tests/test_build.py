@@ -39,6 +39,24 @@ def test_two_builds_in_different_directories_are_byte_identical(tmp_path, settin
     assert len(site(a)) > 40
 
 
+def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, settings_for, monkeypatch):
+    """Force the parallel paths (parse and render in worker processes, small batches)."""
+    from feedsvc.content import loader
+    from feedsvc.render import site as site_module
+
+    serial = builder(settings_for(copy_content(tmp_path, "one"), database_url=f"sqlite:///{tmp_path}/a.db",
+                                  cache_dir=tmp_path / "ca", feed_size=5))
+    serial.build()
+    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(site_module, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(site_module, "BATCH", 3)
+    parallel = builder(settings_for(copy_content(tmp_path, "two"), database_url=f"sqlite:///{tmp_path}/b.db",
+                                    cache_dir=tmp_path / "cb", feed_size=5, build_workers=2))
+    report = parallel.build()
+    assert report.files_parsed == 35
+    assert site(parallel) == site(serial)
+
+
 def test_touching_files_changes_nothing(tmp_path, settings_for):
     content = copy_content(tmp_path, "c")
     b = builder(settings_for(content))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import pickle
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from feedsvc.content.parse import (
 )
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem
+from feedsvc.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -173,24 +172,21 @@ def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
         yield items[start:start + size]
 
 
-def _parse_all(todo: list[SourceFile], ctx: ParseContext, workers: int) -> list[tuple[str, ParseResult]]:
-    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
+def _parse_all(todo: list[SourceFile], ctx: ParseContext,
+               pool: WorkerPool | None) -> list[tuple[str, ParseResult]]:
+    executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
+    if executor is None:
         return _parse_batch(todo, ctx)
-    chunk = max(50, len(todo) // (workers * 8))
-    mp = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp) as pool:
-        results: list[tuple[str, ParseResult]] = []
-        for part in pool.map(_parse_batch, _chunks(todo, chunk), [ctx] * ((len(todo) + chunk - 1) // chunk)):
-            results.extend(part)
-        return results
-
-
-def worker_count(setting: int) -> int:
-    return setting if setting > 0 else (os.cpu_count() or 1)
+    chunk = max(50, len(todo) // (pool.workers * 8))
+    batches = list(_chunks(todo, chunk))
+    results: list[tuple[str, ParseResult]] = []
+    for part in executor.map(_parse_batch, batches, [ctx] * len(batches)):
+        results.extend(part)
+    return results
 
 
 def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
-                 workers: int = 1) -> LoadResult:
+                 pool: WorkerPool | None = None) -> LoadResult:
     """Load every article under content_dir. Never raises for bad content."""
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
     sources, scan_problems = scan(content_dir)
@@ -209,7 +205,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         else:
             todo.append(source)
     parsed = 0
-    for source, (digest, result) in zip(todo, _parse_all(todo, ctx, workers)):
+    for source, (digest, result) in zip(todo, _parse_all(todo, ctx, pool)):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -288,4 +284,4 @@ def _url_key(url: str) -> str:
     return f"{host.lower()}/{path.rstrip('/')}"
 
 
-__all__ = ["LoadResult", "ParseCache", "load_content", "scan", "worker_count", "TOPICS_FILE"]
+__all__ = ["LoadResult", "ParseCache", "load_content", "scan", "TOPICS_FILE"]

@@ -4,28 +4,35 @@ Each document gets a render key: a hash of everything its bytes depend on.
 When the key matches the previous generation's, the document is not rendered
 again (its body is reused by the store), so a rebuild after editing one
 article renders only the handful of documents that contain it.
+
+Documents are produced lazily, one page (three formats) at a time, newest
+pages first. Entry fragments are rendered ahead in batches (in worker
+processes when there are many) and dropped as soon as the last page that
+needs them has been assembled, so memory stays bounded however large the
+catalog: a cold build of 100,000 articles never holds every feed in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
-from feedsvc.render.common import FeedOptions, Page, item_link, newest_update, paginate
+from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.documents import json_document, xml_document
 from feedsvc.render.entries import Fragments, render_fragments
 from feedsvc.render.opml import render_opml
 from feedsvc.urls import FEED_FORMATS, OPML_PATH, archive_path, feed_path, media_type_for
+from feedsvc.workers import WorkerPool
 
 PARALLEL_THRESHOLD = 2000
-BATCH = 500
+BATCH = 400
+LOOKAHEAD_BATCHES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,88 +42,144 @@ class Document:
     updated: datetime
     key: str
     body: bytes | None  # None: unchanged since the previous generation, reuse its body
+    hot: bool = False   # a subscription document or the OPML: polled, not just archived
+
+
+@dataclass(frozen=True, slots=True)
+class _PlannedPage:
+    topic: Topic
+    page: Page
+    keys: dict[str, str]  # format -> render key
+    updated: datetime
+
+    def path(self, fmt: str) -> str:
+        if self.page.is_archive:
+            return archive_path(self.page.slug, self.page.number, fmt)
+        return feed_path(self.page.slug, fmt)
 
 
 def all_topic(options: FeedOptions) -> Topic:
     return Topic(ALL, options.site_title, options.site_description)
 
 
-def _entry_key(article: Article, options: FeedOptions) -> str:
-    return "\x1f".join((article.id, article.fingerprint, article.source, ",".join(article.topics),
-                        item_link(article, options.urls)))
-
-
 def _topics_fingerprint(topics: Mapping[str, Topic]) -> str:
     return repr([(t.slug, t.title) for t in topics.values()])
 
 
-def _page_key(base: bytes, topic: Topic, page: Page, fmt: str, options: FeedOptions) -> str:
-    digest = hashlib.blake2b(base, digest_size=16)
-    digest.update(repr((fmt, topic.slug, topic.title, topic.description, page.number,
-                        page.prev_archive, page.next_archive)).encode())
-    for article in page.articles:
-        digest.update(_entry_key(article, options).encode())
-        digest.update(b"\x1e")
-    return digest.hexdigest()
+def _plan(catalog: Catalog, options: FeedOptions) -> list[_PlannedPage]:
+    base = (options.key + _topics_fingerprint(catalog.topics)).encode()
+    entry_keys: dict[str, bytes] = {}
+    for article in catalog.articles:
+        entry_keys[article.id] = "\x1f".join((
+            article.id, article.fingerprint, article.source, ",".join(article.topics),
+            item_link(article, options.urls))).encode() + b"\x1e"
+    feeds = [(all_topic(options), catalog.articles)]
+    feeds += [(topic, catalog.by_topic[slug]) for slug, topic in catalog.topics.items()]
+    planned: list[_PlannedPage] = []
+    for topic, articles in feeds:
+        for page in paginate(topic.slug, articles, options.feed_size):
+            digest = hashlib.blake2b(base, digest_size=16)
+            digest.update(repr((topic.slug, topic.title, topic.description, page.number,
+                                page.prev_archive, page.next_archive)).encode())
+            digest.update(b"".join(entry_keys[a.id] for a in page.articles))
+            page_key = digest.digest()
+            keys = {fmt: hashlib.blake2b(page_key + fmt.encode(), digest_size=16).hexdigest()
+                    for fmt in FEED_FORMATS}
+            planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles)))
+    return planned
 
 
 def _render_batch(args: tuple[list[Article], dict[str, Topic], FeedOptions]) -> list[Fragments]:
     return render_fragments(*args)
 
 
-def _fragments_for(articles: list[Article], topics: dict[str, Topic], options: FeedOptions,
-                   workers: int) -> dict[str, Fragments]:
-    batches = [articles[i:i + BATCH] for i in range(0, len(articles), BATCH)]
-    if workers > 1 and len(articles) >= PARALLEL_THRESHOLD:
-        mp = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp) as pool:
-            results = list(pool.map(_render_batch, [(b, topics, options) for b in batches]))
-    else:
-        results = [render_fragments(b, topics, options) for b in batches]
-    out: dict[str, Fragments] = {}
-    for batch, fragments in zip(batches, results):
-        for article, fragment in zip(batch, fragments):
-            out[article.id] = fragment
-    return out
+class _FragmentSupply:
+    """Entry fragments rendered in first-use order, a few batches ahead, freed after last use."""
+
+    def __init__(self, pages: list[_PlannedPage], topics: dict[str, Topic], options: FeedOptions,
+                 pool: WorkerPool | None) -> None:
+        order: list[Article] = []
+        self.remaining: dict[str, int] = {}
+        for planned in pages:
+            for article in planned.page.articles:
+                if article.id not in self.remaining:
+                    self.remaining[article.id] = 0
+                    order.append(article)
+                self.remaining[article.id] += 1
+        self.batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+        self.batch_of = {a.id: n for n, batch in enumerate(self.batches) for a in batch}
+        self.topics, self.options = topics, options
+        self.executor = pool.executor() if pool is not None and len(order) >= PARALLEL_THRESHOLD else None
+        self.pending: deque[tuple[int, Future]] = deque()
+        self.next_batch = 0
+        self.loaded = -1
+        self.fragments: dict[str, Fragments] = {}
+
+    def _submit_ahead(self) -> None:
+        while self.executor is not None and self.next_batch < len(self.batches) and \
+                len(self.pending) < LOOKAHEAD_BATCHES:
+            batch = self.batches[self.next_batch]
+            self.pending.append((self.next_batch, self.executor.submit(
+                _render_batch, (batch, self.topics, self.options))))
+            self.next_batch += 1
+
+    def _load_next(self) -> None:
+        self._submit_ahead()
+        if self.pending:
+            number, future = self.pending.popleft()
+            rendered = future.result()
+        else:
+            number = self.next_batch
+            rendered = render_fragments(self.batches[number], self.topics, self.options)
+            self.next_batch += 1
+        for article, fragment in zip(self.batches[number], rendered):
+            self.fragments[article.id] = fragment
+        self.loaded = number
+        self._submit_ahead()
+
+    def take(self, articles: tuple[Article, ...]) -> list[Fragments]:
+        needed = max((self.batch_of[a.id] for a in articles), default=-1)
+        while self.loaded < needed:
+            self._load_next()
+        out = [self.fragments[a.id] for a in articles]
+        for article in articles:
+            self.remaining[article.id] -= 1
+            if not self.remaining[article.id]:
+                del self.fragments[article.id]
+        return out
 
 
 def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, str] | None = None,
-                *, workers: int = 1) -> list[Document]:
-    """All documents, in path order; bodies only for those whose key changed."""
+                *, pool: WorkerPool | None = None) -> Iterator[Document]:
+    """Yield every document; bodies only for those whose key changed since `previous`."""
     previous = previous or {}
-    base = (options.key + _topics_fingerprint(catalog.topics)).encode()
-    feeds = [(all_topic(options), catalog.articles)]
-    feeds += [(topic, catalog.by_topic[slug]) for slug, topic in catalog.topics.items()]
+    planned = _plan(catalog, options)
+    changed = [p for p in planned if any(previous.get(p.path(f)) != k for f, k in p.keys.items())]
+    changed.sort(key=lambda p: (-(p.updated - EPOCH).total_seconds(), p.page.slug, p.page.number))
+    changed_ids = {id(p) for p in changed}
 
-    planned: list[tuple[str, str, Topic, Page, str]] = []
-    for topic, articles in feeds:
-        for page in paginate(topic.slug, articles, options.feed_size):
+    for planned_page in planned:
+        if id(planned_page) not in changed_ids:
             for fmt in FEED_FORMATS:
-                path = archive_path(topic.slug, page.number, fmt) if page.is_archive else feed_path(topic.slug, fmt)
-                planned.append((path, _page_key(base, topic, page, fmt, options), topic, page, fmt))
-
-    needed: dict[str, Article] = {}
-    for path, key, _, page, _ in planned:
-        if previous.get(path) != key:
-            for article in page.articles:
-                needed.setdefault(article.id, article)
-    fragments = _fragments_for(list(needed.values()), catalog.topics, options, workers)
-
-    documents: list[Document] = []
-    for path, key, topic, page, fmt in planned:
-        body = None
-        if previous.get(path) != key:
+                yield Document(planned_page.path(fmt), media_type_for(planned_page.path(fmt)),
+                               planned_page.updated, planned_page.keys[fmt], None,
+                               not planned_page.page.is_archive)
+    supply = _FragmentSupply(changed, catalog.topics, options, pool)
+    for planned_page in changed:
+        topic, page = planned_page.topic, planned_page.page
+        fragments = supply.take(page.articles)
+        for fmt in FEED_FORMATS:
+            path = planned_page.path(fmt)
             if fmt == "json":
-                body = json_document(topic, page, options, [fragments[a.id].json for a in page.articles])
+                body = json_document(topic, page, options, [f.json for f in fragments])
             else:
-                body = xml_document(topic, page, options, fmt,
-                                    [getattr(fragments[a.id], fmt) for a in page.articles])
-        documents.append(Document(path, media_type_for(path), newest_update(page.articles), key, body))
+                body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments])
+            yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
+                           body, not page.is_archive)
 
-    opml_topics = [(topic, len(articles)) for topic, articles in feeds]
+    feeds = [(all_topic(options), len(catalog.articles))]
+    feeds += [(topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()]
     updated = newest_update(catalog.articles)
-    opml = render_opml(opml_topics, options, updated)
-    documents.append(Document(OPML_PATH, media_type_for(OPML_PATH), updated,
-                              hashlib.blake2b(opml, digest_size=16).hexdigest(), opml))
-    documents.sort(key=lambda d: d.path)
-    return documents
+    opml = render_opml(feeds, options, updated)
+    yield Document(OPML_PATH, media_type_for(OPML_PATH), updated,
+                   hashlib.blake2b(opml, digest_size=16).hexdigest(), opml, True)
