@@ -14,6 +14,8 @@ MEDIA_TYPES = {
     "html": "text/html",
 }
 OPML_PATH = "feeds.opml"
+INDEX_PATH = "index.html"
+API_TOPICS_PATH = "api/topics.json"
 
 
 def feed_path(slug: str, fmt: str) -> str:
@@ -24,7 +26,21 @@ def archive_path(slug: str, page: int, fmt: str) -> str:
     return f"feeds/{slug}/archive/{page}.{fmt}"
 
 
+def topic_html_path(slug: str) -> str:
+    return f"topics/{slug}.html"
+
+
+def article_html_path(stem: str) -> str:
+    return f"articles/{stem}.html"
+
+
+def api_articles_path(slug: str, page: int = 0) -> str:
+    return f"api/topics/{slug}/articles/{page}.json" if page else f"api/topics/{slug}/articles.json"
+
+
 def media_type_for(path: str) -> str:
+    if path.startswith("api/"):
+        return "application/json"
     return MEDIA_TYPES[path.rsplit(".", 1)[-1]]
 
 

@@ -13,8 +13,10 @@ import hashlib
 import logging
 import os
 import pickle
+import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from contextlib import closing
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feedsvc.content.errors import ContentError, warning
@@ -28,7 +30,7 @@ from feedsvc.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 PARALLEL_THRESHOLD = 400
-CACHE_FILE = "parse-cache.pickle"
+CACHE_FILE = "parse-cache.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,38 +49,73 @@ class CacheEntry:
     result: ParseResult
 
 
-@dataclass
 class ParseCache:
-    """Parse results by relative path, valid for one `ParseContext`."""
+    """Parse results by relative path, valid for one `ParseContext`.
 
-    context_key: str
-    entries: dict[str, CacheEntry] = field(default_factory=dict)
-    dirty: bool = False
+    Held in memory by long-lived processes and mirrored to a small SQLite file
+    (one row per article file) so that one-off `feedsvc build` runs are
+    incremental too. Only rows that changed since the last save are written:
+    a rebuild after editing one file writes one row, not the whole cache.
+    """
+
+    def __init__(self, context_key: str, entries: dict[str, CacheEntry] | None = None) -> None:
+        self.context_key = context_key
+        self.entries: dict[str, CacheEntry] = entries or {}
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
+
+    def put(self, rel: str, entry: CacheEntry) -> None:
+        self.entries[rel] = entry
+        self._changed.add(rel)
+        self._removed.discard(rel)
+
+    def remove(self, rel: str) -> None:
+        del self.entries[rel]
+        self._changed.discard(rel)
+        self._removed.add(rel)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._changed or self._removed)
 
     @classmethod
     def open(cls, directory: Path | None, context_key: str) -> ParseCache:
-        if directory is None:
+        if directory is None or not (directory / CACHE_FILE).is_file():
             return cls(context_key)
         try:
-            with open(directory / CACHE_FILE, "rb") as handle:
-                cache = pickle.load(handle)  # noqa: S301 - our own file, same trust as the store
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-                TypeError, ValueError):
+            with closing(sqlite3.connect(directory / CACHE_FILE)) as db:
+                stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
+                if stored_key is None or stored_key[0] != context_key:
+                    return cls(context_key)
+                entries = {rel: CacheEntry(size, mtime, digest, pickle.loads(result))  # noqa: S301
+                           for rel, size, mtime, digest, result in db.execute(
+                               "SELECT rel, size, mtime_ns, digest, result FROM entries")}
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                TypeError, ValueError) as exc:
+            log.warning("parse cache unreadable, starting cold: %s", exc)
             return cls(context_key)
-        if not isinstance(cache, cls) or cache.context_key != context_key:
-            return cls(context_key)
-        return cache
+        return cls(context_key, entries)
 
     def save(self, directory: Path | None) -> None:
-        """Write the cache if it changed (a no-change rebuild must stay cheap)."""
+        """Write what changed since the last save (a no-change rebuild writes nothing)."""
         if directory is None or not self.dirty:
             return
-        self.dirty = False
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{CACHE_FILE}.{os.getpid()}"
-        with open(tmp, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, directory / CACHE_FILE)
+        with closing(sqlite3.connect(directory / CACHE_FILE)) as db, db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, size INTEGER, "
+                       "mtime_ns INTEGER, digest TEXT, result BLOB)")
+            stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
+            if stored_key is None or stored_key[0] != self.context_key:
+                db.execute("DELETE FROM entries")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context_key,))
+                self._changed = set(self.entries)
+            db.executemany("DELETE FROM entries WHERE rel = ?", [(rel,) for rel in self._removed])
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", (
+                (rel, e.size, e.mtime_ns, e.digest, pickle.dumps(e.result, protocol=5))
+                for rel, e in ((rel, self.entries[rel]) for rel in self._changed)))
+        self._changed.clear()
+        self._removed.clear()
 
 
 @dataclass
@@ -215,12 +252,10 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         results[source.rel] = result
         digests[source.rel] = digest
         if digest:
-            cache.entries[source.rel] = CacheEntry(source.size, source.mtime_ns, digest, result)
-            cache.dirty = True
+            cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result))
     live = {s.rel for s in sources}
     for rel in [rel for rel in cache.entries if rel not in live]:
-        del cache.entries[rel]
-        cache.dirty = True
+        cache.remove(rel)
 
     problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
     articles: list[Article] = []

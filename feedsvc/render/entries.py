@@ -122,6 +122,12 @@ def dump_json(value: object) -> bytes:
     return text.translate(_JSON_HTML_ESCAPES).encode("utf-8")
 
 
+def json_with_items(head: dict, items: list[bytes]) -> bytes:
+    """`head` as JSON with a last member "items": an array of pre-encoded objects."""
+    encoded = dump_json({**head, "items": []})
+    return b"".join((encoded[:-2], b",".join(items), b"]}"))
+
+
 def render_fragments(articles: list[Article], topics: dict[str, Topic],
                      options: FeedOptions) -> list[Fragments]:
     """Entries for these articles in the three formats, in the same order."""

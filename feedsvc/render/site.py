@@ -24,12 +24,18 @@ from datetime import datetime
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
+from feedsvc.render.api import render_api_page, render_api_topics
 from feedsvc.render.documents import json_document, xml_document
 from feedsvc.render.entries import Fragments, render_fragments
+from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
-from feedsvc.urls import FEED_FORMATS, OPML_PATH, archive_path, feed_path, media_type_for
+from feedsvc.urls import (
+    API_TOPICS_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, api_articles_path, archive_path,
+    article_html_path, feed_path, media_type_for, topic_html_path,
+)
 from feedsvc.workers import WorkerPool
 
+PAGE_OUTPUTS = (*FEED_FORMATS, "api")  # every feed page is also an API page
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -53,6 +59,8 @@ class _PlannedPage:
     updated: datetime
 
     def path(self, fmt: str) -> str:
+        if fmt == "api":
+            return api_articles_path(self.page.slug, self.page.number)
         if self.page.is_archive:
             return archive_path(self.page.slug, self.page.number, fmt)
         return feed_path(self.page.slug, fmt)
@@ -84,7 +92,7 @@ def _plan(catalog: Catalog, options: FeedOptions) -> list[_PlannedPage]:
             digest.update(b"".join(entry_keys[a.id] for a in page.articles))
             page_key = digest.digest()
             keys = {fmt: hashlib.blake2b(page_key + fmt.encode(), digest_size=16).hexdigest()
-                    for fmt in FEED_FORMATS}
+                    for fmt in PAGE_OUTPUTS}
             planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles)))
     return planned
 
@@ -160,7 +168,7 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
 
     for planned_page in planned:
         if id(planned_page) not in changed_ids:
-            for fmt in FEED_FORMATS:
+            for fmt in PAGE_OUTPUTS:
                 yield Document(planned_page.path(fmt), media_type_for(planned_page.path(fmt)),
                                planned_page.updated, planned_page.keys[fmt], None,
                                not planned_page.page.is_archive)
@@ -168,18 +176,41 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
     for planned_page in changed:
         topic, page = planned_page.topic, planned_page.page
         fragments = supply.take(page.articles)
-        for fmt in FEED_FORMATS:
+        for fmt in PAGE_OUTPUTS:
             path = planned_page.path(fmt)
             if fmt == "json":
                 body = json_document(topic, page, options, [f.json for f in fragments])
+            elif fmt == "api":
+                body = render_api_page(topic, page, options, [f.json for f in fragments])
             else:
                 body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments])
             yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
                            body, not page.is_archive)
 
-    feeds = [(all_topic(options), len(catalog.articles))]
-    feeds += [(topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()]
+    yield from _whole_site_documents(catalog, options)
+
+
+def _whole_site_documents(catalog: Catalog, options: FeedOptions) -> Iterator[Document]:
+    """Documents drawn from the whole catalog (OPML, HTML pages, the API topic list).
+
+    They are cheap, so they are rendered on every build; their key is their
+    own hash, and the store keeps the old bytes when the new ones are equal.
+    """
+    everything = all_topic(options)
     updated = newest_update(catalog.articles)
-    opml = render_opml(feeds, options, updated)
-    yield Document(OPML_PATH, media_type_for(OPML_PATH), updated,
-                   hashlib.blake2b(opml, digest_size=16).hexdigest(), opml, True)
+    feeds = [(everything, len(catalog.articles))]
+    feeds += [(topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()]
+    outputs = [(OPML_PATH, updated, render_opml(feeds, options, updated)),
+               (INDEX_PATH, updated, render_index(catalog, options)),
+               (API_TOPICS_PATH, updated, render_api_topics(catalog, options, everything))]
+    for slug, topic in catalog.topics.items():
+        articles = catalog.by_topic[slug]
+        outputs.append((topic_html_path(slug), newest_update(articles),
+                        render_topic(topic, articles, options)))
+    for article in catalog.articles:
+        if article.self_published:
+            outputs.append((article_html_path(article.stem), article.updated,
+                            render_article(article, catalog.topics, options)))
+    for path, when, body in outputs:
+        yield Document(path, media_type_for(path), when,
+                       hashlib.blake2b(body, digest_size=16).hexdigest(), body, True)
