@@ -34,10 +34,6 @@ def article_html_path(stem: str) -> str:
     return f"articles/{stem}.html"
 
 
-def api_articles_path(slug: str, page: int = 0) -> str:
-    return f"api/topics/{slug}/articles/{page}.json" if page else f"api/topics/{slug}/articles.json"
-
-
 def media_type_for(path: str) -> str:
     if path.startswith("api/"):
         return "application/json"

@@ -1,17 +1,17 @@
-"""The JSON API for services: the topic list, and each topic's articles in pages.
+"""The JSON API for services: the topic list.
 
-Article pages use the same partition as the feed archives (page 0 is the
-newest entries, pages 1..n are fixed from the oldest), so adding an article
-changes two documents, not every page, and a client that walks `next` links
-never sees an item twice.
+A topic's articles are served from its JSON Feed pages (`/api/topics/<slug>/
+articles?page=k` is `feeds/<slug>.json` or its archive page k): the same items,
+paged by `next_url` along the archive partition, so adding an article changes
+two pages, not all, and a client walking the pages never sees an item twice.
 """
 
 from __future__ import annotations
 
 from feedsvc.catalog import Catalog
 from feedsvc.models import Topic
-from feedsvc.render.common import FeedOptions, Page
-from feedsvc.render.entries import dump_json, json_with_items
+from feedsvc.render.common import FeedOptions
+from feedsvc.render.entries import dump_json
 from feedsvc.urls import FEED_FORMATS
 
 
@@ -31,13 +31,3 @@ def render_api_topics(catalog: Catalog, options: FeedOptions, all_topic: Topic) 
         "articles_url": api_articles_url(options, topic.slug),
         "feeds": {fmt: urls.feed(topic.slug, fmt) for fmt in FEED_FORMATS},
     } for topic, count in rows]})
-
-
-def render_api_page(topic: Topic, page: Page, options: FeedOptions, items: list[bytes]) -> bytes:
-    head: dict = {"topic": topic.slug, "title": topic.title,
-                  "page": page.number, "archive": page.is_archive}
-    if page.prev_archive:
-        head["next"] = api_articles_url(options, topic.slug, page.prev_archive)
-    if page.is_archive:
-        head["previous"] = api_articles_url(options, topic.slug, page.next_archive or 0)
-    return json_with_items(head, items)

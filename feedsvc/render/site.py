@@ -24,18 +24,19 @@ from datetime import datetime
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
-from feedsvc.render.api import render_api_page, render_api_topics
+from feedsvc.render.api import render_api_topics
 from feedsvc.render.documents import json_document, xml_document
 from feedsvc.render.entries import Fragments, render_fragments
 from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
+from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES
 from feedsvc.urls import (
-    API_TOPICS_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, api_articles_path, archive_path,
-    article_html_path, feed_path, media_type_for, topic_html_path,
+    API_TOPICS_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, archive_path, article_html_path,
+    feed_path, media_type_for, topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 
-PAGE_OUTPUTS = (*FEED_FORMATS, "api")  # every feed page is also an API page
+RENDER_VERSION_HTML = "1"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -59,8 +60,6 @@ class _PlannedPage:
     updated: datetime
 
     def path(self, fmt: str) -> str:
-        if fmt == "api":
-            return api_articles_path(self.page.slug, self.page.number)
         if self.page.is_archive:
             return archive_path(self.page.slug, self.page.number, fmt)
         return feed_path(self.page.slug, fmt)
@@ -92,7 +91,7 @@ def _plan(catalog: Catalog, options: FeedOptions) -> list[_PlannedPage]:
             digest.update(b"".join(entry_keys[a.id] for a in page.articles))
             page_key = digest.digest()
             keys = {fmt: hashlib.blake2b(page_key + fmt.encode(), digest_size=16).hexdigest()
-                    for fmt in PAGE_OUTPUTS}
+                    for fmt in FEED_FORMATS}
             planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles)))
     return planned
 
@@ -168,7 +167,7 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
 
     for planned_page in planned:
         if id(planned_page) not in changed_ids:
-            for fmt in PAGE_OUTPUTS:
+            for fmt in FEED_FORMATS:
                 yield Document(planned_page.path(fmt), media_type_for(planned_page.path(fmt)),
                                planned_page.updated, planned_page.keys[fmt], None,
                                not planned_page.page.is_archive)
@@ -176,41 +175,61 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
     for planned_page in changed:
         topic, page = planned_page.topic, planned_page.page
         fragments = supply.take(page.articles)
-        for fmt in PAGE_OUTPUTS:
+        for fmt in FEED_FORMATS:
             path = planned_page.path(fmt)
             if fmt == "json":
                 body = json_document(topic, page, options, [f.json for f in fragments])
-            elif fmt == "api":
-                body = render_api_page(topic, page, options, [f.json for f in fragments])
             else:
                 body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments])
             yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
                            body, not page.is_archive)
 
-    yield from _whole_site_documents(catalog, options)
+    yield from _whole_site_documents(catalog, options, previous)
 
 
-def _whole_site_documents(catalog: Catalog, options: FeedOptions) -> Iterator[Document]:
-    """Documents drawn from the whole catalog (OPML, HTML pages, the API topic list).
+def _entries_key(*parts: object, articles: tuple[Article, ...] = ()) -> str:
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=16)
+    for article in articles:
+        digest.update(f"{article.id}\x1f{article.fingerprint}\x1f{','.join(article.topics)}\x1e".encode())
+    return digest.hexdigest()
 
-    They are cheap, so they are rendered on every build; their key is their
-    own hash, and the store keeps the old bytes when the new ones are equal.
+
+def _whole_site_documents(catalog: Catalog, options: FeedOptions,
+                          previous: Mapping[str, str]) -> Iterator[Document]:
+    """The OPML, HTML pages and API topic list.
+
+    Each has a key computed from its inputs without rendering it, so an
+    unchanged topic page (the common case: one article edited, 200 topics)
+    costs a hash, not a template render.
     """
     everything = all_topic(options)
     updated = newest_update(catalog.articles)
-    feeds = [(everything, len(catalog.articles))]
-    feeds += [(topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()]
-    outputs = [(OPML_PATH, updated, render_opml(feeds, options, updated)),
-               (INDEX_PATH, updated, render_index(catalog, options)),
-               (API_TOPICS_PATH, updated, render_api_topics(catalog, options, everything))]
+    counts = tuple((slug, topic.title, topic.description, len(catalog.by_topic[slug]))
+                   for slug, topic in catalog.topics.items())
+    site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles), updated.isoformat())
+    planned = [
+        (OPML_PATH, updated, _entries_key("opml", site_key),
+         lambda: render_opml([(everything, len(catalog.articles))] + [
+             (topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()],
+             options, updated)),
+        (INDEX_PATH, updated, _entries_key("index", site_key, articles=catalog.articles[:INDEX_LATEST]),
+         lambda: render_index(catalog, options)),
+        (API_TOPICS_PATH, updated, _entries_key("api-topics", site_key),
+         lambda: render_api_topics(catalog, options, everything)),
+    ]
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]
-        outputs.append((topic_html_path(slug), newest_update(articles),
-                        render_topic(topic, articles, options)))
+        planned.append((topic_html_path(slug), newest_update(articles),
+                        _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
+                                     articles=articles[:TOPIC_PAGE_ARTICLES]),
+                        lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
     for article in catalog.articles:
         if article.self_published:
-            outputs.append((article_html_path(article.stem), article.updated,
-                            render_article(article, catalog.topics, options)))
-    for path, when, body in outputs:
-        yield Document(path, media_type_for(path), when,
-                       hashlib.blake2b(body, digest_size=16).hexdigest(), body, True)
+            planned.append((article_html_path(article.stem), article.updated,
+                            _entries_key("article", RENDER_VERSION_HTML, options.key,
+                                         [catalog.topics[s] for s in article.topics],
+                                         articles=(article,)),
+                            lambda article=article: render_article(article, catalog.topics, options)))
+    for path, when, key, render in planned:
+        body = None if previous.get(path) == key else render()
+        yield Document(path, media_type_for(path), when, key, body, True)
