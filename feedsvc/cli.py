@@ -8,6 +8,7 @@ one clear line and a non-zero exit, not a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -138,6 +139,100 @@ def export(directory: Path, no_gzip: bool) -> None:
     except NothingPublished as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {count} documents to {directory}")
+
+
+def _default_port() -> int:
+    try:
+        return int(os.environ.get("PORT", "8000"))
+    except ValueError:
+        raise click.UsageError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
+
+
+def run_web_server(server: str, host: str, port: int, workers: int, threads: int) -> None:
+    """Run create_app() under a production WSGI server, in the foreground."""
+    if server == "gunicorn":
+        os.execvp(sys.executable, [
+            sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
+            "--access-logfile", "-" if os.environ.get("FEEDSVC_ACCESS_LOG") else "/dev/null",
+            "feedsvc.web:create_app()"])
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
+            port=port, workers=workers, blocking_threads=threads, backlog=2048,
+            respawn_failed_workers=True, log_access=bool(os.environ.get("FEEDSVC_ACCESS_LOG")),
+            ).serve()
+
+
+server_options = [
+    click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on."),
+    click.option("--port", type=int, default=_default_port, show_default="$PORT or 8000",
+                 help="Port to listen on."),
+    click.option("--workers", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
+                 show_default="one per CPU core", help="Worker processes."),
+    click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
+                 help="Threads per worker process."),
+    click.option("--server", type=click.Choice(["granian", "gunicorn"]), default="granian",
+                 show_default=True, help="WSGI server (granian measured fastest; see README)."),
+]
+
+
+def _with_server_options(command):
+    for option in reversed(server_options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@_with_server_options
+def web(host: str, port: int, workers: int, threads: int, server: str) -> None:
+    """Serve the published feeds, pages and API (the Procfile `web` process).
+
+    Reads the current generation from the store and never builds: run
+    `feedsvc build` or the clock for that. Any number of web processes may
+    share one store.
+
+    \b
+    Examples:
+      feedsvc web --port 8000
+      PORT=5000 feedsvc web --workers 4 --server gunicorn
+    """
+    _settings()  # refuse bad settings before any worker starts
+    run_web_server(server, host, port, workers, threads)
+
+
+@main.command()
+@content_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=_default_port, show_default="$PORT or 8000",
+              help="Port to listen on.")
+def serve(content_dir: Path | None, host: str, port: int) -> None:
+    """Build the feeds and serve them locally: the one-command way to see the service.
+
+    Uses the embedded SQLite store and the bundled content unless told
+    otherwise, builds once, prints the URLs to open, then serves.
+
+    \b
+    Examples:
+      feedsvc serve
+      feedsvc serve --content ~/drafts --port 9000
+    """
+    from feedsvc.build import Builder
+
+    if content_dir is not None:
+        os.environ["FEEDSVC_CONTENT_DIR"] = str(content_dir)
+    if "FEEDSVC_BASE_URL" not in os.environ:
+        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+        os.environ["FEEDSVC_BASE_URL"] = f"http://{shown}:{port}"
+    settings = _settings()
+    report = Builder(settings, _open_store(settings)).build()
+    click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
+               f"{report.errors} errors, {report.warnings} warnings")
+    base = settings.base_url
+    click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
+               f"\n  OPML:   {base}/feeds.opml\n  Status: {base}/status\n")
+    run_web_server("granian", host, port, workers=1, threads=4)
 
 
 @main.command("settings")

@@ -70,6 +70,9 @@ class Settings:
         minimum=1)
     build_workers: int = _setting(
         0, "Processes used to parse and render a build; 0 means one per CPU core.", minimum=0)
+    web_cache_mb: int = _setting(
+        256, "Memory per web process for document bodies (MiB); the rest is read from the "
+        "store on demand.", minimum=1)
     cache_dir: Path = _setting(
         Path("instance/cache"), "Directory for the parsed-article cache that makes "
         "rebuilds incremental; safe to delete.")

@@ -72,7 +72,8 @@ def test_invalid_setting_is_a_usage_error(runner, monkeypatch):
     assert "FEEDSVC_FEED_SIZE: expected a whole number, got 'lots'" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["export"], ["settings"]])
+@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["export"], ["settings"], ["web"],
+                                     ["serve"]])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

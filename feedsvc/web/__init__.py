@@ -1,0 +1,43 @@
+"""The web process: serves published documents, never builds, never starts threads.
+
+`create_app()` is an application factory in the Flask tutorial's style: no
+side effects (no connection, no build, no scheduler), so any WSGI server can
+import it in as many worker processes as it likes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from feedsvc.settings import Settings, load_settings
+from feedsvc.web.state import init_app
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the WSGI app.
+
+    Settings come from `FEEDSVC_*` environment variables (validated), unless
+    `test_config` carries a `Settings` object under `FEEDSVC_SETTINGS`; the
+    other keys of `test_config` go into `app.config`.
+    """
+    app = Flask(__name__, template_folder=None, static_folder=None)
+    config = dict(test_config or {})
+    settings = config.pop("FEEDSVC_SETTINGS", None)
+    if not isinstance(settings, Settings):
+        settings = load_settings()
+    app.config["FEEDSVC_SETTINGS"] = settings
+    app.config.update(config)
+    init_app(app, settings)
+
+    from feedsvc.web import errors, routes, status
+
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(status.bp)
+    errors.init_app(app)
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,138 @@
+"""The published generation, as the web process sees it: in memory, refreshed cheaply.
+
+A request normally touches no database: document metadata for the current
+generation is held in a dict, and bodies in a size-bounded LRU keyed by their
+content hash (so they survive generation changes when unchanged). At most
+about once a second one request checks whether a newer generation was
+published; if so, the new index replaces the old one in a single assignment.
+Because bodies are content-addressed, a body always matches the ETag it is
+served with: no torn reads across a publish.
+
+When the store is unreachable the last loaded generation keeps being served,
+and the failure is visible in /readyz.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+
+from feedsvc.store import Store, StoredDocument
+
+log = logging.getLogger(__name__)
+
+CHARSET_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
+                 "application/json", "text/x-opml", "text/html")
+
+
+@dataclass(frozen=True, slots=True)
+class ServedDocument:
+    """Everything needed to answer for one document, computed once per generation."""
+
+    path: str
+    blob_hash: str
+    content_type: str
+    etag: str          # identity representation, unquoted
+    gzip_etag: str     # gzip representation, unquoted
+    last_modified: datetime
+    last_modified_http: str
+
+    @classmethod
+    def from_stored(cls, doc: StoredDocument) -> ServedDocument:
+        content_type = doc.media_type
+        if content_type in CHARSET_TYPES:
+            content_type += "; charset=utf-8"
+        tag = doc.blob_hash[:32]
+        return cls(doc.path, doc.blob_hash, content_type, tag, tag + "-gzip",
+                   doc.last_modified, format_datetime(doc.last_modified, usegmt=True))
+
+
+@dataclass
+class GenerationIndex:
+    generation: int | None = None
+    published_at: datetime | None = None
+    documents: dict[str, ServedDocument] = field(default_factory=dict)
+
+
+class DocumentCache:
+    def __init__(self, store: Store, *, check_interval: float = 1.0,
+                 max_body_bytes: int = 256 * 1024 * 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.check_interval = check_interval
+        self.max_body_bytes = max_body_bytes
+        self.clock = clock
+        self.index = GenerationIndex()
+        self.last_check = float("-inf")
+        self.last_error: str | None = None
+        self._refresh_lock = threading.Lock()
+        self._bodies: OrderedDict[tuple[str, bool], bytes] = OrderedDict()
+        self._body_bytes = 0
+        self._body_lock = threading.Lock()
+
+    # --- generation ------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> GenerationIndex:
+        """Load a newer generation if one was published; never raises for store errors.
+
+        While nothing is loaded yet, concurrent callers wait for the one that is
+        loading instead of answering 503; afterwards a caller never waits: if
+        another thread is refreshing, it serves the generation already held.
+        """
+        loaded = self.index.generation is not None
+        if loaded and not force and self.clock() - self.last_check < self.check_interval:
+            return self.index
+        if not self._refresh_lock.acquire(blocking=not loaded or force):
+            return self.index
+        try:
+            if not force and self.clock() - self.last_check < self.check_interval:
+                return self.index  # refreshed by the thread we waited for
+            generation = self.store.current_generation()
+            if generation is not None and generation != self.index.generation:
+                info = self.store.generation_info(generation)
+                docs = {d.path: ServedDocument.from_stored(d) for d in self.store.documents(generation)}
+                self.index = GenerationIndex(generation, info["created_at"] if info else None, docs)
+            self.last_error = None
+        except Exception as exc:  # noqa: BLE001 - any store failure: keep serving memory
+            self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
+            log.warning("store unavailable, serving generation %s from memory: %s",
+                        self.index.generation, self.last_error)
+        finally:
+            self.last_check = self.clock()
+            self._refresh_lock.release()
+        return self.index
+
+    def lookup(self, path: str) -> ServedDocument | None:
+        return self.refresh().documents.get(path)
+
+    # --- bodies ----------------------------------------------------------
+
+    def body(self, doc: ServedDocument, *, gzipped: bool) -> bytes | None:
+        key = (doc.blob_hash, gzipped)
+        with self._body_lock:
+            cached = self._bodies.get(key)
+            if cached is not None:
+                self._bodies.move_to_end(key)
+                return cached
+        try:
+            data = self.store.body(doc.blob_hash, gzipped=gzipped)
+        except Exception as exc:  # noqa: BLE001
+            self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
+            log.warning("cannot read %s from the store: %s", doc.path, self.last_error)
+            return None
+        if data is None:
+            return None
+        with self._body_lock:
+            if key not in self._bodies and len(data) <= self.max_body_bytes:
+                self._bodies[key] = data
+                self._body_bytes += len(data)
+                while self._body_bytes > self.max_body_bytes:
+                    _, evicted = self._bodies.popitem(last=False)
+                    self._body_bytes -= len(evicted)
+        return data

@@ -1,0 +1,61 @@
+"""Errors that help: JSON for programs, HTML for people, chosen by `Accept`."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from feedsvc.render.html import render_error
+
+
+def json_error(status: int, error: str, message: str, **extra: object) -> Response:
+    response = jsonify({"error": error, "message": message, **extra})
+    response.status_code = status
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_html() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if best is None:
+        return not request.path.startswith(("/api/", "/feeds/", "/feeds.opml"))
+    return best == "text/html" and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"]
+
+
+def _topics() -> list[str]:
+    from feedsvc.web.state import state
+
+    docs = state().cache.index.documents
+    return sorted(path[len("topics/"):-len(".html")] for path in docs if path.startswith("topics/"))
+
+
+MESSAGES = {
+    404: ("Not found", "There is no page, feed or topic at this address."),
+    405: ("Method not allowed", "This address only answers GET and HEAD."),
+}
+
+
+def _handle(exc: HTTPException) -> Response:
+    from feedsvc.web.state import state
+
+    heading, message = MESSAGES.get(exc.code or 500, (exc.name, exc.description or ""))
+    topics = _topics() if exc.code == 404 else []
+    if exc.code == 404 and topics:
+        message += " Every topic is listed below; each has RSS, Atom and JSON feeds."
+    if _wants_html():
+        response = Response(render_error(state().options, exc.code or 500, heading, message, topics),
+                            status=exc.code, content_type="text/html; charset=utf-8")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+    else:
+        extra = {"topics": topics} if topics else {}
+        response = json_error(exc.code or 500, heading.lower(), message, **extra)
+    allow = exc.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle)

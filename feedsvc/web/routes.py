@@ -1,0 +1,100 @@
+"""Every published document, under the URL layout the static export mirrors."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+
+from feedsvc.urls import (
+    API_TOPICS_PATH, INDEX_PATH, OPML_PATH, archive_path, article_html_path, feed_path,
+    topic_html_path,
+)
+from feedsvc.web.errors import json_error
+from feedsvc.web.http import accepts_gzip, not_modified, utcnow
+from feedsvc.web.state import state
+
+bp = Blueprint("documents", __name__)
+FORMATS = "any(rss, atom, json)"
+
+
+def serve(path: str, *, feed_self: str | None = None, hub: bool = False) -> Response:
+    web = state()
+    doc = web.cache.lookup(path)
+    if doc is None:
+        if web.cache.index.generation is None:
+            return _not_ready()
+        abort(404)
+    gzip = accepts_gzip(request.accept_encodings)
+    headers = [
+        ("ETag", f'"{doc.gzip_etag if gzip else doc.etag}"'),
+        ("Last-Modified", doc.last_modified_http),
+        ("Cache-Control", web.cache_control),
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if feed_self:
+        headers.append(("Link", f'<{feed_self}>; rel="self"'))
+        if hub and web.settings.websub_hub:
+            headers.append(("Link", f'<{web.settings.websub_hub}>; rel="hub"'))
+    if not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
+                    (doc.etag, doc.gzip_etag), doc.last_modified, utcnow()):
+        return Response(status=304, headers=headers)
+    body = web.cache.body(doc, gzipped=gzip)
+    if body is None:
+        return _not_ready("the document is not available right now")
+    if gzip:
+        headers.append(("Content-Encoding", "gzip"))
+    return Response(body, 200, headers, content_type=doc.content_type)
+
+
+def _not_ready(reason: str = "no feeds have been published yet") -> Response:
+    response = json_error(503, "service unavailable", f"{reason}; try again shortly")
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+@bp.get(f"/feeds/<slug:slug>.<{FORMATS}:fmt>")
+def feed(slug: str, fmt: str) -> Response:
+    path = feed_path(slug, fmt)
+    return serve(path, feed_self=state().options.urls.absolute(path), hub=True)
+
+
+@bp.get(f"/feeds/<slug:slug>/archive/<int(min=1, max=10000000):page>.<{FORMATS}:fmt>")
+def archive(slug: str, page: int, fmt: str) -> Response:
+    path = archive_path(slug, page, fmt)
+    return serve(path, feed_self=state().options.urls.absolute(path))
+
+
+@bp.get("/feeds.opml")
+def opml() -> Response:
+    return serve(OPML_PATH)
+
+
+@bp.get("/")
+def index() -> Response:
+    return serve(INDEX_PATH)
+
+
+@bp.get("/topics/<slug:slug>")
+def topic(slug: str) -> Response:
+    return serve(topic_html_path(slug))
+
+
+@bp.get("/articles/<string(maxlength=200):stem>")
+def article(stem: str) -> Response:
+    return serve(article_html_path(stem))
+
+
+@bp.get("/api/topics")
+def api_topics() -> Response:
+    return serve(API_TOPICS_PATH)
+
+
+@bp.get("/api/topics/<slug:slug>/articles")
+def api_articles(slug: str) -> Response:
+    """A topic's articles, newest first, in the JSON Feed pages (`next_url` pages back)."""
+    raw = request.args.get("page", "0")
+    if not raw.isdigit() or len(raw) > 8:
+        return json_error(400, "bad request", "`page` must be a whole number (0 = newest)")
+    page = int(raw)
+    path = archive_path(slug, page, "json") if page else feed_path(slug, "json")
+    return serve(path, feed_self=state().options.urls.absolute(path))

@@ -1,0 +1,47 @@
+"""Per-app state: settings, the store and the document cache (Flask's init_app pattern)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from werkzeug.routing import BaseConverter
+
+from feedsvc.render.common import FeedOptions
+from feedsvc.settings import Settings
+from feedsvc.store import Store
+from feedsvc.web.documents import DocumentCache
+
+
+class SlugConverter(BaseConverter):
+    """Topic slugs as topics.yml allows them; anything else never reaches a view."""
+
+    regex = r"[a-z0-9]{1,80}(?:-[a-z0-9]{1,80}){0,20}"
+
+
+@dataclass
+class WebState:
+    settings: Settings
+    store: Store
+    cache: DocumentCache
+    cache_control: str
+
+    @property
+    def options(self) -> FeedOptions:
+        s = self.settings
+        return FeedOptions(s.base_url, s.site_title, s.site_description, s.language,
+                           s.feed_size, s.websub_hub)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    store = Store(settings.database_url)  # lazy: connects on first use
+    cache = DocumentCache(store, check_interval=app.config.get("FEEDSVC_CHECK_INTERVAL", 1.0),
+                          max_body_bytes=settings.web_cache_mb * 1024 * 1024)
+    app.extensions["feedsvc"] = WebState(
+        settings, store, cache, f"public, max-age={settings.build_interval}")
+    app.url_map.converters["slug"] = SlugConverter
+    app.url_map.strict_slashes = True
+
+
+def state() -> WebState:
+    return current_app.extensions["feedsvc"]

@@ -1,0 +1,58 @@
+"""Liveness, readiness and the last build report, for operators and orchestrators."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from feedsvc.web.http import utcnow
+from feedsvc.web.state import state
+
+bp = Blueprint("status", __name__)
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process answers. Touches nothing else, so a slow store never kills the pod."""
+    return _no_store(Response("ok\n", content_type="text/plain; charset=utf-8"))
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready when the store answers and a generation is loaded; says how old it is."""
+    web = state()
+    index = web.cache.refresh(force=True)
+    age = (utcnow() - index.published_at).total_seconds() if index.published_at else None
+    ready = index.generation is not None and web.cache.last_error is None
+    body = {"ready": ready, "generation": index.generation,
+            "published_at": index.published_at.isoformat() if index.published_at else None,
+            "age_seconds": round(age, 1) if age is not None else None,
+            "documents": len(index.documents),
+            "store": "ok" if web.cache.last_error is None else web.cache.last_error}
+    response = jsonify(body)
+    response.status_code = 200 if ready else 503
+    return _no_store(response)
+
+
+@bp.get("/status")
+def status() -> Response:
+    """The last build report: counts, timings and every content problem."""
+    web = state()
+    try:
+        report = web.store.last_report()
+    except Exception as exc:  # noqa: BLE001 - an unreachable store is a status, not a crash
+        response = jsonify({"error": "store unavailable", "message": str(exc).split("\n")[0],
+                            "generation": web.cache.index.generation})
+        response.status_code = 503
+        return _no_store(response)
+    index = web.cache.refresh()
+    response = jsonify({"generation": index.generation,
+                        "published_at": index.published_at.isoformat() if index.published_at else None,
+                        "last_build": report})
+    response.status_code = 200 if report is not None else 503
+    return _no_store(response)

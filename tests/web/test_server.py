@@ -1,0 +1,93 @@
+"""The real Procfile `web` command on a loopback port, over real HTTP."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+
+def procfile_command(name: str) -> str:
+    for line in (REPO / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name}: line in the Procfile")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web_server(site_settings, publish):
+    publish()
+    port = free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PORT": str(port), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "FEEDSVC_DATABASE_URL": site_settings.database_url,
+           "FEEDSVC_BASE_URL": site_settings.base_url, "FEEDSVC_WEBSUB_HUB": site_settings.websub_hub}
+    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")
+    process = subprocess.Popen(["bash", "-c", f"exec {command}"], env=env, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"{shlex.quote(command)} did not become ready:\n{output}")
+        time.sleep(0.2)
+    yield base
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_procfile_web_serves_200_304_gzip_and_head(web_server):
+    with httpx.Client(base_url=web_server, trust_env=False) as http:
+        plain = http.get("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200
+        assert plain.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert plain.content.startswith(b"<?xml")
+        again = http.get("/feeds/all.atom", headers={"Accept-Encoding": "identity",
+                                                     "If-None-Match": plain.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        since = http.get("/feeds/all.atom", headers={"Accept-Encoding": "identity",
+                                                     "If-Modified-Since": plain.headers["last-modified"]})
+        assert since.status_code == 304
+        raw = http.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+        assert raw.headers["content-encoding"] == "gzip"
+        assert raw.content == plain.content  # httpx decodes; the wire carried gzip
+        assert int(raw.headers["content-length"]) < len(plain.content)
+        head = http.head("/feeds/all.atom", headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == plain.headers["content-length"]
+        assert head.headers["etag"] == plain.headers["etag"]
+        assert http.get("/healthz").text == "ok\n"
+
+
+def test_gzip_on_the_wire_is_the_stored_gzip(web_server):
+    with httpx.Client(base_url=web_server, trust_env=False) as http, \
+            http.stream("GET", "/feeds/privacy.rss", headers={"Accept-Encoding": "gzip"}) as response:
+        wire = b"".join(response.iter_raw())
+    assert gzip.decompress(wire).startswith(b"<?xml")
