@@ -12,7 +12,7 @@ from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.models import BuildReport, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
-from feedsvc.store import NewDocument, Store
+from feedsvc.store import Store
 from feedsvc.workers import WorkerPool, worker_count
 
 
@@ -120,15 +120,14 @@ class Builder:
             self.store.record_report(_report_dict(result))
             return result
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
+            self._save_cache(timings)
             count = info["report"].get("documents", 0)
             result = report(status="unchanged", generation=current, documents=count,
                             documents_written=0, documents_unchanged=count)
             self.store.record_report(_report_dict(result))
-            self.cache.save(self.settings.cache_dir)
             return result
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        rendered = render_site(summary.catalog, options, previous, pool=pool)
-        docs = (NewDocument(d.path, d.media_type, d.updated, d.key, d.body, d.hot) for d in rendered)
+        docs = render_site(summary.catalog, options, previous, pool=pool)
         render_start = time.perf_counter()
 
         def final_report(generation: int, written: int, unchanged: int) -> dict:
@@ -139,11 +138,17 @@ class Builder:
 
         generation, written, unchanged = self.store.publish(
             docs, fingerprint, final_report, created_at=started)
+        timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
+        self._save_cache(timings)
         result = report(status="published", generation=generation, documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged)
         self.store.record_report(_report_dict(result))
-        self.cache.save(self.settings.cache_dir)
         return result
+
+    def _save_cache(self, timings: dict[str, float]) -> None:
+        start = time.perf_counter()
+        self.cache.save(self.settings.cache_dir)
+        timings["cache_save_s"] = round(time.perf_counter() - start, 3)
 
 
 def _content_unavailable(summary: ContentSummary) -> bool:

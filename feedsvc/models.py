@@ -89,6 +89,24 @@ class Problem:
         return f"{where}: {self.severity}: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One rendered document on its way to the store.
+
+    `key` hashes everything the bytes depend on; `body` is None when the key
+    matches the previous generation's, meaning "reuse the stored body".
+    `hot` documents (subscription feeds, pages) are polled all day and get the
+    stronger compression; archive pages are written once and read rarely.
+    """
+
+    path: str
+    media_type: str
+    updated: datetime
+    key: str
+    body: bytes | None
+    hot: bool = True
+
+
 @dataclass(frozen=True)
 class BuildReport:
     """What one build did. `status`: published, unchanged, or content-unavailable

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 
+from feedsvc.models import Document
+
 metadata = MetaData()
 
 blobs = Table(
@@ -70,6 +72,11 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def etag_of(blob_hash: str) -> str:
+    """The entity tag (unquoted) of a body: 128 bits of its SHA-256 are plenty."""
+    return blob_hash[:32]
+
+
 def compress(body: bytes, level: int = HOT_GZIP_LEVEL) -> bytes:
     """Deterministic gzip (no timestamp, no name) so equal bodies give equal bytes."""
     return gzip.compress(body, compresslevel=level, mtime=0)
@@ -89,17 +96,7 @@ class StoredDocument:
 
     @property
     def etag(self) -> str:
-        return f'"{self.blob_hash[:32]}"'
-
-
-@dataclass(frozen=True, slots=True)
-class NewDocument:
-    path: str
-    media_type: str
-    last_modified: datetime
-    render_key: str
-    body: bytes | None  # None: reuse the body of the same path in the current generation
-    hot: bool = True
+        return f'"{etag_of(self.blob_hash)}"'
 
 
 def _utc(value: datetime) -> datetime:
@@ -193,7 +190,7 @@ class Store:
             raise NotImplementedError(self.engine.dialect.name)
         return dialect_insert(table).on_conflict_do_nothing()
 
-    def publish(self, docs: Iterable[NewDocument], input_fingerprint: str,
+    def publish(self, docs: Iterable[Document], input_fingerprint: str,
                 report: dict | Callable[[int, int, int], dict], *,
                 created_at: datetime) -> tuple[int, int, int]:
         """Publish a generation atomically. Returns (generation, written, unchanged).
@@ -218,14 +215,14 @@ class Store:
             insert_blob = self._insert_ignoring_duplicates(blobs)
             written = 0
 
-            def row(doc: NewDocument, digest: str) -> None:
+            def row(doc: Document, digest: str) -> None:
                 nonlocal written
                 if previous.get(doc.path) != digest:
                     written += 1
                 rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
-                             "last_modified": _utc(doc.last_modified), "render_key": doc.render_key})
+                             "last_modified": _utc(doc.updated), "render_key": doc.key})
 
-            def finish(doc: NewDocument, future: Future) -> None:
+            def finish(doc: Document, future: Future) -> None:
                 digest, packed = future.result()
                 if digest not in known:
                     known.add(digest)
@@ -235,7 +232,7 @@ class Store:
                         blob_rows.clear()
                 row(doc, digest)
 
-            pending: deque[tuple[NewDocument, Future]] = deque()
+            pending: deque[tuple[Document, Future]] = deque()
             with ThreadPoolExecutor(HASH_THREADS) as threads:
                 for doc in docs:
                     if doc.body is None:

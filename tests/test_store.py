@@ -6,13 +6,14 @@ import gzip
 import threading
 from datetime import datetime, timezone
 
-from feedsvc.store import NewDocument, Store, body_hash
+from feedsvc.models import Document
+from feedsvc.store import Store, body_hash
 
 WHEN = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-def doc(path: str, body: bytes | None) -> NewDocument:
-    return NewDocument(path, "application/atom+xml", WHEN, f"key-{body!r}", body)
+def doc(path: str, body: bytes | None) -> Document:
+    return Document(path, "application/atom+xml", WHEN, f"key-{body!r}", body)
 
 
 def test_publish_reuses_bodies_and_counts_changes(tmp_path):

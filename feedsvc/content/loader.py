@@ -47,6 +47,7 @@ class CacheEntry:
     mtime_ns: int
     digest: str
     result: ParseResult
+    pickled: bytes | None = None  # the result as a worker process sent it, reused by save()
 
 
 class ParseCache:
@@ -112,8 +113,10 @@ class ParseCache:
                 self._changed = set(self.entries)
             db.executemany("DELETE FROM entries WHERE rel = ?", [(rel,) for rel in self._removed])
             db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", (
-                (rel, e.size, e.mtime_ns, e.digest, pickle.dumps(e.result, protocol=5))
+                (rel, e.size, e.mtime_ns, e.digest, e.pickled or pickle.dumps(e.result, protocol=5))
                 for rel, e in ((rel, self.entries[rel]) for rel in self._changed)))
+        for rel in self._changed:
+            self.entries[rel].pickled = None  # written: no need to hold the bytes any longer
         self._changed.clear()
         self._removed.clear()
 
@@ -204,21 +207,26 @@ def _parse_batch(batch: list[SourceFile], ctx: ParseContext) -> list[tuple[str, 
     return [_read_and_parse(source, ctx) for source in batch]
 
 
+def _parse_batch_pickled(batch: list[SourceFile], ctx: ParseContext) -> list[tuple[str, bytes]]:
+    """In a worker: results pickled one by one, so the parent can cache the same bytes."""
+    return [(digest, pickle.dumps(result, protocol=5)) for digest, result in _parse_batch(batch, ctx)]
+
+
 def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def _parse_all(todo: list[SourceFile], ctx: ParseContext,
-               pool: WorkerPool | None) -> list[tuple[str, ParseResult]]:
+               pool: WorkerPool | None) -> list[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
     if executor is None:
-        return _parse_batch(todo, ctx)
+        return [(digest, result, None) for digest, result in _parse_batch(todo, ctx)]
     chunk = max(50, len(todo) // (pool.workers * 8))
     batches = list(_chunks(todo, chunk))
-    results: list[tuple[str, ParseResult]] = []
-    for part in executor.map(_parse_batch, batches, [ctx] * len(batches)):
-        results.extend(part)
+    results: list[tuple[str, ParseResult, bytes | None]] = []
+    for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches)):
+        results.extend((digest, pickle.loads(blob), blob) for digest, blob in part)  # noqa: S301
     return results
 
 
@@ -242,7 +250,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         else:
             todo.append(source)
     parsed = 0
-    for source, (digest, result) in zip(todo, _parse_all(todo, ctx, pool)):
+    for source, (digest, result, pickled) in zip(todo, _parse_all(todo, ctx, pool)):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -252,7 +260,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         results[source.rel] = result
         digests[source.rel] = digest
         if digest:
-            cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result))
+            cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result, pickled))
     live = {s.rel for s in sources}
     for rel in [rel for rel in cache.entries if rel not in live]:
         cache.remove(rel)

@@ -1,5 +1,6 @@
 """Pure renderers: catalog in, document bytes out. No I/O, no clock."""
 
-from feedsvc.render.site import Document, FeedOptions, render_site
+from feedsvc.render.common import FeedOptions
+from feedsvc.render.site import render_site
 
-__all__ = ["Document", "FeedOptions", "render_site"]
+__all__ = ["FeedOptions", "render_site"]

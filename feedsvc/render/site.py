@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.catalog import ALL, Catalog
-from feedsvc.models import Article, Topic
+from feedsvc.models import Article, Document, Topic
 from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.api import render_api_topics
 from feedsvc.render.documents import json_document, xml_document
@@ -40,16 +40,6 @@ RENDER_VERSION_HTML = "1"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    path: str
-    media_type: str
-    updated: datetime
-    key: str
-    body: bytes | None  # None: unchanged since the previous generation, reuse its body
-    hot: bool = False   # a subscription document or the OPML: polled, not just archived
 
 
 @dataclass(frozen=True, slots=True)

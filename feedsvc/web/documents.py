@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 
-from feedsvc.store import Store, StoredDocument
+from feedsvc.store import Store, StoredDocument, etag_of
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ServedDocument:
         content_type = doc.media_type
         if content_type in CHARSET_TYPES:
             content_type += "; charset=utf-8"
-        tag = doc.blob_hash[:32]
+        tag = etag_of(doc.blob_hash)
         return cls(doc.path, doc.blob_hash, content_type, tag, tag + "-gzip",
                    doc.last_modified, format_datetime(doc.last_modified, usegmt=True))
 
