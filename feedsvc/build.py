@@ -147,7 +147,7 @@ class Builder:
 
     def _save_cache(self, timings: dict[str, float]) -> None:
         start = time.perf_counter()
-        self.cache.save(self.settings.cache_dir)
+        self.cache.save()
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
 
 

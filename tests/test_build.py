@@ -50,11 +50,15 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, settings_
     monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(site_module, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(site_module, "BATCH", 3)
-    parallel = builder(settings_for(copy_content(tmp_path, "two"), database_url=f"sqlite:///{tmp_path}/b.db",
-                                    cache_dir=tmp_path / "cb", feed_size=5, build_workers=2))
+    monkeypatch.setattr(loader, "SAVE_EVERY", 10)
+    parallel_settings = settings_for(copy_content(tmp_path, "two"), database_url=f"sqlite:///{tmp_path}/b.db",
+                                     cache_dir=tmp_path / "cb", feed_size=5, build_workers=2)
+    parallel = builder(parallel_settings)
     report = parallel.build()
     assert report.files_parsed == 35
     assert site(parallel) == site(serial)
+    # The cache written in slices while the workers parsed is complete on disk:
+    assert builder(parallel_settings).build(force=True).files_parsed == 0
 
 
 def test_touching_files_changes_nothing(tmp_path, settings_for):

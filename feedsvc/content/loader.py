@@ -14,7 +14,7 @@ import logging
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from feedsvc.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 PARALLEL_THRESHOLD = 400
+SAVE_EVERY = 2000
 CACHE_FILE = "parse-cache.sqlite3"
 
 
@@ -59,9 +60,11 @@ class ParseCache:
     a rebuild after editing one file writes one row, not the whole cache.
     """
 
-    def __init__(self, context_key: str, entries: dict[str, CacheEntry] | None = None) -> None:
+    def __init__(self, context_key: str, entries: dict[str, CacheEntry] | None = None,
+                 directory: Path | None = None) -> None:
         self.context_key = context_key
         self.entries: dict[str, CacheEntry] = entries or {}
+        self.directory = directory
         self._changed: set[str] = set()
         self._removed: set[str] = set()
 
@@ -82,24 +85,30 @@ class ParseCache:
     @classmethod
     def open(cls, directory: Path | None, context_key: str) -> ParseCache:
         if directory is None or not (directory / CACHE_FILE).is_file():
-            return cls(context_key)
+            return cls(context_key, directory=directory)
         try:
             with closing(sqlite3.connect(directory / CACHE_FILE)) as db:
                 stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
                 if stored_key is None or stored_key[0] != context_key:
-                    return cls(context_key)
+                    return cls(context_key, directory=directory)
                 entries = {rel: CacheEntry(size, mtime, digest, pickle.loads(result))  # noqa: S301
                            for rel, size, mtime, digest, result in db.execute(
                                "SELECT rel, size, mtime_ns, digest, result FROM entries")}
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
                 TypeError, ValueError) as exc:
             log.warning("parse cache unreadable, starting cold: %s", exc)
-            return cls(context_key)
-        return cls(context_key, entries)
+            return cls(context_key, directory=directory)
+        return cls(context_key, entries, directory)
 
-    def save(self, directory: Path | None) -> None:
+    def save(self, directory: Path | None = None) -> None:
         """Write what changed since the last save (a no-change rebuild writes nothing)."""
-        if directory is None or not self.dirty:
+        directory = directory or self.directory
+        if directory is None:
+            for rel in self._changed:
+                self.entries[rel].pickled = None
+            self._changed.clear()
+            return
+        if not self.dirty:
             return
         directory.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(directory / CACHE_FILE)) as db, db:
@@ -218,16 +227,19 @@ def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
 
 
 def _parse_all(todo: list[SourceFile], ctx: ParseContext,
-               pool: WorkerPool | None) -> list[tuple[str, ParseResult, bytes | None]]:
+               pool: WorkerPool | None) -> Iterable[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
     if executor is None:
         return [(digest, result, None) for digest, result in _parse_batch(todo, ctx)]
-    chunk = max(50, len(todo) // (pool.workers * 8))
+    return _parse_in_workers(executor, todo, ctx, max(50, len(todo) // (pool.workers * 8)))
+
+
+def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext,
+                      chunk: int) -> Iterator[tuple[str, ParseResult, bytes | None]]:
     batches = list(_chunks(todo, chunk))
-    results: list[tuple[str, ParseResult, bytes | None]] = []
     for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches)):
-        results.extend((digest, pickle.loads(blob), blob) for digest, blob in part)  # noqa: S301
-    return results
+        for digest, blob in part:
+            yield digest, pickle.loads(blob), blob  # noqa: S301 - from our own worker
 
 
 def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
@@ -235,7 +247,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     """Load every article under content_dir. Never raises for bad content."""
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
     sources, scan_problems = scan(content_dir)
-    cache = cache if cache is not None and cache.context_key == ctx.key else ParseCache(ctx.key)
+    if cache is None or cache.context_key != ctx.key:
+        cache = ParseCache(ctx.key, directory=cache.directory if cache is not None else None)
 
     todo: list[SourceFile] = []
     results: dict[str, ParseResult] = {}
@@ -250,7 +263,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         else:
             todo.append(source)
     parsed = 0
-    for source, (digest, result, pickled) in zip(todo, _parse_all(todo, ctx, pool)):
+    for number, (source, (digest, result, pickled)) in enumerate(zip(todo, _parse_all(todo, ctx, pool))):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -261,6 +274,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         digests[source.rel] = digest
         if digest:
             cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result, pickled))
+        if pickled is not None and number % SAVE_EVERY == SAVE_EVERY - 1:
+            cache.save()  # while the workers parse the next batches; frees the pickled bytes
     live = {s.rel for s in sources}
     for rel in [rel for rel in cache.entries if rel not in live]:
         cache.remove(rel)
