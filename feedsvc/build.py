@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
-from feedsvc.models import BuildReport, Problem
+from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
+from feedsvc.links.store import LinkStore
+from feedsvc.models import Article, BuildReport, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
 from feedsvc.store import Store
+from feedsvc.urls import Urls
 from feedsvc.workers import WorkerPool, worker_count
 
 
@@ -53,9 +57,12 @@ class ContentSummary:
 
 
 def load_catalog(settings: Settings, cache: ParseCache | None = None,
-                 pool: WorkerPool | None = None) -> ContentSummary:
+                 pool: WorkerPool | None = None,
+                 adjust: Callable[[list[Article]], list[Article]] | None = None) -> ContentSummary:
+    """Load and index the content; `adjust` may rewrite articles first (link effects)."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool)
-    catalog, topic_problems = build_catalog(load.articles, load.taxonomy)
+    articles = adjust(load.articles) if adjust is not None else load.articles
+    catalog, topic_problems = build_catalog(articles, load.taxonomy)
     problems = sorted([*load.problems, *topic_problems], key=problem_order)
     return ContentSummary(load, catalog, problems)
 
@@ -88,6 +95,7 @@ class Builder:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self.links = LinkStore(store)
         self.cache = ParseCache.open(settings.cache_dir, parse_context(settings).key)
 
     def build(self, *, force: bool = False, now: datetime | None = None) -> BuildReport:
@@ -98,11 +106,16 @@ class Builder:
         started = now or datetime.now(timezone.utc)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
-        summary = load_catalog(self.settings, self.cache, pool)
+        settings = self.settings
+        effects = link_effects(self.links.flagged(),
+                               follow_permanent=settings.follow_permanent_redirects)
+        summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
+            articles, effects, settings.dead_link_policy, Urls(settings.base_url)))
         timings["load_s"] = round(time.perf_counter() - clock, 3)
-        options = feed_options(self.settings)
+        options = feed_options(settings)
         fingerprint = hashlib.blake2b(
-            (summary.load.fingerprint + options.key).encode(), digest_size=16).hexdigest()
+            (summary.load.fingerprint + options.key + effects_fingerprint(
+                effects, settings.dead_link_policy)).encode(), digest_size=16).hexdigest()
         current = self.store.current_generation()
         info = self.store.generation_info(current) if current is not None else None
 
@@ -119,6 +132,8 @@ class Builder:
                             documents_written=0, documents_unchanged=0)
             self.store.record_report(_report_dict(result))
             return result
+        if info is None or info["input_fingerprint"] != fingerprint:
+            self.links.register(summary.catalog.articles, started)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
             self._save_cache(timings)
             count = info["report"].get("documents", 0)

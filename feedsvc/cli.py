@@ -235,6 +235,78 @@ def serve(content_dir: Path | None, host: str, port: int) -> None:
     run_web_server("granian", host, port, workers=1, threads=4)
 
 
+@main.group()
+def links() -> None:
+    """Check that every article's original link still works, and report on it.
+
+    \b
+    Examples:
+      feedsvc links check              check the URLs that are due
+      feedsvc links check --all        check every URL now
+      feedsvc links report --status dead --format markdown
+    """
+
+
+@links.command("check")
+@content_option
+@click.option("--all", "all_urls", is_flag=True, help="Check every URL now, not only those due.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Check at most this many URLs (default: FEEDSVC_LINKCHECK_BATCH unless --all).")
+def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> None:
+    """Check the original URLs of the published articles, politely.
+
+    Reads the content first so that new articles' URLs are known. Shows a
+    progress bar on a terminal and one line per URL otherwise, then a summary.
+
+    \b
+    Examples:
+      feedsvc links check
+      feedsvc links check --all --content content/
+    """
+    from feedsvc.build import load_catalog
+    from feedsvc.links.run import run_link_check, select_urls, utcnow
+    from feedsvc.links.store import LinkStore
+
+    settings = _settings(content_dir=content_dir)
+    store = _open_store(settings)
+    now = utcnow()
+    summary = load_catalog(settings)
+    new = LinkStore(store).register(summary.catalog.articles, now)
+    if limit is None and not all_urls:
+        limit = settings.linkcheck_batch
+    urls = select_urls(LinkStore(store), all_urls=all_urls, limit=limit, now=now)
+    click.echo(f"{len(urls)} URLs to check ({new} new)", err=True)
+    if sys.stdout.isatty():
+        with click.progressbar(length=len(urls), label="checking", file=sys.stderr) as bar:
+            report = run_link_check(settings, store, urls, on_result=lambda r: bar.update(1))
+    else:
+        report = run_link_check(settings, store, urls, on_result=lambda r: click.echo(
+            f"{r.status:<10} {r.code or '-':>3} {r.url}" + (f"  ({r.error})" if r.error else "")))
+    click.echo(report.line())
+    for url in report.newly_dead:
+        click.echo(f"now dead: {url}")
+
+
+@links.command("report")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"]),
+              help="Only these statuses (repeatable); `dead` selects dead links.")
+def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
+    """Report every checked link with its status, its articles and its history.
+
+    \b
+    Examples:
+      feedsvc links report
+      feedsvc links report --status broken --status dead --format json
+    """
+    from feedsvc.links.report import link_report, render_report
+
+    store = _open_store(_settings())
+    click.echo(render_report(link_report(store, statuses), output_format), nl=False)
+
+
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the README table of settings.")
 def show_settings(markdown: bool) -> None:

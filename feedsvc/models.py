@@ -63,6 +63,10 @@ class Article:
     heat: int | None = None
     fingerprint: str = ""
     topics: tuple[str, ...] = ()
+    # Set by the build from link checks (feedsvc.links.effects), never by the parser:
+    link_status: str = ""             # "", "dead" or "moved"
+    link_override: str | None = None  # where the item points instead of original_url
+    link_note: str | None = None      # told to readers when the link is dead
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,39 @@ class Settings:
     web_cache_mb: int = _setting(
         256, "Memory per web process for document bodies (MiB); the rest is read from the "
         "store on demand.", minimum=1)
+    linkcheck_allow: tuple[str, ...] = _setting(
+        (), "Host names or CIDR ranges the link checker may reach even though they are not "
+        "public (comma-separated). Empty in production: loopback, private and link-local "
+        "addresses are refused.", kind="list")
+    linkcheck_concurrency: int = _setting(
+        20, "Link checks in flight at once, over all hosts.", minimum=1)
+    linkcheck_per_host: int = _setting(
+        2, "Link checks in flight at once against one host.", minimum=1)
+    linkcheck_host_gap: float = _setting(
+        1.0, "Seconds between two requests to the same host.", minimum=0)
+    linkcheck_timeout: float = _setting(
+        10.0, "Seconds allowed for each network operation (connect, each read).", minimum=0.1)
+    linkcheck_deadline: float = _setting(
+        30.0, "Seconds allowed for a whole check, redirects and retries included.", minimum=0.5)
+    linkcheck_max_redirects: int = _setting(10, "Redirects followed before giving up.", minimum=0)
+    linkcheck_batch: int = _setting(
+        500, "Most URLs one scheduled link-check run checks (the ones most overdue first).",
+        minimum=1)
+    linkcheck_ok_days: float = _setting(
+        7.0, "Days before a working link is checked again (spread evenly per URL).", minimum=0.01)
+    linkcheck_retry_hours: float = _setting(
+        2.0, "Hours before a failing link is checked again; doubles per failure, up to a day.",
+        minimum=0.01)
+    dead_after_failures: int = _setting(
+        3, "Failed checks in a row before a link counts as dead.", minimum=1)
+    dead_after_hours: float = _setting(
+        24.0, "Hours the failures must span before a link counts as dead.", minimum=0)
+    dead_link_policy: str = _setting(
+        "archive", "What a feed item whose link is dead points at: `keep` the original, "
+        "`archive` (a Web Archive copy from the article's date) or `self` (our article page).",
+        choices=("keep", "archive", "self"))
+    follow_permanent_redirects: bool = _setting(
+        False, "Point items at the final URL when their link redirects permanently (301/308).")
     cache_dir: Path = _setting(
         Path("instance/cache"), "Directory for the parsed-article cache that makes "
         "rebuilds incremental; safe to delete.")
@@ -105,6 +138,25 @@ def _parse_value(f: dataclasses.Field, raw: str) -> Any:
         if meta["minimum"] is not None and value < meta["minimum"]:
             raise SettingsError(f"{name}: must be at least {meta['minimum']}, got {value}")
         return value
+    if f.type in (float, "float"):
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise SettingsError(f"{name}: expected a finite number, got {raw!r}")
+        if meta["minimum"] is not None and value < meta["minimum"]:
+            raise SettingsError(f"{name}: must be at least {meta['minimum']}, got {value}")
+        return value
+    if f.type in (bool, "bool"):
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name}: expected true or false, got {raw!r}")
+    if meta["kind"] == "list":
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     if f.type in (Path, "Path"):
         if not raw:
             raise SettingsError(f"{name}: must not be empty")
@@ -143,13 +195,19 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         f = next((f for f in setting_fields() if f.name == key), None)
         if f is None:
             raise SettingsError(f"unknown setting {key!r}")
-        values[key] = _parse_value(f, str(value)) if isinstance(value, str) else value
+        if isinstance(value, str) or (f.metadata["kind"] == "list" and isinstance(value, (list, tuple))):
+            value = _parse_value(f, value if isinstance(value, str) else ",".join(value))
+        values[key] = value
     return Settings(**values)
 
 
 def _default_text(f: dataclasses.Field) -> str:
     default = f.default
-    return f"`{default}`" if default != "" else "(empty)"
+    if default in ("", ()):
+        return "(empty)"
+    if isinstance(default, bool):
+        return "`true`" if default else "`false`"
+    return f"`{default}`"
 
 
 def settings_markdown_table() -> str:

@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (
-    Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-    create_engine, delete, event, insert, select, update,
+    Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
+    Text, create_engine, delete, event, insert, select, update,
 )
 from sqlalchemy.engine import Engine, make_url
 
@@ -60,6 +60,46 @@ state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Link checking (feedsvc.links.store): one row per URL, the articles that use it,
+# and the history of its checks.
+links = Table(
+    "links", metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("code", Integer),
+    Column("final_url", Text),
+    Column("permanent_redirect", Boolean, nullable=False),
+    Column("error", Text),
+    Column("checked_at", DateTime(timezone=True)),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("first_failure_at", DateTime(timezone=True)),
+    Column("next_check_at", DateTime(timezone=True), nullable=False),
+    Column("checks", Integer, nullable=False),
+    Column("dead", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+Index("links_due", links.c.active, links.c.next_check_at)
+link_articles = Table(
+    "link_articles", metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("article_id", String(512), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("published", DateTime(timezone=True), nullable=False),
+)
+link_checks = Table(
+    "link_checks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2048), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", Integer),
+    Column("error", Text),
+    Column("final_url", Text),
+    Column("elapsed_ms", Integer, nullable=False),
+)
+Index("link_checks_url", link_checks.c.url, link_checks.c.checked_at)
 
 KEEP_GENERATIONS = 5
 HOT_GZIP_LEVEL = 6      # subscription feeds and OPML: polled all day, worth squeezing
@@ -100,6 +140,7 @@ class StoredDocument:
 
 
 def _utc(value: datetime) -> datetime:
+    """Aware UTC, whatever the driver returns (SQLite gives naive datetimes back)."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 

@@ -39,9 +39,15 @@ RENDER_VERSION = "3"
 
 def item_link(article: Article, urls: Urls) -> str:
     """Where an item points: the original report, or our own page for our articles."""
+    if article.link_override:
+        return article.link_override
     if article.self_published or not article.original_url:
         return urls.article_page(article.stem)
     return article.original_url
+
+
+DEAD_LINK_TERM = "link-dead"
+DEAD_LINK_LABEL = "Original link is dead"
 
 
 def newest_update(articles: tuple[Article, ...] | list[Article]) -> datetime:

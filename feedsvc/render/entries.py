@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from feedgen.feed import FeedGenerator
 
 from feedsvc.models import Article, Topic
-from feedsvc.render.common import EPOCH, FeedOptions, item_link
+from html import escape
+
+from feedsvc.render.common import DEAD_LINK_LABEL, DEAD_LINK_TERM, EPOCH, FeedOptions, item_link
 
 _RSS_ITEM = re.compile(rb"<item>.*?</item>", re.S)
 _ATOM_ENTRY = re.compile(rb"<entry>.*?</entry>", re.S)
@@ -56,10 +58,13 @@ def _fill_entry(fg: FeedGenerator, article: Article, topics: dict[str, Topic],
     fe.updated(article.updated)
     if article.summary:
         fe.summary(article.summary)
-    if article.content_html:
-        fe.content(article.content_html, type="html")
+    content = entry_html(article)
+    if content:
+        fe.content(content, type="html")
     for slug in article.topics:
         fe.category(term=slug, label=topics[slug].title, scheme=urls.topic_scheme)
+    if article.link_note:
+        fe.category(term=DEAD_LINK_TERM, label=DEAD_LINK_LABEL, scheme=urls.absolute("links"))
     if article.provider is not None:
         author = {"name": article.provider.name}
         if article.provider.url:
@@ -71,6 +76,18 @@ def _fill_entry(fg: FeedGenerator, article: Article, topics: dict[str, Topic],
         size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
         fe.media.content(url=image.url, medium="image", **size)
         fe.media.thumbnail(url=image.url, **size)
+
+
+def entry_html(article: Article) -> str:
+    """The entry's HTML content: the body, and for a dead link, the body (or summary)
+    followed by a note saying where the item points now."""
+    if not article.link_note:
+        return article.content_html
+    body = article.content_html or (f"<p>{escape(article.summary)}</p>" if article.summary else "")
+    original = escape(article.original_url or "", quote=True)
+    note = (f'<p class="link-note"><em>{escape(article.link_note)}</em> '
+            f'Original address: <a href="{original}">{escape(article.original_url or "")}</a></p>')
+    return f"{body}\n{note}" if body else note
 
 
 def _batch_generator(articles: list[Article], topics: dict[str, Topic],
@@ -90,8 +107,9 @@ def _batch_generator(articles: list[Article], topics: dict[str, Topic],
 def json_item(article: Article, topics: dict[str, Topic], options: FeedOptions) -> dict:
     urls = options.urls
     item: dict = {"id": article.id, "url": item_link(article, urls), "title": article.title}
-    if article.content_html:
-        item["content_html"] = article.content_html
+    content = entry_html(article)
+    if content:
+        item["content_html"] = content
     else:
         item["content_text"] = article.summary or article.title
     if article.summary:
@@ -105,10 +123,19 @@ def json_item(article: Article, topics: dict[str, Topic], options: FeedOptions) 
         if article.provider.url:
             author["url"] = article.provider.url
         item["authors"] = [author]
-    if article.topics:
-        item["tags"] = [topics[slug].title for slug in article.topics]
+    tags = [topics[slug].title for slug in article.topics]
+    if article.link_note:
+        tags.append(DEAD_LINK_LABEL)
+    if tags:
+        item["tags"] = tags
+    extension: dict = {}
     if article.related:
-        item["_feedsvc"] = {"related": [{"title": r.title, "url": r.url} for r in article.related]}
+        extension["related"] = [{"title": r.title, "url": r.url} for r in article.related]
+    if article.link_status:
+        extension["link_status"] = article.link_status
+        extension["original_url"] = article.original_url
+    if extension:
+        item["_feedsvc"] = extension
     return item
 
 

@@ -69,7 +69,7 @@ def _plan(catalog: Catalog, options: FeedOptions) -> list[_PlannedPage]:
     for article in catalog.articles:
         entry_keys[article.id] = "\x1f".join((
             article.id, article.fingerprint, article.source, ",".join(article.topics),
-            item_link(article, options.urls))).encode() + b"\x1e"
+            item_link(article, options.urls), article.link_note or "")).encode() + b"\x1e"
     feeds = [(all_topic(options), catalog.articles)]
     feeds += [(topic, catalog.by_topic[slug]) for slug, topic in catalog.topics.items()]
     planned: list[_PlannedPage] = []
@@ -180,7 +180,8 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
 def _entries_key(*parts: object, articles: tuple[Article, ...] = ()) -> str:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16)
     for article in articles:
-        digest.update(f"{article.id}\x1f{article.fingerprint}\x1f{','.join(article.topics)}\x1e".encode())
+        digest.update(f"{article.id}\x1f{article.fingerprint}\x1f{','.join(article.topics)}"
+                      f"\x1f{article.link_status}\x1f{article.link_override}\x1e".encode())
     return digest.hexdigest()
 
 
@@ -214,7 +215,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions,
                                      articles=articles[:TOPIC_PAGE_ARTICLES]),
                         lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
     for article in catalog.articles:
-        if article.self_published:
+        if article.self_published or article.link_status == "dead":
             planned.append((article_html_path(article.stem), article.updated,
                             _entries_key("article", RENDER_VERSION_HTML, options.key,
                                          [catalog.topics[s] for s in article.topics],

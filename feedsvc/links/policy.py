@@ -1,0 +1,95 @@
+"""What a check means over time: when a link counts as dead, when to check it next.
+
+Pure functions over plain data, with the clock passed in. A single failure
+says little (sites go down for an afternoon, some wall off bots), so a link
+is dead only after several failed checks spread over at least a day; a bot
+wall (`blocked`) is "unknown", never a failure. Re-checks are spread evenly:
+each URL gets a stable offset inside the re-check interval (from its hash), so
+a large catalogue imported at once is not re-checked all at once days later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from feedsvc.links.checker import CheckResult
+
+FAILING = frozenset({"broken", "error"})
+MAX_RETRY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    dead_after_failures: int = 3
+    dead_after: timedelta = timedelta(hours=24)
+    ok_interval: timedelta = timedelta(days=7)
+    retry_base: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """Everything remembered about one URL between checks."""
+
+    url: str
+    status: str = "unchecked"
+    code: int | None = None
+    final_url: str | None = None
+    permanent_redirect: bool = False
+    error: str | None = None
+    checked_at: datetime | None = None
+    consecutive_failures: int = 0
+    first_failure_at: datetime | None = None
+    next_check_at: datetime | None = None
+    checks: int = 0
+    dead: bool = False
+
+
+def spread(url: str) -> float:
+    """A stable number in [0, 1) for this URL, to spread its checks over an interval."""
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big") / 2**64
+
+
+def is_dead(state: LinkState, rules: LinkRules) -> bool:
+    if state.consecutive_failures < rules.dead_after_failures or state.first_failure_at is None:
+        return False
+    return state.checked_at is not None and state.checked_at - state.first_failure_at >= rules.dead_after
+
+
+def next_check(state: LinkState, rules: LinkRules) -> datetime:
+    assert state.checked_at is not None
+    if state.consecutive_failures:
+        backoff = rules.retry_base * 2 ** (state.consecutive_failures - 1)
+        return state.checked_at + min(backoff, MAX_RETRY)
+    # Healthy (or walled off): between 1/2 and 3/2 of the interval, stable per URL.
+    return state.checked_at + rules.ok_interval * (0.5 + spread(state.url))
+
+
+def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules) -> LinkState:
+    """The state after one more check."""
+    state = state or LinkState(result.url)
+    failures, first_failure = state.consecutive_failures, state.first_failure_at
+    if result.failed:
+        failures += 1
+        first_failure = first_failure or result.checked_at
+    elif result.status in ("ok", "redirected"):
+        failures, first_failure = 0, None
+    # "blocked": a bot wall or our own guard says nothing about the page; keep the counters.
+    updated = replace(
+        state, status=result.status, code=result.code, final_url=result.final_url,
+        permanent_redirect=result.permanent_redirect, error=result.error,
+        checked_at=result.checked_at, consecutive_failures=failures,
+        first_failure_at=first_failure, checks=state.checks + 1)
+    updated = replace(updated, dead=is_dead(updated, rules))
+    return replace(updated, next_check_at=next_check(updated, rules))
+
+
+def archive_url(url: str, published: datetime) -> str:
+    """A Web Archive address for the page as it was when the article was published.
+
+    The Wayback Machine redirects a timestamped URL to the nearest snapshot, so
+    this needs no network call to build.
+    """
+    return f"https://web.archive.org/web/{published:%Y%m%d%H%M%S}/{quote(url, safe=':/?&=%#+@,;~')}"

@@ -1,0 +1,99 @@
+"""One link-check run: pick the due URLs, check them, fold the results into the store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
+from feedsvc.links.guard import Resolver
+from feedsvc.links.policy import LinkRules
+from feedsvc.links.store import LinkStore
+from feedsvc.settings import Settings
+from feedsvc.store import Store
+
+RECORD_EVERY = 50
+
+
+def rules_from(settings: Settings) -> LinkRules:
+    return LinkRules(dead_after_failures=settings.dead_after_failures,
+                     dead_after=timedelta(hours=settings.dead_after_hours),
+                     ok_interval=timedelta(days=settings.linkcheck_ok_days),
+                     retry_base=timedelta(hours=settings.linkcheck_retry_hours))
+
+
+def checker_config(settings: Settings) -> CheckerConfig:
+    return CheckerConfig(user_agent(settings.base_url), settings.linkcheck_concurrency,
+                         settings.linkcheck_per_host, settings.linkcheck_host_gap,
+                         settings.linkcheck_timeout, settings.linkcheck_deadline,
+                         settings.linkcheck_max_redirects)
+
+
+@dataclass
+class LinkRunReport:
+    checked: int = 0
+    duration_s: float = 0.0
+    by_status: Counter = field(default_factory=Counter)
+    newly_dead: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}"
+                             for s in ("ok", "redirected", "broken", "blocked", "error"))
+        return (f"checked {self.checked} URLs in {self.duration_s:.1f}s: {statuses}; "
+                f"newly dead {len(self.newly_dead)}, recovered {len(self.recovered)}")
+
+
+def select_urls(links: LinkStore, *, all_urls: bool, limit: int | None, now: datetime) -> list[str]:
+    urls = links.active_urls() if all_urls else links.due(now)
+    return urls[:limit] if limit is not None else urls
+
+
+def run_link_check(settings: Settings, store: Store, urls: list[str], *,
+                   resolver: Resolver | None = None,
+                   on_result: Callable[[CheckResult], None] | None = None) -> LinkRunReport:
+    """Check these URLs and record every result (in batches, so an interrupted run keeps
+    what it finished)."""
+    links = LinkStore(store)
+    rules = rules_from(settings)
+    report = LinkRunReport()
+    before = links.states(urls)
+    pending: list[CheckResult] = []
+    started = time.perf_counter()
+
+    def flush() -> None:
+        for state in links.record(pending, rules):
+            old = before.get(state.url)
+            if state.dead and not (old and old.dead):
+                report.newly_dead.append(state.url)
+            if old and old.dead and not state.dead:
+                report.recovered.append(state.url)
+        pending.clear()
+
+    async def run() -> None:
+        async with LinkChecker(checker_config(settings), allow=settings.linkcheck_allow,
+                               resolver=resolver) as checker:
+            async for result in checker.check_many(urls):
+                report.checked += 1
+                report.by_status[result.status] += 1
+                pending.append(result)
+                if on_result is not None:
+                    on_result(result)
+                if len(pending) >= RECORD_EVERY:
+                    flush()
+
+    try:
+        asyncio.run(run())
+    finally:
+        if pending:
+            flush()
+        report.duration_s = time.perf_counter() - started
+    return report
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

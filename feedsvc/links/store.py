@@ -1,0 +1,182 @@
+"""Link state in the store: which URLs the published articles use, what each check found.
+
+The tables live in the same database as the feeds (see feedsvc.store), so
+the clock, the CLI and every web process share them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from feedsvc.links.checker import CheckResult
+from feedsvc.links.policy import LinkRules, LinkState, apply_result
+from feedsvc.models import Article
+from feedsvc.store import Store, _utc, link_articles, link_checks, links
+
+HISTORY_PER_URL = 20
+STATE_COLUMNS = ("status", "code", "final_url", "permanent_redirect", "error", "checked_at",
+                 "consecutive_failures", "first_failure_at", "next_check_at", "checks", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedArticle:
+    article_id: str
+    title: str
+    source: str
+    published: datetime
+
+
+def _state(row) -> LinkState:
+    values = {name: getattr(row, name) for name in STATE_COLUMNS}
+    for name in ("checked_at", "first_failure_at", "next_check_at"):
+        if values[name] is not None:
+            values[name] = _utc(values[name])
+    return LinkState(url=row.url, **values)
+
+
+def _row(state: LinkState) -> dict:
+    return {name: getattr(state, name) for name in STATE_COLUMNS}
+
+
+class LinkStore:
+    def __init__(self, store: Store) -> None:
+        self.engine = store.engine
+
+    def register(self, articles: Iterable[Article], now: datetime) -> int:
+        """Make the links table match the published articles; return how many URLs are new.
+
+        URLs no longer used by any article become inactive (kept, with their
+        history, in case the article comes back) and are no longer checked.
+        """
+        wanted: dict[tuple[str, str], Article] = {
+            (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
+        with self.engine.begin() as conn:
+            existing = set(conn.execute(select(link_articles.c.url, link_articles.c.article_id)).all())
+            stale = existing - set(wanted)
+            for url, article_id in stale:
+                conn.execute(delete(link_articles).where(and_(
+                    link_articles.c.url == url, link_articles.c.article_id == article_id)))
+            fresh = [{"url": u, "article_id": i, "title": a.title, "source": a.source,
+                      "published": a.published} for (u, i), a in wanted.items() if (u, i) not in existing]
+            for start in range(0, len(fresh), 500):
+                conn.execute(insert(link_articles), fresh[start:start + 500])
+            known = {url: active for url, active in conn.execute(select(links.c.url, links.c.active))}
+            used = {url for url, _ in wanted}
+            new_urls = sorted(used - set(known))
+            rows = [{"url": url, "status": "unchecked", "code": None, "final_url": None,
+                     "permanent_redirect": False, "error": None, "checked_at": None,
+                     "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
+                     "checks": 0, "dead": False, "active": True} for url in new_urls]
+            for start in range(0, len(rows), 500):
+                conn.execute(insert(links), rows[start:start + 500])
+            revive = [url for url, active in known.items() if url in used and not active]
+            retire = [url for url, active in known.items() if url not in used and active]
+            for url_list, active in ((revive, True), (retire, False)):
+                for start in range(0, len(url_list), 500):
+                    conn.execute(update(links).where(links.c.url.in_(url_list[start:start + 500]))
+                                 .values(active=active))
+        return len(new_urls)
+
+    def flagged(self) -> list[LinkState]:
+        """Active URLs that can change a feed: dead ones and permanent redirects."""
+        with self.engine.connect() as conn:
+            return [_state(row) for row in conn.execute(select(links).where(
+                links.c.active, (links.c.dead | links.c.permanent_redirect)))]
+
+    def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Active URLs whose next check is due, most overdue first."""
+        query = (select(links.c.url).where(links.c.active, links.c.next_check_at <= now)
+                 .order_by(links.c.next_check_at, links.c.url))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def active_urls(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(links.c.url).where(links.c.active)
+                                     .order_by(links.c.url)).scalars())
+
+    def states(self, urls: Iterable[str] | None = None, *, active_only: bool = True) -> dict[str, LinkState]:
+        query = select(links)
+        if active_only:
+            query = query.where(links.c.active)
+        with self.engine.connect() as conn:
+            if urls is None:
+                return {row.url: _state(row) for row in conn.execute(query)}
+            wanted = list(urls)
+            found: dict[str, LinkState] = {}
+            for start in range(0, len(wanted), 500):
+                for row in conn.execute(query.where(links.c.url.in_(wanted[start:start + 500]))):
+                    found[row.url] = _state(row)
+            return found
+
+    def record(self, results: Iterable[CheckResult], rules: LinkRules) -> list[LinkState]:
+        """Fold check results into each URL's state and history."""
+        results = list(results)
+        updated: list[LinkState] = []
+        with self.engine.begin() as conn:
+            current = {}
+            urls = [r.url for r in results]
+            for start in range(0, len(urls), 500):
+                for row in conn.execute(select(links).where(links.c.url.in_(urls[start:start + 500]))):
+                    current[row.url] = _state(row)
+            for result in results:
+                state = apply_result(current.get(result.url), result, rules)
+                current[result.url] = state
+                updated.append(state)
+                if conn.execute(update(links).where(links.c.url == result.url)
+                                .values(**_row(state))).rowcount == 0:
+                    conn.execute(insert(links).values(url=result.url, active=True, **_row(state)))
+                conn.execute(insert(link_checks).values(
+                    url=result.url, checked_at=result.checked_at, status=result.status,
+                    code=result.code, error=result.error, final_url=result.final_url,
+                    elapsed_ms=result.elapsed_ms))
+            for url in set(urls):
+                keep = (select(link_checks.c.id).where(link_checks.c.url == url)
+                        .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
+                        .limit(HISTORY_PER_URL))
+                conn.execute(delete(link_checks).where(link_checks.c.url == url,
+                                                       link_checks.c.id.not_in(keep.scalar_subquery())))
+        return updated
+
+    def history(self, urls: Iterable[str]) -> dict[str, list[dict]]:
+        wanted = list(urls)
+        found: dict[str, list[dict]] = {url: [] for url in wanted}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(select(link_checks).where(link_checks.c.url.in_(wanted[start:start + 500]))
+                                    .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc()))
+                for row in rows:
+                    found[row.url].append({
+                        "checked_at": _utc(row.checked_at).isoformat(), "status": row.status,
+                        "code": row.code, "error": row.error, "final_url": row.final_url,
+                        "elapsed_ms": row.elapsed_ms})
+        return found
+
+    def articles(self, urls: Iterable[str]) -> dict[str, list[LinkedArticle]]:
+        wanted = list(urls)
+        found: dict[str, list[LinkedArticle]] = {url: [] for url in wanted}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(select(link_articles).where(
+                    link_articles.c.url.in_(wanted[start:start + 500])).order_by(link_articles.c.source))
+                for row in rows:
+                    found[row.url].append(LinkedArticle(row.article_id, row.title, row.source,
+                                                        _utc(row.published)))
+        return found
+
+    def counts(self) -> dict[str, int]:
+        """Active URLs by status, plus how many are dead."""
+        with self.engine.connect() as conn:
+            by_status = Counter(dict(conn.execute(
+                select(links.c.status, func.count()).where(links.c.active).group_by(links.c.status)).all()))
+            dead = conn.execute(select(func.count()).select_from(links)
+                                .where(links.c.active, links.c.dead)).scalar()
+        return {**{s: by_status.get(s, 0) for s in ("unchecked", "ok", "redirected", "broken",
+                                                    "blocked", "error")}, "dead": dead or 0}

@@ -1,0 +1,54 @@
+"""Link health for people (/links) and services (/api/links), read live from the store.
+
+Unlike feeds, this is operational data that changes with every check, so it
+is read per request (operators' pages, low traffic) and never cached publicly.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from feedsvc.links.report import link_report
+from feedsvc.render.html import environment
+from feedsvc.web.errors import json_error
+from feedsvc.web.state import state
+
+bp = Blueprint("links", __name__)
+PAGE_SIZE = 100
+ATTENTION = ("broken", "error", "blocked", "redirected", "dead")
+STATUSES = {"unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"}
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/links")
+def links_page() -> Response:
+    web = state()
+    report = link_report(web.store, ATTENTION, limit=500)
+    options = web.options
+    body = environment.get_template("links.html").render(
+        options=options, urls=options.urls, report=report, alternates=[])
+    return _private(Response(body, content_type="text/html; charset=utf-8"))
+
+
+@bp.get("/api/links")
+def links_api() -> Response:
+    statuses = [s for value in request.args.getlist("status") for s in value.split(",") if s]
+    unknown = sorted(set(statuses) - STATUSES)
+    if unknown:
+        return json_error(400, "bad request", f"unknown status {unknown[0]!r}; use one of "
+                          + ", ".join(sorted(STATUSES)))
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        return json_error(400, "bad request", "`page` must be a whole number from 1")
+    page = int(raw)
+    report = link_report(state().store, statuses, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    report["page"], report["per_page"] = page, PAGE_SIZE
+    if page * PAGE_SIZE < report["total"]:
+        query = "&".join(f"status={s}" for s in statuses)
+        report["next"] = state().options.urls.absolute(f"api/links?page={page + 1}" + (f"&{query}" if query else ""))
+    return _private(jsonify(report))

@@ -1,0 +1,160 @@
+"""The checker against real servers on loopback: every way a link can fail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.links.conftest import make_checker
+
+
+def test_ok(server, check):
+    result = check(server.url("/ok", "site.test"))
+    assert (result.status, result.code, result.redirects, result.error) == ("ok", 200, 0, None)
+    assert [r.method for r in server.requests] == ["HEAD"]
+    assert server.requests[0].headers["user-agent"] == "feedsvc-test"
+
+
+def test_permanent_redirect(server, check):
+    result = check(server.url("/moved", "site.test"))
+    assert result.status == "redirected" and result.permanent_redirect
+    assert result.final_url == server.url("/ok", "site.test") and result.redirects == 1
+
+
+def test_temporary_redirect_chain(server, check):
+    result = check(server.url("/chain-1", "site.test"))
+    assert result.status == "redirected" and not result.permanent_redirect
+    assert result.redirects == 3 and result.final_url.endswith("/ok")
+    mixed = check(server.url("/perm-chain", "site.test"))
+    assert mixed.permanent_redirect and mixed.redirects == 2
+
+
+def test_redirect_loop(server, check):
+    result = check(server.url("/loop-a", "site.test"))
+    assert (result.status, result.error) == ("broken", "redirect loop")
+
+
+def test_too_many_redirects(server, check):
+    result = check(server.url("/endless", "site.test"), max_redirects=4)
+    assert result.status == "broken" and result.error == "more than 4 redirects"
+    assert sum(n for path, n in server.hits.items() if path.startswith("/endless")) == 5
+
+
+def test_redirect_to_another_scheme(server, check):
+    result = check(server.url("/to-ftp", "site.test"))
+    assert result.status == "broken" and "not an http(s) URL" in result.error
+
+
+@pytest.mark.parametrize("path, code", [("/missing", 404), ("/gone", 410)])
+def test_not_found_and_gone(server, check, path, code):
+    result = check(server.url(path, "site.test"))
+    assert (result.status, result.code) == ("broken", code)
+    assert [r.method for r in server.requests] == ["HEAD", "GET"]
+
+
+def test_405_on_head_then_200_on_get(server, check):
+    result = check(server.url("/no-head", "site.test"))
+    assert (result.status, result.code) == ("ok", 200)
+    assert [r.method for r in server.requests] == ["HEAD", "GET"]
+
+
+def test_403_on_head_only(server, check):
+    assert check(server.url("/head-forbidden", "site.test")).status == "ok"
+
+
+def test_403_everywhere_is_blocked_not_broken(server, check):
+    result = check(server.url("/forbidden", "site.test"))
+    assert (result.status, result.code) == ("blocked", 403)
+
+
+def test_429_with_retry_after_is_honoured(server, check):
+    started = time.monotonic()
+    result = check(server.url("/rate-limited", "site.test"), deadline=5.0)
+    assert (result.status, result.code) == ("ok", 200)
+    gets = [r for r in server.requests if r.method == "GET"]
+    retry_head = server.requests[2]
+    assert retry_head.started - gets[0].started >= 0.95  # waited the second it was told
+    assert time.monotonic() - started < 4
+
+
+def test_retry_after_beyond_the_deadline_is_not_waited_for(server, check):
+    started = time.monotonic()
+    result = check(server.url("/always-429", "site.test"))
+    assert (result.status, result.code) == ("blocked", 429)
+    assert time.monotonic() - started < 1.5
+
+
+def test_503_then_200_on_retry(server, check):
+    result = check(server.url("/flaky", "site.test"), deadline=5.0)
+    assert (result.status, result.code) == ("ok", 200)
+    assert server.hits["/flaky"] == 3
+
+
+def test_500_is_a_transient_error(server, check):
+    result = check(server.url("/server-error", "site.test"))
+    assert (result.status, result.code) == ("error", 500)
+
+
+def test_server_that_never_answers_hits_the_deadline(server, check):
+    started = time.monotonic()
+    result = check(server.url("/silent", "site.test"), timeout=30.0, deadline=1.5)
+    elapsed = time.monotonic() - started
+    assert result.status == "error" and result.error == "no complete answer within 1.5 s"
+    assert 1.4 <= elapsed < 2.5
+
+
+def test_headers_dripped_a_byte_a_second_hit_the_deadline(server, check):
+    started = time.monotonic()
+    result = check(server.url("/drip", "site.test"), timeout=5.0, deadline=2.5)
+    assert result.status == "error" and "2.5 s" in result.error
+    assert time.monotonic() - started < 3.5
+
+
+def test_huge_body_is_never_downloaded(server, check):
+    result = check(server.url("/huge", "site.test"), deadline=10.0)
+    assert (result.status, result.code) == ("ok", 200)
+    time.sleep(0.3)
+    assert server.bytes_sent["/huge"] < 16 * 1024 * 1024  # of 5 GiB offered
+
+
+def test_connection_reset(server, check):
+    result = check(server.url("/reset", "site.test"))
+    assert (result.status, result.error) == ("error", "ReadError: connection reset by peer")
+
+
+def test_name_that_does_not_resolve(server, check):
+    result = check(server.url("/ok", "nowhere.test"))
+    assert result.status == "broken" and "does not resolve" in result.error
+    assert server.connections == 0
+
+
+def test_per_host_limit_and_gap_measured_on_the_server(server):
+    urls = [server.url(f"/slow?{n}", "site.test") for n in range(8)]
+    urls += [server.url(f"/slow?{n}", "other.test") for n in range(8)]
+
+    async def go():
+        async with make_checker(per_host=2, host_gap=0.1, concurrency=50, deadline=20) as checker:
+            return [r async for r in checker.check_many(urls)]
+
+    results = asyncio.run(go())
+    assert {r.status for r in results} == {"ok"} and len(results) == 16
+    assert server.max_in_flight["site.test"] == 2 and server.max_in_flight["other.test"] == 2
+    for host in ("site.test", "other.test"):
+        starts = sorted(r.started for r in server.requests if r.host == host)
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        assert min(gaps) >= 0.09, gaps
+
+
+def test_global_limit(server):
+    urls = [server.url(f"/slow?{n}", "site.test") for n in range(6)]
+    urls += [server.url(f"/slow?{n}", "other.test") for n in range(6)]
+
+    async def go():
+        async with make_checker(per_host=5, concurrency=3, deadline=20) as checker:
+            return [r async for r in checker.check_many(urls)]
+
+    asyncio.run(go())
+    assert server.max_in_flight["site.test"] + server.max_in_flight["other.test"] <= 6
+    assert max(server.max_in_flight.values()) <= 3
