@@ -79,6 +79,7 @@ def feed_options(settings: Settings) -> FeedOptions:
 
 def _report_dict(report: BuildReport) -> dict:
     data = asdict(report)
+    del data["changed_paths"]
     data["errors"], data["warnings"] = report.errors, report.warnings
     data["published"] = report.published
     return data
@@ -151,12 +152,14 @@ class Builder:
                 status="published", generation=generation, documents=written + unchanged,
                 documents_written=written, documents_unchanged=unchanged))
 
-        generation, written, unchanged = self.store.publish(
+        generation, changed, unchanged = self.store.publish(
             docs, fingerprint, final_report, created_at=started)
+        written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
         self._save_cache(timings)
         result = report(status="published", generation=generation, documents=written + unchanged,
-                        documents_written=written, documents_unchanged=unchanged)
+                        documents_written=written, documents_unchanged=unchanged,
+                        changed_paths=tuple(changed))
         self.store.record_report(_report_dict(result))
         return result
 

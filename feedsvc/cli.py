@@ -207,18 +207,24 @@ def web(host: str, port: int, workers: int, threads: int, server: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=_default_port, show_default="$PORT or 8000",
               help="Port to listen on.")
-def serve(content_dir: Path | None, host: str, port: int) -> None:
-    """Build the feeds and serve them locally: the one-command way to see the service.
+@click.option("--check-links", is_flag=True,
+              help="Also run the scheduled link checks (they contact every article's site).")
+def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> None:
+    """Build, serve and rebuild on a schedule, in one process: the local way to run it all.
 
     Uses the embedded SQLite store and the bundled content unless told
-    otherwise, builds once, prints the URLs to open, then serves.
+    otherwise: builds once, prints the URLs to open, then serves while the
+    clock's scheduler rebuilds every FEEDSVC_BUILD_INTERVAL seconds (so edits
+    to content/ show up). Link checks run only with --check-links.
 
     \b
     Examples:
       feedsvc serve
-      feedsvc serve --content ~/drafts --port 9000
+      FEEDSVC_BUILD_INTERVAL=10 feedsvc serve --content ~/drafts --port 9000
     """
     from feedsvc.build import Builder
+    from feedsvc.clock import Clock
+    from feedsvc.logs import configure_logging
 
     if content_dir is not None:
         os.environ["FEEDSVC_CONTENT_DIR"] = str(content_dir)
@@ -226,13 +232,44 @@ def serve(content_dir: Path | None, host: str, port: int) -> None:
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
         os.environ["FEEDSVC_BASE_URL"] = f"http://{shown}:{port}"
     settings = _settings()
-    report = Builder(settings, _open_store(settings)).build()
+    store = _open_store(settings)
+    report = Builder(settings, store).build()
     click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
                f"{report.errors} errors, {report.warnings} warnings")
     base = settings.base_url
     click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
-               f"\n  OPML:   {base}/feeds.opml\n  Status: {base}/status\n")
-    run_web_server("granian", host, port, workers=1, threads=4)
+               f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
+    configure_logging(settings.log_format)
+    scheduler = Clock(settings, store, check_links=check_links).scheduler(blocking=False)
+    scheduler.start()
+    try:
+        run_web_server("granian", host, port, workers=1, threads=4)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@main.command()
+@content_option
+@click.option("--no-links", is_flag=True, help="Do not run scheduled link checks.")
+def clock(content_dir: Path | None, no_links: bool) -> None:
+    """Rebuild and check links on a schedule (the Procfile `clock` process).
+
+    Builds every FEEDSVC_BUILD_INTERVAL seconds and checks due links every
+    FEEDSVC_LINKCHECK_INTERVAL seconds. Run as many clocks as you like
+    against one store: one leads, the others wait to take over. Stops
+    cleanly on SIGTERM or SIGINT.
+
+    \b
+    Examples:
+      feedsvc clock
+      FEEDSVC_LOG_FORMAT=json feedsvc clock
+    """
+    from feedsvc.clock import Clock
+    from feedsvc.logs import configure_logging
+
+    settings = _settings(content_dir=content_dir)
+    configure_logging(settings.log_format)
+    Clock(settings, _open_store(settings), check_links=not no_links).run()
 
 
 @main.group()

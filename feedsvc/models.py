@@ -129,6 +129,7 @@ class BuildReport:
     files_cached: int
     problems: tuple[Problem, ...] = field(default=())
     timings: dict[str, float] = field(default_factory=dict)
+    changed_paths: tuple[str, ...] = field(default=(), repr=False)  # not stored: can be long
 
     @property
     def published(self) -> bool:

@@ -62,6 +62,14 @@ class Settings:
     build_interval: int = _setting(
         300, "Seconds between scheduled rebuilds; also the `max-age` feeds are cached for.",
         minimum=1)
+    linkcheck_interval: int = _setting(
+        600, "Seconds between two scheduled link-check runs (each checks the URLs that are due, "
+        "at most FEEDSVC_LINKCHECK_BATCH).", minimum=1)
+    clock_lease_seconds: int = _setting(
+        30, "How long a clock process's leadership lasts without renewal; another clock takes "
+        "over within two such periods after the leader dies.", minimum=2)
+    log_format: str = _setting(
+        "keyvalue", "Log lines as `keyvalue` (logfmt) or `json`.", choices=("keyvalue", "json"))
     websub_hub: str = _setting(
         "", "URL of a WebSub hub to advertise in every feed (`rel=\"hub\"`); empty for none.",
         kind="url-or-empty")

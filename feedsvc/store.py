@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text, create_engine, delete, event, insert, select, update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 
 from feedsvc.models import Document
 
@@ -100,6 +101,14 @@ link_checks = Table(
     Column("elapsed_ms", Integer, nullable=False),
 )
 Index("link_checks_url", link_checks.c.url, link_checks.c.checked_at)
+
+# Leader election for clock processes: one row per lease, held until it expires.
+leases = Table(
+    "leases", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
 
 KEEP_GENERATIONS = 5
 HOT_GZIP_LEVEL = 6      # subscription feeds and OPML: polled all day, worth squeezing
@@ -238,7 +247,7 @@ class Store:
 
         `docs` may be a generator: bodies are hashed and compressed in threads
         while it produces the next ones, and written in batches, so memory
-        holds a few documents, not the whole site. `written` counts documents
+        holds a few documents, not the whole site. The changed paths are those
         whose bytes differ from the previous generation's; a document with
         `body=None` must exist in it. `report` may be a function of
         (generation, written, unchanged), to store figures known only at the end.
@@ -254,12 +263,11 @@ class Store:
             rows: list[dict] = []
             blob_rows: list[dict] = []
             insert_blob = self._insert_ignoring_duplicates(blobs)
-            written = 0
+            changed: list[str] = []
 
             def row(doc: Document, digest: str) -> None:
-                nonlocal written
                 if previous.get(doc.path) != digest:
-                    written += 1
+                    changed.append(doc.path)
                 rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
                              "last_modified": _utc(doc.updated), "render_key": doc.key})
 
@@ -292,8 +300,8 @@ class Store:
             generation = conn.execute(insert(generations).values(
                 created_at=_utc(created_at), input_fingerprint=input_fingerprint, report="{}",
             )).inserted_primary_key[0]
-            unchanged = len(rows) - written
-            final = report(generation, written, unchanged) if callable(report) else report
+            unchanged = len(rows) - len(changed)
+            final = report(generation, len(changed), unchanged) if callable(report) else report
             conn.execute(update(generations).where(generations.c.id == generation).values(
                 report=json.dumps(final, sort_keys=True, default=str)))
             for item in rows:
@@ -305,7 +313,7 @@ class Store:
             else:
                 conn.execute(update(state).where(state.c.key == "current").values(value=str(generation)))
             self._prune(conn, generation)
-        return generation, written, unchanged
+        return generation, changed, unchanged
 
     def _prune(self, conn, newest: int) -> None:
         old = [g for (g,) in conn.execute(select(generations.c.id).where(
@@ -316,6 +324,41 @@ class Store:
         conn.execute(delete(generations).where(generations.c.id.in_(old)))
         used = select(documents.c.blob_hash).distinct()
         conn.execute(delete(blobs).where(blobs.c.hash.not_in(used)))
+
+    # --- leases ----------------------------------------------------------
+
+    def acquire_lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
+        """Take or renew the lease; True when `holder` holds it until now + ttl.
+
+        A single conditional UPDATE decides between competing processes (the
+        row is locked by whichever commits first); an INSERT race on the very
+        first acquisition is settled by the primary key.
+        """
+        now = _utc(now)
+        expires = now + timedelta(seconds=ttl)
+        try:
+            with self.engine.begin() as conn:
+                taken = conn.execute(update(leases).where(
+                    leases.c.name == name,
+                    (leases.c.holder == holder) | (leases.c.expires_at < now),
+                ).values(holder=holder, expires_at=expires)).rowcount
+                if taken:
+                    return True
+                if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
+                    return False
+                conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
+                return True
+        except IntegrityError:
+            return False
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+
+    def lease(self, name: str) -> tuple[str, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(leases).where(leases.c.name == name)).first()
+        return (row.holder, _utc(row.expires_at)) if row else None
 
     def record_report(self, report: dict) -> None:
         """Keep the latest build report even when no new generation was published."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,37 @@ def corpus_dir() -> Path:
     return CORPUS
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path):
+    """A fresh, empty store database: SQLite, then PostgreSQL (a new database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    admin = os.environ.get("FEEDSVC_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("no PostgreSQL: set FEEDSVC_TEST_POSTGRES_URL (scripts/test starts one)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"feedsvc_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(make_url(admin).set(drivername="postgresql+psycopg"),
+                           isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 @pytest.fixture
-def settings_for(tmp_path: Path):
+def settings_for(tmp_path: Path, database_url: str):
     """Settings over a given content directory with a private store and cache."""
 
     def make(content_dir: Path, **overrides) -> Settings:
         return load_settings(env={}, **{
             "content_dir": content_dir,
-            "database_url": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+            "database_url": database_url,
             "cache_dir": tmp_path / "cache",
             "base_url": "https://feeds.test",
             "id_authority": "feedsvc.test,2026",

@@ -19,10 +19,10 @@ def doc(path: str, body: bytes | None) -> Document:
 def test_publish_reuses_bodies_and_counts_changes(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
     store.create()
-    g1, written, unchanged = store.publish([doc("a", b"A"), doc("b", b"B")], "f1", {}, created_at=WHEN)
-    assert (written, unchanged) == (2, 0)
-    g2, written, unchanged = store.publish([doc("a", None), doc("b", b"B2")], "f2", {}, created_at=WHEN)
-    assert (g2, written, unchanged) == (g1 + 1, 1, 1)
+    g1, changed, unchanged = store.publish([doc("a", b"A"), doc("b", b"B")], "f1", {}, created_at=WHEN)
+    assert (changed, unchanged) == (["a", "b"], 0)
+    g2, changed, unchanged = store.publish([doc("a", None), doc("b", b"B2")], "f2", {}, created_at=WHEN)
+    assert (g2, changed, unchanged) == (g1 + 1, ["b"], 1)
     current = {d.path: d for d in store.documents(g2)}
     assert store.body(current["a"].blob_hash) == b"A"
     assert current["b"].etag == f'"{body_hash(b"B2")[:32]}"'

@@ -32,10 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import errors, links, routes, status
+    from feedsvc.web import errors, links, metrics, routes, status
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(links.bp)
+    metrics.init_app(app)
     app.register_blueprint(status.bp)
     errors.init_app(app)
     return app
