@@ -102,6 +102,13 @@ link_checks = Table(
 )
 Index("link_checks_url", link_checks.c.url, link_checks.c.checked_at)
 
+link_stats = Table(
+    "link_stats", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
 # Leader election for clock processes: one row per lease, held until it expires.
 leases = Table(
     "leases", metadata,
@@ -153,13 +160,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
@@ -171,14 +178,16 @@ def engine_for(url: str) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True)
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    # pool_pre_ping: connections that died with a database restart are replaced, not used.
+    return create_engine(parsed, pool_pre_ping=True,
+                         connect_args={"connect_timeout": max(1, int(timeout))})
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = engine_for(url)
+        self.engine = engine_for(url, timeout)
 
     def create(self) -> None:
         metadata.create_all(self.engine)

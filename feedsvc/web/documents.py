@@ -14,6 +14,7 @@ and the failure is visible in /readyz.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -28,7 +29,16 @@ from feedsvc.store import Store, StoredDocument, etag_of
 log = logging.getLogger(__name__)
 
 CHARSET_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
-                 "application/json", "text/x-opml", "text/html")
+                 "application/json", "text/x-opml", "text/html", "image/svg+xml", "text/xsl")
+
+
+def _return_freed_memory() -> None:
+    """Hand freed body memory back to the OS (glibc keeps it otherwise), so a
+    long-running web process stays flat across generations."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,7 @@ class DocumentCache:
                 info = self.store.generation_info(generation)
                 docs = {d.path: ServedDocument.from_stored(d) for d in self.store.documents(generation)}
                 self.index = GenerationIndex(generation, info["created_at"] if info else None, docs)
+                self._forget_bodies_not_in(docs.values())
             self.last_error = None
         except Exception as exc:  # noqa: BLE001 - any store failure: keep serving memory
             self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
@@ -107,6 +118,15 @@ class DocumentCache:
             self.last_check = self.clock()
             self._refresh_lock.release()
         return self.index
+
+    def _forget_bodies_not_in(self, docs) -> None:
+        """Keep memory flat across generations: drop bodies the new one no longer serves
+        (a request still sending an old body holds its own reference)."""
+        live = {doc.blob_hash for doc in docs}
+        with self._body_lock:
+            for key in [key for key in self._bodies if key[0] not in live]:
+                self._body_bytes -= len(self._bodies.pop(key))
+        _return_freed_memory()
 
     def lookup(self, path: str) -> ServedDocument | None:
         return self.refresh().documents.get(path)

@@ -30,6 +30,16 @@ def _topics() -> list[str]:
     return sorted(path[len("topics/"):-len(".html")] for path in docs if path.startswith("topics/"))
 
 
+MAX_URL_LENGTH = 2048
+
+
+def refuse_oversized_requests() -> Response | None:
+    """Over-long paths and query strings get 414 before any routing or lookup."""
+    if len(request.full_path) > MAX_URL_LENGTH:
+        return json_error(414, "uri too long", f"URLs here are at most {MAX_URL_LENGTH} characters")
+    return None
+
+
 MESSAGES = {
     404: ("Not found", "There is no page, feed or topic at this address."),
     405: ("Method not allowed", "This address only answers GET and HEAD."),

@@ -34,7 +34,7 @@ class WebState:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    store = Store(settings.database_url)  # lazy: connects on first use
+    store = Store(settings.database_url, settings.db_timeout)  # lazy: connects on first use
     cache = DocumentCache(store, check_interval=app.config.get("FEEDSVC_CHECK_INTERVAL", 1.0),
                           max_body_bytes=settings.web_cache_mb * 1024 * 1024)
     app.extensions["feedsvc"] = WebState(

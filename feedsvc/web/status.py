@@ -30,7 +30,16 @@ def readyz() -> Response:
     index = web.cache.refresh(force=True)
     age = (utcnow() - index.published_at).total_seconds() if index.published_at else None
     ready = index.generation is not None and web.cache.last_error is None
-    body = {"ready": ready, "generation": index.generation,
+    content = "unknown"
+    if web.cache.last_error is None:
+        try:
+            report = web.store.last_report()
+        except Exception:  # noqa: BLE001 - the store error is reported below
+            report = None
+        if report is not None:
+            content = "ok" if report.get("status") != "content-unavailable" else "unavailable: " + "; ".join(
+                p["reason"] for p in report.get("problems", []) if p["severity"] == "error")[:500]
+    body = {"ready": ready, "generation": index.generation, "content": content,
             "published_at": index.published_at.isoformat() if index.published_at else None,
             "age_seconds": round(age, 1) if age is not None else None,
             "documents": len(index.documents),

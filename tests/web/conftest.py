@@ -37,3 +37,4 @@ def app(site_settings, publish):
 @pytest.fixture
 def client(app):
     return app.test_client()
+

@@ -246,3 +246,16 @@ def test_concurrent_first_requests_all_succeed(site_settings, publish):
 def test_json_error_bodies_are_json(client):
     response = client.get("/nope", headers={"Accept": "application/json"})
     assert response.status_code == 404 and json.loads(response.data)["error"] == "not found"
+
+
+def test_bodies_of_replaced_generations_are_not_kept(client, app, site_settings, publish):
+    cache = app.extensions["feedsvc"].cache
+    client.get("/feeds/privacy.rss")
+    old = {key[0] for key in cache._bodies}
+    (site_settings.content_dir / "2026-11-20-new.md").write_text(
+        "---\ntitle: Another privacy story\nurl: https://example.org/new2\ntags: [Privacy]\n---\n")
+    publish()
+    client.get("/feeds/privacy.rss")
+    live = {doc.blob_hash for doc in cache.index.documents.values()}
+    assert {key[0] for key in cache._bodies} <= live
+    assert old - live  # the old privacy feed body was dropped
