@@ -58,9 +58,11 @@ class ContentSummary:
 
 def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  pool: WorkerPool | None = None,
-                 adjust: Callable[[list[Article]], list[Article]] | None = None) -> ContentSummary:
+                 adjust: Callable[[list[Article]], list[Article]] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects)."""
-    load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool)
+    load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
+                        progress=progress)
     articles = adjust(load.articles) if adjust is not None else load.articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy)
     problems = sorted([*load.problems, *topic_problems], key=problem_order)
@@ -99,11 +101,14 @@ class Builder:
         self.links = LinkStore(store)
         self.cache = ParseCache.open(settings.cache_dir, parse_context(settings).key)
 
-    def build(self, *, force: bool = False, now: datetime | None = None) -> BuildReport:
+    def build(self, *, force: bool = False, now: datetime | None = None,
+              progress: Callable[[int, int], None] | None = None) -> BuildReport:
+        """Build and publish if anything changed; `progress(done, total)` hears about parsing."""
         with WorkerPool(worker_count(self.settings.build_workers)) as pool:
-            return self._build(pool, force=force, now=now)
+            return self._build(pool, force=force, now=now, progress=progress)
 
-    def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None) -> BuildReport:
+    def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
+               progress: Callable[[int, int], None] | None) -> BuildReport:
         started = now or datetime.now(timezone.utc)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -111,7 +116,7 @@ class Builder:
         effects = link_effects(self.links.flagged(),
                                follow_permanent=settings.follow_permanent_redirects)
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
-            articles, effects, settings.dead_link_policy, Urls(settings.base_url)))
+            articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress)
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         options = feed_options(settings)
         fingerprint = hashlib.blake2b(

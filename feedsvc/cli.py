@@ -30,17 +30,49 @@ content_option = click.option(
     help="Content directory (default: FEEDSVC_CONTENT_DIR or ./content).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FeedsvcGroup(click.Group):
+    """Unexpected failures become one clear line (exit 1); --debug shows the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into messages
+            if (ctx.obj or {}).get("debug") or os.environ.get("FEEDSVC_DEBUG"):
+                raise
+            click.echo(f"error: {describe_failure(exc)} (run with --debug for the traceback)", err=True)
+            ctx.exit(1)
+
+
+def describe_failure(exc: Exception) -> str:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        return f"the store is unavailable: {reason}"
+    if isinstance(exc, DBAPIError):
+        return f"the store refused the operation: {str(exc.orig).splitlines()[0]}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@click.group(cls=FeedsvcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feedsvc")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Publish curated AI-ethics news as RSS, Atom and JSON feeds.
 
     \b
     Quick start:
+      feedsvc serve             build, serve and rebuild locally: open http://localhost:8000/
       feedsvc check             validate every article in ./content
       feedsvc build             render the feeds into the store
       feedsvc export site/      write the feeds as static files
     """
+    ctx.ensure_object(dict)["debug"] = debug
 
 
 @main.command()
@@ -71,10 +103,40 @@ def check(content_dir: Path | None, output_format: str) -> None:
     sys.exit(1 if summary.errors else 0)
 
 
+class _progress:
+    """Progress for long work: a bar on a terminal, a plain line every 10% otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+        self.shown = -1
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 200:
+            return
+        if sys.stderr.isatty():
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                self.bar.__enter__()
+            self.bar.update(done - self.bar.pos)
+            return
+        tenth = done * 10 // total
+        if tenth != self.shown:
+            self.shown = tenth
+            click.echo(f"{self.label} {done}/{total} files", err=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 def _open_store(settings: Settings):
     from feedsvc.store import Store
 
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.db_timeout)
     store.create()
     return store
 
@@ -99,7 +161,8 @@ def build(content_dir: Path | None, force: bool, strict: bool) -> None:
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
-    report = Builder(settings, store).build(force=force)
+    with _progress("parsing") as progress:
+        report = Builder(settings, store).build(force=force, progress=progress)
     for problem in report.problems:
         if problem.severity == "error":
             click.echo(str(problem), err=True)

@@ -44,6 +44,9 @@ class Settings:
         "SQLAlchemy URL of the store. A relative SQLite path is relative to the working "
         "directory. `DATABASE_URL` is read when this is unset.",
         fallback_env="DATABASE_URL")
+    db_timeout: float = _setting(
+        30.0, "Seconds to wait for a locked SQLite database or a PostgreSQL connection before "
+        "giving up (the build then fails cleanly and runs again next time).", minimum=0.1)
     base_url: str = _setting(
         "http://localhost:8000", "Public URL the service is reached at; every link in a "
         "feed is absolute and starts with it.", kind="url")
@@ -114,6 +117,13 @@ class Settings:
         choices=("keep", "archive", "self"))
     follow_permanent_redirects: bool = _setting(
         False, "Point items at the final URL when their link redirects permanently (301/308).")
+    rate_limit: float = _setting(
+        0.0, "Requests per minute allowed per client (0: no limit). A 304 costs a tenth of a "
+        "full response, so clients that revalidate may poll ten times as often.", minimum=0)
+    rate_limit_burst: float = _setting(
+        30.0, "Requests a client may make at once before the rate applies.", minimum=1)
+    trust_proxy: bool = _setting(
+        False, "Take the client address from X-Forwarded-For (only behind a proxy you run).")
     cache_dir: Path = _setting(
         Path("instance/cache"), "Directory for the parsed-article cache that makes "
         "rebuilds incremental; safe to delete.")

@@ -12,10 +12,14 @@ MEDIA_TYPES = {
     "json": "application/feed+json",
     "opml": "text/x-opml",
     "html": "text/html",
+    "svg": "image/svg+xml",
+    "xsl": "text/xsl",
 }
 OPML_PATH = "feeds.opml"
 INDEX_PATH = "index.html"
 API_TOPICS_PATH = "api/topics.json"
+STYLESHEET_PATH = "feed.xsl"
+ARTICLES_CHART_PATH = "charts/articles-per-month.svg"
 
 
 def feed_path(slug: str, fmt: str) -> str:

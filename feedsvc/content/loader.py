@@ -14,7 +14,7 @@ import logging
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -243,8 +243,11 @@ def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext,
 
 
 def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
-                 pool: WorkerPool | None = None) -> LoadResult:
-    """Load every article under content_dir. Never raises for bad content."""
+                 pool: WorkerPool | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
+    """Load every article under content_dir. Never raises for bad content.
+
+    `progress(done, total)` is called as files that need parsing are parsed."""
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
     sources, scan_problems = scan(content_dir)
     if cache is None or cache.context_key != ctx.key:
@@ -276,6 +279,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
             cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result, pickled))
         if pickled is not None and number % SAVE_EVERY == SAVE_EVERY - 1:
             cache.save()  # while the workers parse the next batches; frees the pickled bytes
+        if progress is not None and (number % 100 == 99 or number == len(todo) - 1):
+            progress(number + 1, len(todo))
     live = {s.rel for s in sources}
     for rel in [rel for rel in cache.entries if rel not in live]:
         cache.remove(rel)

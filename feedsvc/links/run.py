@@ -91,6 +91,7 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
     finally:
         if pending:
             flush()
+        links.snapshot(utcnow())
         report.duration_s = time.perf_counter() - started
     return report
 

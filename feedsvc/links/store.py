@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import Article
-from feedsvc.store import Store, _utc, link_articles, link_checks, links
+from feedsvc.store import Store, _utc, link_articles, link_checks, link_stats, links
 
 HISTORY_PER_URL = 20
 STATE_COLUMNS = ("status", "code", "final_url", "permanent_redirect", "error", "checked_at",
@@ -170,6 +170,23 @@ class LinkStore:
                     found[row.url].append(LinkedArticle(row.article_id, row.title, row.source,
                                                         _utc(row.published)))
         return found
+
+    def snapshot(self, now: datetime) -> None:
+        """Record today's counts by status (one row per day and status) for the trend chart."""
+        day = _utc(now).date().isoformat()
+        counts = self.counts()
+        with self.engine.begin() as conn:
+            conn.execute(delete(link_stats).where(link_stats.c.day == day))
+            conn.execute(insert(link_stats), [{"day": day, "status": s, "count": n} for s, n in counts.items()])
+
+    def daily_counts(self, days: int = 60) -> list[tuple[date, dict[str, int]]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(link_stats).order_by(link_stats.c.day.desc())
+                                .limit(days * 8)).all()
+        by_day: dict[str, dict[str, int]] = {}
+        for row in rows:
+            by_day.setdefault(row.day, {})[row.status] = row.count
+        return [(date.fromisoformat(d), by_day[d]) for d in sorted(by_day)[-days:]]
 
     def counts(self) -> dict[str, int]:
         """Active URLs by status, plus how many are dead."""

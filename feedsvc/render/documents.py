@@ -7,7 +7,7 @@ from lxml import etree
 from feedsvc.models import Topic
 from feedsvc.render.common import GENERATOR, FeedOptions, Page, newest_update
 from feedsvc.render.entries import json_with_items, new_feed_generator
-from feedsvc.urls import MEDIA_TYPES
+from feedsvc.urls import MEDIA_TYPES, STYLESHEET_PATH
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
@@ -85,10 +85,20 @@ def _add_history(raw: bytes, options: FeedOptions, page: Page, fmt: str) -> byte
 
 def xml_document(topic: Topic, page: Page, options: FeedOptions, fmt: str,
                  entries: list[bytes]) -> bytes:
-    header = _header(topic, page, options, fmt)
+    header = _with_stylesheet(_header(topic, page, options, fmt), options)
     closing = b"</channel>" if fmt == "rss" else b"</feed>"
     head, _, tail = header.rpartition(closing)
     return b"".join((head, *entries, closing, tail))
+
+
+def _with_stylesheet(header: bytes, options: FeedOptions) -> bytes:
+    """Point browsers at the XSL stylesheet that renders the feed as a readable page.
+
+    A processing instruction right after the XML declaration: feed readers
+    ignore it, browsers that still do XSLT apply it."""
+    declaration, _, rest = header.partition(b"?>")
+    href = options.urls.absolute(STYLESHEET_PATH).encode()
+    return declaration + b'?>\n<?xml-stylesheet type="text/xsl" href="' + href + b'"?>' + rest
 
 
 def json_document(topic: Topic, page: Page, options: FeedOptions, entries: list[bytes]) -> bytes:

@@ -29,14 +29,15 @@ from feedsvc.render.documents import json_document, xml_document
 from feedsvc.render.entries import Fragments, render_fragments
 from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
-from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES
+from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, environment
+from feedsvc.render.charts import articles_per_month
 from feedsvc.urls import (
-    API_TOPICS_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, archive_path, article_html_path,
-    feed_path, media_type_for, topic_html_path,
+    API_TOPICS_PATH, ARTICLES_CHART_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, STYLESHEET_PATH,
+    archive_path, article_html_path, feed_path, media_type_for, topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 
-RENDER_VERSION_HTML = "1"  # bump when a template changes
+RENDER_VERSION_HTML = "2"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -207,6 +208,12 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions,
          lambda: render_index(catalog, options)),
         (API_TOPICS_PATH, updated, _entries_key("api-topics", site_key),
          lambda: render_api_topics(catalog, options, everything)),
+        (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION_HTML),
+         lambda: environment.loader.get_source(environment, "feed.xsl")[0].encode("utf-8")),
+        (ARTICLES_CHART_PATH, updated, _entries_key("chart", site_key, articles=catalog.articles),
+         lambda: articles_per_month(
+             (slug, catalog.topics[slug].title, a.published.date())
+             for a in catalog.articles for slug in a.topics).encode("utf-8")),
     ]
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]

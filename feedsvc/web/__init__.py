@@ -24,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     other keys of `test_config` go into `app.config`.
     """
     app = Flask(__name__, template_folder=None, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # nothing here takes a body
     config = dict(test_config or {})
     settings = config.pop("FEEDSVC_SETTINGS", None)
     if not isinstance(settings, Settings):
@@ -32,11 +33,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import errors, links, metrics, routes, status
+    from feedsvc.web import errors, links, metrics, openapi, ratelimit, routes, status
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(openapi.bp)
     metrics.init_app(app)
+    ratelimit.init_app(app, settings.rate_limit, settings.rate_limit_burst, settings.trust_proxy)
+    app.before_request(errors.refuse_oversized_requests)
     app.register_blueprint(status.bp)
     errors.init_app(app)
     return app

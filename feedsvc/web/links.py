@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from markupsafe import Markup
+
 from feedsvc.links.report import link_report
+from feedsvc.links.store import LinkStore
+from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import environment
+from feedsvc.urls import ARTICLES_CHART_PATH
 from feedsvc.web.errors import json_error
 from feedsvc.web.state import state
 
@@ -30,8 +35,12 @@ def links_page() -> Response:
     web = state()
     report = link_report(web.store, ATTENTION, limit=500)
     options = web.options
+    trend = link_status_over_time(LinkStore(web.store).daily_counts())
+    chart_doc = web.cache.lookup(ARTICLES_CHART_PATH)
+    chart = web.cache.body(chart_doc, gzipped=False) if chart_doc is not None else None
     body = environment.get_template("links.html").render(
-        options=options, urls=options.urls, report=report, alternates=[])
+        options=options, urls=options.urls, report=report, alternates=[],
+        status_chart=Markup(trend), articles_chart=Markup(chart.decode()) if chart else None)
     return _private(Response(body, content_type="text/html; charset=utf-8"))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from feedsvc.urls import (
-    API_TOPICS_PATH, INDEX_PATH, OPML_PATH, archive_path, article_html_path, feed_path,
-    topic_html_path,
+    API_TOPICS_PATH, ARTICLES_CHART_PATH, INDEX_PATH, OPML_PATH, STYLESHEET_PATH, archive_path,
+    article_html_path, feed_path, topic_html_path,
 )
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import accepts_gzip, not_modified, utcnow
@@ -67,6 +67,16 @@ def archive(slug: str, page: int, fmt: str) -> Response:
 @bp.get("/feeds.opml")
 def opml() -> Response:
     return serve(OPML_PATH)
+
+
+@bp.get("/feed.xsl")
+def stylesheet() -> Response:
+    return serve(STYLESHEET_PATH)
+
+
+@bp.get("/charts/articles-per-month.svg")
+def articles_chart() -> Response:
+    return serve(ARTICLES_CHART_PATH)
 
 
 @bp.get("/")

@@ -47,6 +47,10 @@ def check_document(path: str, body: bytes) -> None:
 
         assert html.document_fromstring(body).find("body") is not None
         return
+    if path.endswith((".svg", ".xsl")):
+        root = etree.fromstring(body)
+        assert root.tag in ("{http://www.w3.org/2000/svg}svg", "{http://www.w3.org/1999/XSL/Transform}stylesheet")
+        return
     if path.endswith(".json"):
         # feedparser 6.0 (the released line) has no JSON Feed support: the
         # JSON Schema written from the 1.1 spec is the check there.
@@ -120,6 +124,21 @@ def test_categories_authors_and_self_published_links(content_site):
     assert own.find("atom:content", NS).get("type") == "html"
 
 
+def test_feeds_point_browsers_at_the_stylesheet(content_site):
+    for path in ("feeds/all.rss", "feeds/privacy.atom", "feeds/all/archive/1.rss"):
+        body = content_site[path]
+        assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n"
+                               b'<?xml-stylesheet type="text/xsl" href="http://localhost:8000/feed.xsl"?>')
+    assert b"<?xml-stylesheet" not in content_site["feeds/all.json"]
+    transform = etree.XSLT(etree.fromstring(content_site["feed.xsl"]))
+    for path in ("feeds/all.rss", "feeds/privacy.atom"):
+        page = str(transform(etree.fromstring(content_site[path])))
+        assert "To subscribe, copy this address" in page
+        assert "http://localhost:8000/" + path in page
+        first_title = feedparser.parse(content_site[path]).entries[0].title
+        assert first_title.split(":")[0] in page
+
+
 def test_opml_lists_every_topic_feed(content_site):
     root = etree.fromstring(content_site["feeds.opml"])
     urls = root.xpath("/opml/body/outline/@xmlUrl")
@@ -190,7 +209,10 @@ def test_hostile_text_gives_valid_safe_feeds(write, settings_for):
     site = publish(settings_for(write.root))
     for path, body in site.items():
         check_document(path, body)
-        assert b"<script" not in body
+        # Pages carry our own small script; no document carries the articles' scripts.
+        assert b"<script>alert" not in body and b"<img src=x" not in body
+        if not path.endswith(".html"):
+            assert b"<script" not in body
         if not path.endswith(".json"):
             assert b"\x07" not in body
     titles = feedparser.parse(site["feeds/all.atom"]).entries

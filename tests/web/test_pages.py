@@ -32,7 +32,9 @@ def test_index_lists_every_topic_with_counts_and_feeds(client):
     assert privacy.xpath("td[2]/text()") == ["3"]
     assert privacy.xpath("td[3]/a/@href") == [f"https://feeds.test/feeds/privacy.{f}" for f in ("rss", "atom", "json")]
     assert tree.xpath("//input[@readonly]/@value")[0] == "https://feeds.test/feeds/all.rss"
-    assert tree.xpath("//a[@download]/@href") == ["https://feeds.test/feeds.opml"]
+    assert set(tree.xpath("//a[@download]/@href")) == {"https://feeds.test/feeds.opml"}
+    assert [b.get("data-copy") for b in tree.xpath("//button[@data-copy]")][:3] == [
+        "feed-all-rss", "feed-all-atom", "feed-all-json"]
 
 
 def test_hostile_titles_are_escaped(client, site_settings, publish):
