@@ -118,6 +118,7 @@ leases = Table(
 )
 
 KEEP_GENERATIONS = 5
+KEEP_SECONDS = 600
 HOT_GZIP_LEVEL = 6      # subscription feeds and OPML: polled all day, worth squeezing
 ARCHIVE_GZIP_LEVEL = 1  # archive pages: written once, fetched rarely; 4x faster to write
 HASH_THREADS = 2        # sha256 and zlib release the GIL: real parallelism in threads
@@ -321,12 +322,16 @@ class Store:
                 conn.execute(insert(state).values(key="current", value=str(generation)))
             else:
                 conn.execute(update(state).where(state.c.key == "current").values(value=str(generation)))
-            self._prune(conn, generation)
+            self._prune(conn, generation, _utc(created_at))
         return generation, changed, unchanged
 
-    def _prune(self, conn, newest: int) -> None:
+    def _prune(self, conn, newest: int, now: datetime) -> None:
+        """Drop generations that are both beyond the last KEEP_GENERATIONS and older than
+        KEEP_SECONDS: a web process that looked up an index a moment ago, however many
+        builds ran since, still finds every body it refers to."""
         old = [g for (g,) in conn.execute(select(generations.c.id).where(
-            generations.c.id <= newest - KEEP_GENERATIONS))]
+            generations.c.id <= newest - KEEP_GENERATIONS,
+            generations.c.created_at < now - timedelta(seconds=KEEP_SECONDS)))]
         if not old:
             return
         conn.execute(delete(documents).where(documents.c.generation_id.in_(old)))

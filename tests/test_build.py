@@ -112,13 +112,17 @@ def test_a_broken_file_is_reported_and_the_rest_publish(write, settings_for):
 
 
 def test_old_generations_are_pruned_with_their_blobs(write, settings_for):
-    from feedsvc.store import KEEP_GENERATIONS, blobs
+    from datetime import datetime, timedelta, timezone
+
     from sqlalchemy import func, select
 
+    from feedsvc.store import KEEP_GENERATIONS, KEEP_SECONDS, blobs
+
     b = builder(settings_for(write.root))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     for n in range(KEEP_GENERATIONS + 3):
         write(f"2024-01-{n + 1:02d}-a.md", f"---\ntitle: A{n}\nurl: https://e.org/{n}\n---\n")
-        b.build()
+        b.build(now=start + timedelta(seconds=KEEP_SECONDS * 2 * n))
     with b.store.engine.connect() as conn:
         kept = conn.execute(select(func.count()).select_from(blobs)).scalar()
     live = {d.blob_hash for g in range(b.store.current_generation() - KEEP_GENERATIONS + 1,
@@ -126,3 +130,11 @@ def test_old_generations_are_pruned_with_their_blobs(write, settings_for):
             for d in b.store.documents(g)}
     assert kept == len(live)
     assert b.store.documents(1) == []
+
+
+def test_recent_generations_are_kept_however_many(write, settings_for):
+    b = builder(settings_for(write.root))
+    for n in range(12):  # a burst of builds within seconds
+        write(f"2024-02-{n + 1:02d}-b.md", f"---\ntitle: B{n}\nurl: https://e.org/b{n}\n---\n")
+        b.build()
+    assert b.store.documents(1)  # still there for a web process holding an older index

@@ -39,8 +39,12 @@ def serve(path: str, *, feed_self: str | None = None, hub: bool = False) -> Resp
                     (doc.etag, doc.gzip_etag), doc.last_modified, utcnow()):
         return Response(status=304, headers=headers)
     body = web.cache.body(doc, gzipped=gzip)
-    if body is None:
-        return _not_ready("the document is not available right now")
+    if body is None:  # its generation was pruned under us: answer from the current one
+        web.cache.refresh(force=True)
+        current = web.cache.index.documents.get(path)
+        if current is None or current.blob_hash == doc.blob_hash:
+            return _not_ready("the document is not available right now")
+        return serve(path, feed_self=feed_self, hub=hub)
     if gzip:
         headers.append(("Content-Encoding", "gzip"))
     return Response(body, 200, headers, content_type=doc.content_type)

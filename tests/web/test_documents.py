@@ -259,3 +259,24 @@ def test_bodies_of_replaced_generations_are_not_kept(client, app, site_settings,
     live = {doc.blob_hash for doc in cache.index.documents.values()}
     assert {key[0] for key in cache._bodies} <= live
     assert old - live  # the old privacy feed body was dropped
+
+
+def test_a_pruned_body_is_answered_from_the_current_generation(client, app, site_settings, publish):
+    from sqlalchemy import delete
+
+    from feedsvc.store import blobs, documents
+
+    client.get("/feeds/privacy.rss")
+    cache = app.extensions["feedsvc"].cache
+    cache.check_interval = 3600  # this process keeps its (soon stale) index
+    stale = cache.index.documents["feeds/privacy.rss"]
+    (site_settings.content_dir / "2026-11-20-new.md").write_text(
+        "---\ntitle: Newer privacy story\nurl: https://example.org/newer\ntags: [Privacy]\n---\n")
+    publish()
+    with app.extensions["feedsvc"].store.engine.begin() as conn:  # pruned meanwhile
+        conn.execute(delete(documents).where(documents.c.blob_hash == stale.blob_hash))
+        conn.execute(delete(blobs).where(blobs.c.hash == stale.blob_hash))
+    cache._bodies.clear()
+    response = client.get("/feeds/privacy.rss")
+    assert response.status_code == 200 and b"Newer privacy story" in response.data
+    assert response.headers["ETag"] != f'"{stale.etag}"'
