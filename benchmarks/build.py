@@ -20,18 +20,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import rss_kb  # noqa: E402
 OUT = HERE / "out"
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _descendants(root: int) -> list[int]:
@@ -64,9 +55,9 @@ class TreeRssSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(0.25):
-            workers = sum(_rss_kb(pid) for pid in _descendants(os.getpid()))
+            workers = sum(rss_kb(pid) for pid in _descendants(os.getpid()))
             self.peak_workers_kb = max(self.peak_workers_kb, workers)
-            self.peak_kb = max(self.peak_kb, _rss_kb(os.getpid()) + workers)
+            self.peak_kb = max(self.peak_kb, rss_kb(os.getpid()) + workers)
 
 
 def run_one(count: int) -> dict:

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port  # noqa: E402
 
 
 def serve(hosts: int, port: int, latency: float, ready) -> None:
@@ -57,6 +59,15 @@ def serve(hosts: int, port: int, latency: float, ready) -> None:
     asyncio.run(main())
 
 
+def main() -> None:
+        servers = [await asyncio.start_server(handle, f"127.0.1.{n}", port, backlog=1024)
+                   for n in range(1, hosts + 1)]
+        ready.set()
+        await asyncio.gather(*(s.serve_forever() for s in servers))
+
+    asyncio.run(main())
+
+
 def free_port() -> int:
     import socket
 
@@ -78,7 +89,7 @@ def main() -> None:
 
     from feedsvc.links.checker import CheckerConfig, LinkChecker
 
-    port = free_port()
+    port = free_port("127.0.1.1")
     ready = multiprocessing.Event()
     server = multiprocessing.Process(target=serve, args=(args.hosts, port, args.latency, ready), daemon=True)
     server.start()

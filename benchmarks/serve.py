@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,12 +25,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+sys.path.insert(0, str(HERE))
+from common import free_port, parse_wrk  # noqa: E402
 
 
 def wait_for(url: str, timeout: float = 30) -> None:
@@ -50,11 +44,8 @@ def wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> tu
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, p99, int(bad.group(1)) if bad else 0
+    result = parse_wrk(subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout)
+    return result["rps"], result["p99"], result["non_2xx_3xx"]
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:

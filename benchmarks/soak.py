@@ -34,16 +34,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 
-def rss_kb(pid: int) -> int:
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def tree(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     children = [int(x) for x in out.split()]
@@ -57,14 +47,6 @@ def wrk(port: int, paths_file: Path, seconds: int, connections: int, validate: b
                             env=env, stdout=subprocess.PIPE, text=True)
 
 
-def parse(out: str) -> dict:
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"requests": requests, "non_2xx_3xx": int(bad.group(1)) if bad else 0,
-            "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),
-            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=120)
@@ -72,6 +54,7 @@ def main() -> None:
     parser.add_argument("--rebuild", type=int, default=10)
     parser.add_argument("--articles", type=int, default=3000)
     args = parser.parse_args()
+    from common import free_port, parse_wrk, rss_kb
     from make_corpus import make_corpus
 
     from feedsvc.store import Store
@@ -86,11 +69,7 @@ def main() -> None:
     feeds = sorted("/" + d.path for d in store.documents(store.current_generation())
                    if d.path.startswith("feeds/") and d.path.count("/") == 1)
     (work / "paths.txt").write_text("\n".join(feeds) + "\n")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     web = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1", "--port",
                             str(port), "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
@@ -154,7 +133,7 @@ def main() -> None:
         half = args.connections // 2
         runs = [wrk(port, work / "paths.txt", args.seconds, half, False),
                 wrk(port, work / "paths.txt", args.seconds, args.connections - half, True)]
-        outputs = [parse(run.communicate()[0]) for run in runs]
+        outputs = [parse_wrk(run.communicate()[0]) for run in runs]
         stop.set()
         for thread in threads:
             thread.join()

@@ -6,14 +6,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from feedsvc.render.html import render_error
+from feedsvc.web.http import uncacheable
 
 
 def json_error(status: int, error: str, message: str, **extra: object) -> Response:
     response = jsonify({"error": error, "message": message, **extra})
     response.status_code = status
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return uncacheable(response)
 
 
 def _wants_html() -> bool:
@@ -54,10 +53,9 @@ def _handle(exc: HTTPException) -> Response:
     if exc.code == 404 and topics:
         message += " Every topic is listed below; each has RSS, Atom and JSON feeds."
     if _wants_html():
-        response = Response(render_error(state().options, exc.code or 500, heading, message, topics),
-                            status=exc.code, content_type="text/html; charset=utf-8")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
+        response = uncacheable(Response(
+            render_error(state().options, exc.code or 500, heading, message, topics),
+            status=exc.code, content_type="text/html; charset=utf-8"))
     else:
         extra = {"topics": topics} if topics else {}
         response = json_error(exc.code or 500, heading.lower(), message, **extra)

@@ -39,5 +39,12 @@ def accepts_gzip(accept_encodings: Accept) -> bool:
     return accept_encodings["gzip"] > 0
 
 
+def uncacheable(response, directive: str = "no-store"):
+    """Operational answers (status, errors, live link data) that caches must not keep."""
+    response.headers["Cache-Control"] = directive
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

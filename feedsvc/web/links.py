@@ -16,18 +16,13 @@ from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import environment
 from feedsvc.urls import ARTICLES_CHART_PATH
 from feedsvc.web.errors import json_error
+from feedsvc.web.http import uncacheable
 from feedsvc.web.state import state
 
 bp = Blueprint("links", __name__)
 PAGE_SIZE = 100
 ATTENTION = ("broken", "error", "blocked", "redirected", "dead")
 STATUSES = {"unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"}
-
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @bp.get("/links")
@@ -41,7 +36,7 @@ def links_page() -> Response:
     body = environment.get_template("links.html").render(
         options=options, urls=options.urls, report=report, alternates=[],
         status_chart=Markup(trend), articles_chart=Markup(chart.decode()) if chart else None)
-    return _private(Response(body, content_type="text/html; charset=utf-8"))
+    return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
 
 
 @bp.get("/api/links")
@@ -60,4 +55,4 @@ def links_api() -> Response:
     if page * PAGE_SIZE < report["total"]:
         query = "&".join(f"status={s}" for s in statuses)
         report["next"] = state().options.urls.absolute(f"api/links?page={page + 1}" + (f"&{query}" if query else ""))
-    return _private(jsonify(report))
+    return uncacheable(jsonify(report), "no-cache")

@@ -5,22 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from feedsvc.links.store import LinkStore
-from feedsvc.web.http import utcnow
+from feedsvc.web.http import uncacheable, utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("status", __name__)
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.get("/healthz")
 def healthz() -> Response:
     """The process answers. Touches nothing else, so a slow store never kills the pod."""
-    return _no_store(Response("ok\n", content_type="text/plain; charset=utf-8"))
+    return uncacheable(Response("ok\n", content_type="text/plain; charset=utf-8"))
 
 
 @bp.get("/readyz")
@@ -46,7 +40,7 @@ def readyz() -> Response:
             "store": "ok" if web.cache.last_error is None else web.cache.last_error}
     response = jsonify(body)
     response.status_code = 200 if ready else 503
-    return _no_store(response)
+    return uncacheable(response)
 
 
 @bp.get("/status")
@@ -60,10 +54,10 @@ def status() -> Response:
         response = jsonify({"error": "store unavailable", "message": str(exc).split("\n")[0],
                             "generation": web.cache.index.generation})
         response.status_code = 503
-        return _no_store(response)
+        return uncacheable(response)
     index = web.cache.refresh()
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
                         "last_build": report, "links": link_counts})
     response.status_code = 200 if report is not None else 503
-    return _no_store(response)
+    return uncacheable(response)
