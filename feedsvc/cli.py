@@ -410,7 +410,14 @@ def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the README table of settings.")
 def show_settings(markdown: bool) -> None:
-    """Show every setting with its current value (from FEEDSVC_* variables)."""
+    """Show every setting with its current value (from FEEDSVC_* variables).
+
+    \b
+    Examples:
+      feedsvc settings
+      FEEDSVC_FEED_SIZE=100 feedsvc settings | grep FEED_SIZE
+      feedsvc settings --markdown > settings.md
+    """
     if markdown:
         click.echo(settings_markdown_table(), nl=False)
         return

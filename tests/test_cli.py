@@ -72,11 +72,20 @@ def test_invalid_setting_is_a_usage_error(runner, monkeypatch):
     assert "FEEDSVC_FEED_SIZE: expected a whole number, got 'lots'" in result.output
 
 
-@pytest.mark.parametrize("command", [[], ["check"], ["build"], ["export"], ["settings"], ["web"],
-                                     ["serve"]])
-def test_every_command_has_help(runner, command):
+def _all_commands(group=main, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", [(), *_all_commands()], ids=lambda c: " ".join(c) or "feedsvc")
+def test_every_command_has_help_with_examples(runner, command):
     result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+    assert "Example" in result.output or "Quick start" in result.output
 
 
 def test_readme_settings_table_matches_the_settings_module():

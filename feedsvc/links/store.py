@@ -188,6 +188,18 @@ class LinkStore:
             by_day.setdefault(row.day, {})[row.status] = row.count
         return [(date.fromisoformat(d), by_day[d]) for d in sorted(by_day)[-days:]]
 
+    def article_by_stem(self, stem: str) -> tuple[LinkedArticle, str] | None:
+        """The article whose file is named `stem` (any folder, any extension), and its URL."""
+        pattern = "%" + stem.replace("\\", "").replace("%", "").replace("_", "\\_") + ".%"
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(link_articles).where(
+                link_articles.c.source.like(pattern, escape="\\")).order_by(link_articles.c.source)).all()
+        for row in rows:
+            name = row.source.rsplit("/", 1)[-1]
+            if name.rsplit(".", 1)[0] == stem:
+                return LinkedArticle(row.article_id, row.title, row.source, _utc(row.published)), row.url
+        return None
+
     def counts(self) -> dict[str, int]:
         """Active URLs by status, plus how many are dead."""
         with self.engine.connect() as conn:

@@ -9,7 +9,7 @@ from feedsvc.urls import (
     article_html_path, feed_path, topic_html_path,
 )
 from feedsvc.web.errors import json_error
-from feedsvc.web.http import accepts_gzip, not_modified, utcnow
+from feedsvc.web.http import accepts_gzip, not_modified, uncacheable, utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
@@ -95,7 +95,26 @@ def topic(slug: str) -> Response:
 
 @bp.get("/articles/<string(maxlength=200):stem>")
 def article(stem: str) -> Response:
-    return serve(article_html_path(stem))
+    """Our own articles and those with dead links have a published page; every other
+    article gets a live page with its link status and check history."""
+    web = state()
+    if web.cache.lookup(article_html_path(stem)) is not None:
+        return serve(article_html_path(stem))
+    from feedsvc.links.store import LinkStore
+    from feedsvc.render.html import environment
+
+    links = LinkStore(web.store)
+    found = links.article_by_stem(stem)
+    if found is None:
+        abort(404)
+    linked, url = found
+    link_state = links.states([url], active_only=False).get(url)
+    if link_state is None:
+        abort(404)
+    body = environment.get_template("article_status.html").render(
+        options=web.options, urls=web.options.urls, alternates=[], article=linked, url=url,
+        state=link_state, history=links.history([url])[url])
+    return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
 
 
 @bp.get("/api/topics")

@@ -177,3 +177,8 @@ def test_web_links_page_api_and_status(linked, server):
     assert everything["total"] == 3 and everything["counts"]["ok"] == 1
     assert client.get("/api/links?status=nonsense").status_code == 400
     assert client.get("/status").json["links"]["broken"] == 1
+    detail = client.get("/articles/a")  # not our article, link not dead: a live status page
+    assert detail.status_code == 200 and detail.headers["Cache-Control"] == "no-cache"
+    assert b"Story A" in detail.data and b"broken" in detail.data and b"HTTP 410" in detail.data
+    assert b'href="https://feeds.test/articles/a"' in page.data
+    assert client.get("/articles/nope").status_code == 404
