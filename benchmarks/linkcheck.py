@@ -60,23 +60,6 @@ def serve(hosts: int, port: int, latency: float, ready) -> None:
 
 
 def main() -> None:
-        servers = [await asyncio.start_server(handle, f"127.0.1.{n}", port, backlog=1024)
-                   for n in range(1, hosts + 1)]
-        ready.set()
-        await asyncio.gather(*(s.serve_forever() for s in servers))
-
-    asyncio.run(main())
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.1.1", 0))
-        return sock.getsockname()[1]
-
-
-def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=200)
