@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, request
 
 from feedsvc.urls import (
@@ -13,6 +15,7 @@ from feedsvc.web.http import accepts_gzip, not_modified, uncacheable, utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
+_FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 FORMATS = "any(rss, atom, json)"
 
 
@@ -100,6 +103,8 @@ def article(stem: str) -> Response:
     web = state()
     if web.cache.lookup(article_html_path(stem)) is not None:
         return serve(article_html_path(stem))
+    if not _FILE_STEM.fullmatch(stem):  # never let control characters reach a query
+        abort(404)
     from feedsvc.links.store import LinkStore
     from feedsvc.render.html import environment
 

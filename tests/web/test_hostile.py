@@ -10,7 +10,8 @@ TRAVERSAL = [
     "/feeds/../../etc/passwd", "/feeds/%2e%2e/%2e%2e/etc/passwd", "/feeds/%2E%2E%2Fstore.sqlite3.rss",
     "/feeds/..%5c..%5cwindows%5cwin.ini.rss", "/feeds\\..\\..\\etc\\passwd", "/topics/..%2f..%2f",
     "/articles/..%2F..%2Finstance%2Fstore.sqlite3", "/articles/%00", "/feeds/all%00.rss",
-    "/feeds/all.rss%00", "/api/topics/%2e%2e/articles", "/feeds/./all.rss",
+    "/feeds/all.rss%00", "/api/topics/%2e%2e/articles", "/feeds/./all.rss", "/articles/a%00b",
+    "/articles/%01%02", "/articles/x%7f", "/articles/%25", "/articles/_",
 ]
 
 
