@@ -15,11 +15,12 @@ import gzip
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import (
     Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from feedsvc.models import Document
 
+T = TypeVar("T")
 metadata = MetaData()
 
 blobs = Table(
@@ -123,6 +125,15 @@ HOT_GZIP_LEVEL = 6      # subscription feeds and OPML: polled all day, worth squ
 ARCHIVE_GZIP_LEVEL = 1  # archive pages: written once, fetched rarely; 4x faster to write
 HASH_THREADS = 2        # sha256 and zlib release the GIL: real parallelism in threads
 BLOB_BATCH = 100
+
+
+SQL_BATCH = 500  # rows or IN-list values per statement: well under every driver's limits
+
+
+def in_batches(items: Sequence[T], size: int = SQL_BATCH) -> Iterator[Sequence[T]]:
+    """Slices of `items` small enough for one INSERT or one `IN (...)` list."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def body_hash(body: bytes) -> str:
@@ -222,8 +233,7 @@ class Store:
         column = blobs.c.gzip if gzipped else blobs.c.body
         wanted = list(dict.fromkeys(hashes))
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+            for chunk in in_batches(wanted):
                 for row in conn.execute(select(blobs.c.hash, column).where(blobs.c.hash.in_(chunk))):
                     yield row[0], row[1]
 
@@ -316,8 +326,8 @@ class Store:
                 report=json.dumps(final, sort_keys=True, default=str)))
             for item in rows:
                 item["generation_id"] = generation
-            for start in range(0, len(rows), 1000):
-                conn.execute(insert(documents), rows[start:start + 1000])
+            for chunk in in_batches(rows, 1000):
+                conn.execute(insert(documents), chunk)
             if current is None:
                 conn.execute(insert(state).values(key="current", value=str(generation)))
             else:

@@ -16,7 +16,9 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import Article
-from feedsvc.store import Store, _utc, link_articles, link_checks, link_stats, links
+from feedsvc.store import (
+    Store, _utc, in_batches, link_articles, link_checks, link_stats, links,
+)
 
 HISTORY_PER_URL = 20
 STATE_COLUMNS = ("status", "code", "final_url", "permanent_redirect", "error", "checked_at",
@@ -63,8 +65,8 @@ class LinkStore:
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
             fresh = [{"url": u, "article_id": i, "title": a.title, "source": a.source,
                       "published": a.published} for (u, i), a in wanted.items() if (u, i) not in existing]
-            for start in range(0, len(fresh), 500):
-                conn.execute(insert(link_articles), fresh[start:start + 500])
+            for chunk in in_batches(fresh):
+                conn.execute(insert(link_articles), chunk)
             known = {url: active for url, active in conn.execute(select(links.c.url, links.c.active))}
             used = {url for url, _ in wanted}
             new_urls = sorted(used - set(known))
@@ -72,14 +74,13 @@ class LinkStore:
                      "permanent_redirect": False, "error": None, "checked_at": None,
                      "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                      "checks": 0, "dead": False, "active": True} for url in new_urls]
-            for start in range(0, len(rows), 500):
-                conn.execute(insert(links), rows[start:start + 500])
+            for chunk in in_batches(rows):
+                conn.execute(insert(links), chunk)
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):
-                for start in range(0, len(url_list), 500):
-                    conn.execute(update(links).where(links.c.url.in_(url_list[start:start + 500]))
-                                 .values(active=active))
+                for chunk in in_batches(url_list):
+                    conn.execute(update(links).where(links.c.url.in_(chunk)).values(active=active))
         return len(new_urls)
 
     def flagged(self) -> list[LinkState]:
@@ -111,8 +112,8 @@ class LinkStore:
                 return {row.url: _state(row) for row in conn.execute(query)}
             wanted = list(urls)
             found: dict[str, LinkState] = {}
-            for start in range(0, len(wanted), 500):
-                for row in conn.execute(query.where(links.c.url.in_(wanted[start:start + 500]))):
+            for chunk in in_batches(wanted):
+                for row in conn.execute(query.where(links.c.url.in_(chunk))):
                     found[row.url] = _state(row)
             return found
 
@@ -123,8 +124,8 @@ class LinkStore:
         with self.engine.begin() as conn:
             current = {}
             urls = [r.url for r in results]
-            for start in range(0, len(urls), 500):
-                for row in conn.execute(select(links).where(links.c.url.in_(urls[start:start + 500]))):
+            for chunk in in_batches(urls):
+                for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
                     current[row.url] = _state(row)
             for result in results:
                 state = apply_result(current.get(result.url), result, rules)
@@ -149,8 +150,8 @@ class LinkStore:
         wanted = list(urls)
         found: dict[str, list[dict]] = {url: [] for url in wanted}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                rows = conn.execute(select(link_checks).where(link_checks.c.url.in_(wanted[start:start + 500]))
+            for chunk in in_batches(wanted):
+                rows = conn.execute(select(link_checks).where(link_checks.c.url.in_(chunk))
                                     .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc()))
                 for row in rows:
                     found[row.url].append({
@@ -163,9 +164,9 @@ class LinkStore:
         wanted = list(urls)
         found: dict[str, list[LinkedArticle]] = {url: [] for url in wanted}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
+            for chunk in in_batches(wanted):
                 rows = conn.execute(select(link_articles).where(
-                    link_articles.c.url.in_(wanted[start:start + 500])).order_by(link_articles.c.source))
+                    link_articles.c.url.in_(chunk)).order_by(link_articles.c.source))
                 for row in rows:
                     found[row.url].append(LinkedArticle(row.article_id, row.title, row.source,
                                                         _utc(row.published)))
