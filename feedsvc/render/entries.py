@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from html import escape
 
 from feedgen.feed import FeedGenerator
 
 from feedsvc.models import Article, Topic
-from html import escape
-
 from feedsvc.render.common import DEAD_LINK_LABEL, DEAD_LINK_TERM, EPOCH, FeedOptions, item_link
 
 _RSS_ITEM = re.compile(rb"<item>.*?</item>", re.S)

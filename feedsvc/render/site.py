@@ -64,13 +64,17 @@ def _topics_fingerprint(topics: Mapping[str, Topic]) -> str:
     return repr([(t.slug, t.title) for t in topics.values()])
 
 
-def _plan(catalog: Catalog, options: FeedOptions) -> list[_PlannedPage]:
+def _entry_keys(catalog: Catalog, options: FeedOptions) -> dict[str, bytes]:
+    """Per article, everything about it that shows in any document (feed entry, page
+    item, chart): source bytes, topics, where it links, the dead-link note."""
+    return {article.id: "\x1f".join((
+        article.id, article.fingerprint, article.source, ",".join(article.topics),
+        item_link(article, options.urls), article.link_note or "")).encode() + b"\x1e"
+        for article in catalog.articles}
+
+
+def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes]) -> list[_PlannedPage]:
     base = (options.key + _topics_fingerprint(catalog.topics)).encode()
-    entry_keys: dict[str, bytes] = {}
-    for article in catalog.articles:
-        entry_keys[article.id] = "\x1f".join((
-            article.id, article.fingerprint, article.source, ",".join(article.topics),
-            item_link(article, options.urls), article.link_note or "")).encode() + b"\x1e"
     feeds = [(all_topic(options), catalog.articles)]
     feeds += [(topic, catalog.by_topic[slug]) for slug, topic in catalog.topics.items()]
     planned: list[_PlannedPage] = []
@@ -151,7 +155,8 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
                 *, pool: WorkerPool | None = None) -> Iterator[Document]:
     """Yield every document; bodies only for those whose key changed since `previous`."""
     previous = previous or {}
-    planned = _plan(catalog, options)
+    entry_keys = _entry_keys(catalog, options)
+    planned = _plan(catalog, options, entry_keys)
     changed = [p for p in planned if any(previous.get(p.path(f)) != k for f, k in p.keys.items())]
     changed.sort(key=lambda p: (-(p.updated - EPOCH).total_seconds(), p.page.slug, p.page.number))
     changed_ids = {id(p) for p in changed}
@@ -175,25 +180,22 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
             yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
                            body, not page.is_archive)
 
-    yield from _whole_site_documents(catalog, options, previous)
+    yield from _whole_site_documents(catalog, options, previous, entry_keys)
 
 
-def _entries_key(*parts: object, articles: tuple[Article, ...] = ()) -> str:
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=16)
-    for article in articles:
-        digest.update(f"{article.id}\x1f{article.fingerprint}\x1f{','.join(article.topics)}"
-                      f"\x1f{article.link_status}\x1f{article.link_override}\x1e".encode())
-    return digest.hexdigest()
-
-
-def _whole_site_documents(catalog: Catalog, options: FeedOptions,
-                          previous: Mapping[str, str]) -> Iterator[Document]:
+def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapping[str, str],
+                          entry_keys: Mapping[str, bytes]) -> Iterator[Document]:
     """The OPML, HTML pages and API topic list.
 
     Each has a key computed from its inputs without rendering it, so an
     unchanged topic page (the common case: one article edited, 200 topics)
     costs a hash, not a template render.
     """
+    def _entries_key(*parts: object, articles: tuple[Article, ...] = ()) -> str:
+        digest = hashlib.blake2b(repr(parts).encode(), digest_size=16)
+        digest.update(b"".join(entry_keys[a.id] for a in articles))
+        return digest.hexdigest()
+
     everything = all_topic(options)
     updated = newest_update(catalog.articles)
     counts = tuple((slug, topic.title, topic.description, len(catalog.by_topic[slug]))
