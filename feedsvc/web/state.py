@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask, current_app
 from werkzeug.routing import BaseConverter
@@ -26,8 +27,9 @@ class WebState:
     cache: DocumentCache
     cache_control: str
 
-    @property
+    @cached_property
     def options(self) -> FeedOptions:
+        """Computed once: feed routes use it on every request."""
         s = self.settings
         return FeedOptions(s.base_url, s.site_title, s.site_description, s.language,
                            s.feed_size, s.websub_hub)
