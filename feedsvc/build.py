@@ -24,6 +24,11 @@ def parse_context(settings: Settings) -> ParseContext:
     return ParseContext(settings.id_authority, settings.base_url, settings.max_file_size)
 
 
+def open_parse_cache(settings: Settings) -> ParseCache:
+    """The parse cache under FEEDSVC_CACHE_DIR, for this parse context."""
+    return ParseCache.open(settings.cache_dir, parse_context(settings).key)
+
+
 def problem_order(problem: Problem) -> tuple:
     return (problem.path, problem.line or 0, problem.severity, problem.reason)
 
@@ -99,7 +104,7 @@ class Builder:
         self.settings = settings
         self.store = store
         self.links = LinkStore(store)
-        self.cache = ParseCache.open(settings.cache_dir, parse_context(settings).key)
+        self.cache = open_parse_cache(settings)
 
     def build(self, *, force: bool = False, now: datetime | None = None,
               progress: Callable[[int, int], None] | None = None) -> BuildReport:

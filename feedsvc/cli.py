@@ -285,7 +285,6 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> 
       feedsvc serve
       FEEDSVC_BUILD_INTERVAL=10 feedsvc serve --content ~/drafts --port 9000
     """
-    from feedsvc.build import Builder
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
 
@@ -296,14 +295,15 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> 
         os.environ["FEEDSVC_BASE_URL"] = f"http://{shown}:{port}"
     settings = _settings()
     store = _open_store(settings)
-    report = Builder(settings, store).build()
+    clock = Clock(settings, store, check_links=check_links)
+    report = clock.builder.build()  # the clock's own builder: its parse cache stays warm
     click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
                f"{report.errors} errors, {report.warnings} warnings")
     base = settings.base_url
     click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
                f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
     configure_logging(settings.log_format)
-    scheduler = Clock(settings, store, check_links=check_links).scheduler(blocking=False)
+    scheduler = clock.scheduler(blocking=False)
     scheduler.start()
     try:
         run_web_server("granian", host, port, workers=1, threads=4)
@@ -363,14 +363,16 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
       feedsvc links check
       feedsvc links check --all --content content/
     """
-    from feedsvc.build import load_catalog
+    from feedsvc.build import load_catalog, open_parse_cache
     from feedsvc.links.run import run_link_check, select_urls, utcnow
     from feedsvc.links.store import LinkStore
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
     now = utcnow()
-    summary = load_catalog(settings)
+    cache = open_parse_cache(settings)  # unchanged files are not parsed again
+    summary = load_catalog(settings, cache)
+    cache.save()
     new = LinkStore(store).register(summary.catalog.articles, now)
     if limit is None and not all_urls:
         limit = settings.linkcheck_batch

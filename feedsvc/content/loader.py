@@ -100,9 +100,9 @@ class ParseCache:
             return cls(context_key, directory=directory)
         return cls(context_key, entries, directory)
 
-    def save(self, directory: Path | None = None) -> None:
+    def save(self) -> None:
         """Write what changed since the last save (a no-change rebuild writes nothing)."""
-        directory = directory or self.directory
+        directory = self.directory
         if directory is None:
             for rel in self._changed:
                 self.entries[rel].pickled = None
