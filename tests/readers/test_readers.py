@@ -1,0 +1,76 @@
+"""Real readers over the real corpus: every item links, dates, credits and illustrates its article.
+
+Expected values come from the source files (tests/readers/expected.py, PyYAML),
+never from feedsvc. Run with -s to see the per-client table; it is also kept
+in test-artifacts/reader-conformance.json.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.readers import compare
+from tests.readers.conftest import CLIENT_ORDER
+from tests.readers.expected import duplicate_groups
+from tests.readers.site import served_ids
+
+pytestmark = pytest.mark.corpus
+
+
+def test_the_site_has_subscription_feeds_and_archive_pages(site):
+    kinds = {(d.fmt, d.kind) for d in site.documents}
+    for fmt in ("rss", "atom", "json"):
+        assert (fmt, "subscription") in kinds
+        assert (fmt, "archive") in kinds, f"no {fmt} archive page is reachable through prev-archive/next_url"
+    assert not [d.url for d in site.documents if d.status != 200]
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_the_published_set_is_every_dated_article_and_both_seeds(site, fmt):
+    """`all` plus its archive pages hold every dated, published article, each once, and nothing else."""
+    docs = [d for d in site.documents if d.fmt == fmt and
+            (d.url.endswith(f"/feeds/all.{fmt}") or "/feeds/all/archive/" in d.url)]
+    ids = [i for d in docs for i in served_ids(d)]
+    by_id = site.by_id
+    expected = {s.id for s in site.sources if s.publishable}
+    groups = duplicate_groups(site.sources)
+    for group in groups:  # one file per original URL is published: whichever, but exactly one
+        expected -= {s.id for s in group}
+    problems = []
+    for group in groups:
+        shown = [s.path for s in group if s.id in ids]
+        if len(shown) != 1:
+            problems.append(f"duplicates of {group[0].original_url}: {len(shown)} published ({shown}), expected 1")
+    problems += [f"missing: {by_id[i].path}" for i in sorted(expected - set(ids))]
+    grouped = {s.id for g in groups for s in g}
+    problems += [f"not expected: {by_id[i].path if i in by_id else i}"
+                 + (f" ({by_id[i].reason})" if i in by_id else "")
+                 for i in sorted(set(ids) - expected - grouped)]
+    problems += [f"listed {ids.count(i)} times: {i}" for i in sorted(set(ids)) if ids.count(i) > 1]
+    seeds = [s for s in site.sources if "/" not in s.path]
+    assert len(seeds) == 2 and all(s.publishable for s in seeds)
+    assert not problems, f"{fmt}: the published set differs from the sources, " + compare.first(problems)
+
+
+CHECK_NAMES = {
+    "failed_feeds": "feeds the client could not read",
+    "empty_feeds_refused": "feeds with no entries that the client refuses outright",
+    "missing_items": "items served but not read",
+    "wrong_links": "items whose link is not the article's link",
+    "missing_images": "items whose image the client does not show",
+    "title_mismatches": "titles that differ from the source",
+    "date_mismatches": "dates that differ from the source",
+    "author_mismatches": "authors that differ from the source's provider",
+    "unknown_items": "items that match no publishable source file",
+}
+
+
+@pytest.mark.parametrize("check", list(CHECK_NAMES))
+@pytest.mark.parametrize("client", CLIENT_ORDER)
+def test_client_shows_each_article_as_its_source_says(reading, client, check):
+    if client in reading.skipped:
+        pytest.skip(reading.skipped[client])
+    tally = reading.tallies[client]
+    assert tally.feeds > 0 and tally.items > 0, f"{client} read nothing"
+    problems = tally.problems.get(check, [])
+    assert not problems, f"{client}: {CHECK_NAMES[check]}: " + compare.first(problems)
