@@ -125,6 +125,7 @@ browser false
 """
 
 
+FETCHED = re.compile(r"parse_url: retrieved data for (\S+?):? ")
 IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", re.I)
 
 
@@ -152,11 +153,15 @@ def read_newsboat(url: str, fmt: str, work: Path) -> FeedRead:
            "XDG_CONFIG_HOME": str(work / "xdg-config"), "XDG_DATA_HOME": str(work / "xdg-data"),
            "TERM": "dumb"}
     run = subprocess.run(["newsboat", "-x", "reload", "-C", "config", "-c", "cache.db", "-u", "urls",
-                          "-l", "3", "-d", "newsboat.log"],
+                          "-l", "5", "-d", "newsboat.log"],
                          cwd=work, env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     if run.returncode != 0:
         result.error = f"newsboat exited {run.returncode}: {(run.stdout + run.stderr).decode(errors='replace')[-500:]}"
         return result
+    log = (work / "newsboat.log").read_text(errors="replace")
+    fetched = set(FETCHED.findall(log))
+    if fetched != {url}:
+        result.error = f"newsboat fetched {sorted(fetched)!r}, expected only {url!r}"
     with sqlite3.connect(work / "cache.db") as db:
         rows = db.execute("SELECT guid, url, title, author, pubDate, enclosure_url, content FROM rss_item "
                           "WHERE feedurl = ? AND deleted = 0 ORDER BY id", (url,)).fetchall()

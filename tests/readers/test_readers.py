@@ -74,3 +74,14 @@ def test_client_shows_each_article_as_its_source_says(reading, client, check):
     assert tally.feeds > 0 and tally.items > 0, f"{client} read nothing"
     problems = tally.problems.get(check, [])
     assert not problems, f"{client}: {CHECK_NAMES[check]}: " + compare.first(problems)
+
+
+def test_every_client_shows_the_dateless_seed_with_one_date(site, reading):
+    """003 has no date anywhere in its source: all clients, feeds and formats must agree on the one it gets."""
+    seed = next(s for s in site.sources if s.path.startswith("003_"))
+    shown = {(r.client, r.url): item.date for reads in reading.reads.values() for r in reads
+             for item in r.items if item.id == seed.id}
+    assert shown, f"no client shows {seed.path}"
+    dates = set(shown.values())
+    assert None not in dates and len(dates) == 1, f"{seed.path} dates: " + compare.first(
+        [f"{client} {url}: {date}" for (client, url), date in sorted(shown.items())])
