@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -111,6 +111,14 @@ link_stats = Table(
     Column("count", Integer, nullable=False),
 )
 
+# The date chosen for each article whose file carries none (feedsvc.content.undated):
+# recorded once, so it never moves across rebuilds and web instances.
+article_dates = Table(
+    "article_dates", metadata,
+    Column("article_id", String(512), primary_key=True),
+    Column("published", DateTime(timezone=True), nullable=False),
+)
+
 # Leader election for clock processes: one row per lease, held until it expires.
 leases = Table(
     "leases", metadata,
@@ -170,6 +178,10 @@ class StoredDocument:
 def _utc(value: datetime) -> datetime:
     """Aware UTC, whatever the driver returns (SQLite gives naive datetimes back)."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _whole_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
 
 
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
@@ -262,8 +274,8 @@ class Store:
 
     def publish(self, docs: Iterable[Document], input_fingerprint: str,
                 report: dict | Callable[[int, int, int], dict], *,
-                created_at: datetime) -> tuple[int, int, int]:
-        """Publish a generation atomically. Returns (generation, written, unchanged).
+                created_at: datetime) -> tuple[int, list[str], int]:
+        """Publish a generation atomically. Returns (generation, changed paths, unchanged count).
 
         `docs` may be a generator: bodies are hashed and compressed in threads
         while it produces the next ones, and written in batches, so memory
@@ -271,14 +283,24 @@ class Store:
         whose bytes differ from the previous generation's; a document with
         `body=None` must exist in it. `report` may be a function of
         (generation, written, unchanged), to store figures known only at the end.
+
+        A document's `last_modified` is the time its bytes last changed: kept
+        from the previous generation when the bytes are the same, the publish
+        time when they differ. It is never derived from the content's dates:
+        correcting a back-dated article changes the bytes but no entry date,
+        and a client revalidating with If-Modified-Since alone must still see it.
         """
+        changed_at = _whole_second(_utc(created_at))
         with self.engine.begin() as conn:
             current = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
             previous: dict[str, str] = {}
+            previous_modified: dict[str, datetime] = {}
             if current is not None:
-                previous = dict(conn.execute(
-                    select(documents.c.path, documents.c.blob_hash)
-                    .where(documents.c.generation_id == int(current))).all())
+                for path, digest, modified in conn.execute(
+                        select(documents.c.path, documents.c.blob_hash, documents.c.last_modified)
+                        .where(documents.c.generation_id == int(current))):
+                    previous[path] = digest
+                    previous_modified[path] = _utc(modified)
             known = set(previous.values())
             rows: list[dict] = []
             blob_rows: list[dict] = []
@@ -286,10 +308,18 @@ class Store:
             changed: list[str] = []
 
             def row(doc: Document, digest: str) -> None:
+                before = previous_modified.get(doc.path)
                 if previous.get(doc.path) != digest:
                     changed.append(doc.path)
+                    modified = changed_at
+                    if before is not None and modified <= before:
+                        # HTTP dates have one-second resolution: a second change within
+                        # the same second must still move Last-Modified forward.
+                        modified = before + timedelta(seconds=1)
+                else:
+                    modified = before if before is not None else changed_at
                 rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
-                             "last_modified": _utc(doc.updated), "render_key": doc.key})
+                             "last_modified": modified, "render_key": doc.key})
 
             def finish(doc: Document, future: Future) -> None:
                 digest, packed = future.result()
@@ -348,6 +378,31 @@ class Store:
         conn.execute(delete(generations).where(generations.c.id.in_(old)))
         used = select(documents.c.blob_hash).distinct()
         conn.execute(delete(blobs).where(blobs.c.hash.not_in(used)))
+
+    # --- dates of undated articles ---------------------------------------
+
+    def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]:
+        """Every id's recorded date; ids not yet recorded get (and keep) the proposed one."""
+        ids = list(proposed)
+        recorded: dict[str, datetime] = {}
+        with self.engine.begin() as conn:
+            for chunk in in_batches(ids):
+                for article_id, when in conn.execute(
+                        select(article_dates.c.article_id, article_dates.c.published)
+                        .where(article_dates.c.article_id.in_(chunk))):
+                    recorded[article_id] = _utc(when)
+            missing = [{"article_id": i, "published": _utc(proposed[i])}
+                       for i in ids if i not in recorded]
+            for chunk in in_batches(missing):
+                conn.execute(self._insert_ignoring_duplicates(article_dates), list(chunk))
+        if missing:  # another process may have won a race: read back what stands
+            with self.engine.connect() as conn:
+                for chunk in in_batches([row["article_id"] for row in missing]):
+                    for article_id, when in conn.execute(
+                            select(article_dates.c.article_id, article_dates.c.published)
+                            .where(article_dates.c.article_id.in_(chunk))):
+                        recorded[article_id] = _utc(when)
+        return recorded
 
     # --- leases ----------------------------------------------------------
 
