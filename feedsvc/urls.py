@@ -14,12 +14,17 @@ MEDIA_TYPES = {
     "html": "text/html",
     "svg": "image/svg+xml",
     "xsl": "text/xsl",
+    "png": "image/png",
+    "ico": "image/vnd.microsoft.icon",
 }
 OPML_PATH = "feeds.opml"
 INDEX_PATH = "index.html"
 API_TOPICS_PATH = "api/topics.json"
 STYLESHEET_PATH = "feed.xsl"
 ARTICLES_CHART_PATH = "charts/articles-per-month.svg"
+ICON_PATH = "icon.png"
+LOGO_PATH = "logo.png"
+FAVICON_PATH = "favicon.ico"
 
 
 def feed_path(slug: str, fmt: str) -> str:

@@ -26,7 +26,7 @@ def render_api_topics(catalog: Catalog, options: FeedOptions, all_topic: Topic) 
     rows += [(topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()]
     return dump_json({"topics": [{
         "slug": topic.slug, "title": topic.title, "description": topic.description,
-        "articles": count, "declared": topic.declared,
+        "articles": count, "declared": topic.declared, "aliases": list(topic.aliases),
         "html_url": urls.topic_page(topic.slug),
         "articles_url": api_articles_url(options, topic.slug),
         "feeds": {fmt: urls.feed(topic.slug, fmt) for fmt in FEED_FORMATS},

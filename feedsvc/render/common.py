@@ -34,7 +34,7 @@ class FeedOptions:
                      self.language, self.feed_size, self.websub_hub))
 
 
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 
 def item_link(article: Article, urls: Urls) -> str:
@@ -50,9 +50,14 @@ DEAD_LINK_TERM = "link-dead"
 DEAD_LINK_LABEL = "Original link is dead"
 
 
-def newest_update(articles: tuple[Article, ...] | list[Article]) -> datetime:
-    """A document's date is its newest entry's, never the build time (EPOCH when empty)."""
-    return max((a.updated for a in articles), default=EPOCH)
+def newest_update(articles: tuple[Article, ...] | list[Article], when_empty: datetime) -> datetime:
+    """A document's date is its newest entry's, never the build time.
+
+    A document with no entries has no such date; `when_empty` is then the time
+    it is being (re)rendered, which is when its bytes change: a render key
+    covers everything else it shows, so an unchanged empty feed is not
+    rendered again and keeps the date it had."""
+    return max((a.updated for a in articles), default=when_empty)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from lxml import etree
 
 from feedsvc.models import Topic
-from feedsvc.render.common import GENERATOR, FeedOptions, Page, newest_update
+from datetime import datetime
+
+from feedsvc.render.common import GENERATOR, FeedOptions, Page
 from feedsvc.render.entries import json_with_items, new_feed_generator
-from feedsvc.urls import MEDIA_TYPES, STYLESHEET_PATH
+from feedsvc.render.icons import LOGO_HEIGHT, LOGO_WIDTH
+from feedsvc.urls import FAVICON_PATH, ICON_PATH, LOGO_PATH, MEDIA_TYPES, STYLESHEET_PATH
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
@@ -44,10 +47,9 @@ def _description(topic: Topic, options: FeedOptions) -> str:
     return topic.description or f"{topic.title}: news from {options.site_title}."
 
 
-def _header(topic: Topic, page: Page, options: FeedOptions, fmt: str) -> bytes:
+def _header(topic: Topic, page: Page, options: FeedOptions, fmt: str, updated: datetime) -> bytes:
     urls = options.urls
     self_url = _page_url(options, page, fmt)
-    updated = newest_update(page.articles)
     fg = new_feed_generator()
     fg.id(self_url)
     fg.title(_title(topic, page, options))
@@ -62,6 +64,11 @@ def _header(topic: Topic, page: Page, options: FeedOptions, fmt: str) -> bytes:
         for rel, href in _extra_links(options, page, fmt):
             fg.link(href=href, rel=rel, type=MEDIA_TYPES[fmt] if rel != "hub" else None)
     fg.link(href=urls.topic_page(page.slug), rel="alternate", type="text/html")  # last: RSS <link>
+    # feedgen writes one image as both RSS <image> and Atom <logo>: the 2:1 logo,
+    # 144 pixels wide (the most RSS allows). Atom's <icon> is the square icon.
+    fg.image(url=urls.absolute(LOGO_PATH), title=_title(topic, page, options),
+             link=urls.topic_page(page.slug), width=str(LOGO_WIDTH), height=str(LOGO_HEIGHT))
+    fg.icon(urls.absolute(ICON_PATH))
     raw = fg.rss_str(pretty=False) if fmt == "rss" else fg.atom_str(pretty=False)
     if fmt == "rss" or page.is_archive:
         raw = _add_history(raw, options, page, fmt)
@@ -84,8 +91,9 @@ def _add_history(raw: bytes, options: FeedOptions, page: Page, fmt: str) -> byte
 
 
 def xml_document(topic: Topic, page: Page, options: FeedOptions, fmt: str,
-                 entries: list[bytes]) -> bytes:
-    header = _with_stylesheet(_header(topic, page, options, fmt), options)
+                 entries: list[bytes], updated: datetime) -> bytes:
+    """The feed document: `updated` is its newest entry's date (see `newest_update`)."""
+    header = _with_stylesheet(_header(topic, page, options, fmt, updated), options)
     closing = b"</channel>" if fmt == "rss" else b"</feed>"
     head, _, tail = header.rpartition(closing)
     return b"".join((head, *entries, closing, tail))
@@ -111,6 +119,8 @@ def json_document(topic: Topic, page: Page, options: FeedOptions, entries: list[
         "description": _description(topic, options),
         "language": options.language,
         "authors": [{"name": options.site_title, "url": urls.absolute("/")}],
+        "icon": urls.absolute(ICON_PATH),
+        "favicon": urls.absolute(FAVICON_PATH),
     }
     if options.websub_hub and not page.is_archive:
         feed["hubs"] = [{"type": "WebSub", "url": options.websub_hub}]

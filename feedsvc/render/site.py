@@ -31,13 +31,15 @@ from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
 from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, environment
 from feedsvc.render.charts import articles_per_month
+from feedsvc.render.icons import favicon_ico, icon_png, logo_png
 from feedsvc.urls import (
-    API_TOPICS_PATH, ARTICLES_CHART_PATH, FEED_FORMATS, INDEX_PATH, OPML_PATH, STYLESHEET_PATH,
+    API_TOPICS_PATH, ARTICLES_CHART_PATH, FAVICON_PATH, FEED_FORMATS, ICON_PATH, INDEX_PATH,
+    LOGO_PATH, OPML_PATH, STYLESHEET_PATH,
     archive_path, article_html_path, feed_path, media_type_for, topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 
-RENDER_VERSION_HTML = "2"  # bump when a template changes
+RENDER_VERSION_HTML = "3"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -69,11 +71,13 @@ def _entry_keys(catalog: Catalog, options: FeedOptions) -> dict[str, bytes]:
     item, chart): source bytes, topics, where it links, the dead-link note."""
     return {article.id: "\x1f".join((
         article.id, article.fingerprint, article.source, ",".join(article.topics),
-        item_link(article, options.urls), article.link_note or "")).encode() + b"\x1e"
+        article.published.isoformat(), item_link(article, options.urls),
+        article.link_note or "")).encode() + b"\x1e"
         for article in catalog.articles}
 
 
-def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes]) -> list[_PlannedPage]:
+def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes],
+          now: datetime) -> list[_PlannedPage]:
     base = (options.key + _topics_fingerprint(catalog.topics)).encode()
     feeds = [(all_topic(options), catalog.articles)]
     feeds += [(topic, catalog.by_topic[slug]) for slug, topic in catalog.topics.items()]
@@ -87,7 +91,7 @@ def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes
             page_key = digest.digest()
             keys = {fmt: hashlib.blake2b(page_key + fmt.encode(), digest_size=16).hexdigest()
                     for fmt in FEED_FORMATS}
-            planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles)))
+            planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles, now)))
     return planned
 
 
@@ -152,11 +156,15 @@ class _FragmentSupply:
 
 
 def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, str] | None = None,
-                *, pool: WorkerPool | None = None) -> Iterator[Document]:
-    """Yield every document; bodies only for those whose key changed since `previous`."""
+                *, now: datetime, pool: WorkerPool | None = None) -> Iterator[Document]:
+    """Yield every document; bodies only for those whose key changed since `previous`.
+
+    `now` is the build's time: only documents with no entries (an empty topic)
+    show it, as the time they last changed."""
     previous = previous or {}
+    now = now.replace(microsecond=0)
     entry_keys = _entry_keys(catalog, options)
-    planned = _plan(catalog, options, entry_keys)
+    planned = _plan(catalog, options, entry_keys, now)
     changed = [p for p in planned if any(previous.get(p.path(f)) != k for f, k in p.keys.items())]
     changed.sort(key=lambda p: (-(p.updated - EPOCH).total_seconds(), p.page.slug, p.page.number))
     changed_ids = {id(p) for p in changed}
@@ -176,15 +184,16 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
             if fmt == "json":
                 body = json_document(topic, page, options, [f.json for f in fragments])
             else:
-                body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments])
+                body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments],
+                                    planned_page.updated)
             yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
                            body, not page.is_archive)
 
-    yield from _whole_site_documents(catalog, options, previous, entry_keys)
+    yield from _whole_site_documents(catalog, options, previous, entry_keys, now)
 
 
 def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapping[str, str],
-                          entry_keys: Mapping[str, bytes]) -> Iterator[Document]:
+                          entry_keys: Mapping[str, bytes], now: datetime) -> Iterator[Document]:
     """The OPML, HTML pages and API topic list.
 
     Each has a key computed from its inputs without rendering it, so an
@@ -197,10 +206,13 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         return digest.hexdigest()
 
     everything = all_topic(options)
-    updated = newest_update(catalog.articles)
-    counts = tuple((slug, topic.title, topic.description, len(catalog.by_topic[slug]))
+    updated = newest_update(catalog.articles, now)
+    counts = tuple((slug, topic.title, topic.description, topic.aliases, len(catalog.by_topic[slug]))
                    for slug, topic in catalog.topics.items())
-    site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles), updated.isoformat())
+    # The date itself only when there are articles: an empty site's date is the
+    # build time, which must not make every build render it again.
+    site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles),
+                updated.isoformat() if catalog.articles else "")
     planned = [
         (OPML_PATH, updated, _entries_key("opml", site_key),
          lambda: render_opml([(everything, len(catalog.articles))] + [
@@ -212,6 +224,9 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
          lambda: render_api_topics(catalog, options, everything)),
         (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION_HTML),
          lambda: environment.loader.get_source(environment, "feed.xsl")[0].encode("utf-8")),
+        (ICON_PATH, EPOCH, _entries_key("icon", RENDER_VERSION_HTML), icon_png),
+        (LOGO_PATH, EPOCH, _entries_key("logo", RENDER_VERSION_HTML), logo_png),
+        (FAVICON_PATH, EPOCH, _entries_key("favicon", RENDER_VERSION_HTML), favicon_ico),
         (ARTICLES_CHART_PATH, updated, _entries_key("chart", site_key, articles=catalog.articles),
          lambda: articles_per_month(
              (slug, catalog.topics[slug].title, a.published.date())
@@ -219,7 +234,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
     ]
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]
-        planned.append((topic_html_path(slug), newest_update(articles),
+        planned.append((topic_html_path(slug), newest_update(articles, now),
                         _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
                                      articles=articles[:TOPIC_PAGE_ARTICLES]),
                         lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
