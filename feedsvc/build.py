@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
+from feedsvc.content.undated import RecordDates, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
 from feedsvc.models import Article, BuildReport, Problem
@@ -58,19 +59,32 @@ class ContentSummary:
             "errors": self.errors, "warnings": self.warnings,
             "problems": [{"path": p.path, "line": p.line, "severity": p.severity,
                           "reason": p.reason} for p in self.problems],
+            "published": [{
+                "path": a.source, "id": a.id, "published": a.published.isoformat(),
+                "topics": [{"slug": slug, "origin": str(origin)}
+                           for slug, origin in self.catalog.origins.get(a.id, {}).items()],
+            } for a in sorted(self.catalog.articles, key=lambda a: a.source)],
         }
 
 
 def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  pool: WorkerPool | None = None,
                  adjust: Callable[[list[Article]], list[Article]] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> ContentSummary:
-    """Load and index the content; `adjust` may rewrite articles first (link effects)."""
+                 progress: Callable[[int, int], None] | None = None, *,
+                 record_dates: RecordDates | None = None,
+                 now: datetime | None = None) -> ContentSummary:
+    """Load and index the content; `adjust` may rewrite articles first (link effects).
+
+    Articles whose file has no date are dated here (`record_dates` keeps the
+    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept)."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress)
-    articles = adjust(load.articles) if adjust is not None else load.articles
-    catalog, topic_problems = build_catalog(articles, load.taxonomy)
-    problems = sorted([*load.problems, *topic_problems], key=problem_order)
+    articles, date_problems = date_undated(load.articles, settings.content_dir,
+                                           now or datetime.now(timezone.utc), record_dates)
+    articles = adjust(articles) if adjust is not None else articles
+    catalog, topic_problems = build_catalog(articles, load.taxonomy,
+                                            undeclared=settings.undeclared_topics)
+    problems = sorted([*load.problems, *date_problems, *topic_problems], key=problem_order)
     return ContentSummary(load, catalog, problems)
 
 
@@ -121,12 +135,14 @@ class Builder:
         effects = link_effects(self.links.flagged(),
                                follow_permanent=settings.follow_permanent_redirects)
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
-            articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress)
+            articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
+            record_dates=self.store.record_article_dates, now=started)
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         options = feed_options(settings)
         fingerprint = hashlib.blake2b(
             (summary.load.fingerprint + options.key + effects_fingerprint(
-                effects, settings.dead_link_policy)).encode(), digest_size=16).hexdigest()
+                effects, settings.dead_link_policy) + _outside_dates(summary.catalog.articles)
+             + settings.undeclared_topics).encode(), digest_size=16).hexdigest()
         current = self.store.current_generation()
         info = self.store.generation_info(current) if current is not None else None
 
@@ -153,7 +169,7 @@ class Builder:
             self.store.record_report(_report_dict(result))
             return result
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        docs = render_site(summary.catalog, options, previous, pool=pool)
+        docs = render_site(summary.catalog, options, previous, now=started, pool=pool)
         render_start = time.perf_counter()
 
         def final_report(generation: int, written: int, unchanged: int) -> dict:
@@ -177,6 +193,11 @@ class Builder:
         start = time.perf_counter()
         self.cache.save()
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
+
+
+def _outside_dates(articles: tuple[Article, ...]) -> str:
+    """The dates given from outside the files (git, the store): inputs like any other."""
+    return ",".join(f"{a.id}={a.published.isoformat()}" for a in articles if not a.dated)
 
 
 def _content_unavailable(summary: ContentSummary) -> bool:

@@ -41,6 +41,19 @@ class RelatedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """When and where an event (a conference, a webinar) takes place.
+
+    Kept apart from the article's publication date: a conference announced
+    today and held next year is news of today, not of next year, and must not
+    sit at the top of every feed until it happens."""
+
+    start: datetime
+    end: datetime | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One publishable article, whatever file format it came from."""
 
@@ -63,6 +76,11 @@ class Article:
     heat: int | None = None
     fingerprint: str = ""
     topics: tuple[str, ...] = ()
+    event: Event | None = None
+    # False when the file carries no date at all (a bare plain-text article): the
+    # build then dates it from git or from when the store first saw it
+    # (feedsvc.content.undated), and `published` until then is a placeholder.
+    dated: bool = True
     # Set by the build from link checks (feedsvc.links.effects), never by the parser:
     link_status: str = ""             # "", "dead" or "moved"
     link_override: str | None = None  # where the item points instead of original_url

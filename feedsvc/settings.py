@@ -79,6 +79,11 @@ class Settings:
     max_file_size: int = _setting(
         1_048_576, "Largest article file in bytes; larger files are reported and skipped.",
         minimum=1)
+    undeclared_topics: str = _setting(
+        "report", "What a topic an article names but `topics.yml` lacks becomes: `report` "
+        "(a warning per name; no feed, so a typo never creates a public feed) or `feed` "
+        "(its own feed, under the slug of its name). Without a `topics.yml`, every name "
+        "becomes a feed.", choices=("report", "feed"))
     build_workers: int = _setting(
         0, "Processes used to parse and render a build; 0 means one per CPU core.", minimum=0)
     web_cache_mb: int = _setting(

@@ -288,9 +288,12 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
     articles: list[Article] = []
     excluded = 0
+    not_news: dict[str, list[str]] = {}
     for source in sources:
         result = results[source.rel]
         problems.extend(result.problems)
+        if result.skipped_kind is not None:
+            not_news.setdefault(result.skipped_kind, []).append(source.rel)
         if result.excluded:
             excluded += 1
         elif result.article is not None:
@@ -300,6 +303,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
             articles.append(article)
     articles, duplicate_problems = drop_duplicates(articles)
     problems.extend(duplicate_problems)
+    problems.extend(_not_news_lines(not_news))
 
     fingerprint = hashlib.blake2b(digest_size=16)
     fingerprint.update(ctx.key.encode())
@@ -313,11 +317,33 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     )
 
 
+def _not_news_lines(not_news: dict[str, list[str]]) -> list[ContentError]:
+    """One info line per kind of skipped file, naming the first of them."""
+    lines = []
+    for kind, paths in sorted(not_news.items()):
+        others = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+        lines.append(ContentError(
+            f"skipped {len(paths)} file(s) of type `{kind}` ({paths[0]}{others}): "
+            "not news, so not published", path=paths[0], severity="info"))
+    return lines
+
+
+def _newer_first(article: Article) -> tuple[float, str]:
+    return (-article.published.timestamp(), article.source)
+
+
 def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[ContentError]]:
-    """Keep the first article (in path order) for each id and each original URL."""
+    """One article per id and per original URL.
+
+    Two files with the same id are an error (the second in path order is
+    skipped: an id must name one story). Two files with the same original URL
+    are the same story told twice, typically an event that was rescheduled
+    and got a new file: the newest (by publication date, then path) is the
+    one the editor means, and the older ones are skipped with a warning that
+    says which file won.
+    """
     by_id: dict[str, Article] = {}
-    by_url: dict[str, Article] = {}
-    kept: list[Article] = []
+    unique: list[Article] = []
     problems: list[ContentError] = []
     for article in articles:
         first = by_id.get(article.id)
@@ -326,18 +352,23 @@ def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[Conten
                 f"duplicate id {article.id!r}: already used by {first.source}; skipped",
                 path=article.source, line=1))
             continue
-        url_key = _url_key(article.original_url) if article.original_url else None
-        first = by_url.get(url_key) if url_key else None
-        if first is not None:
-            problems.append(ContentError(
-                f"duplicate original URL {article.original_url}: already published by "
-                f"{first.source}; skipped", path=article.source, line=1))
-            continue
         by_id[article.id] = article
-        if url_key:
+        unique.append(article)
+    by_url: dict[str, Article] = {}
+    dropped: set[str] = set()
+    for article in sorted(unique, key=_newer_first):
+        url_key = _url_key(article.original_url) if article.original_url else None
+        winner = by_url.get(url_key) if url_key else None
+        if winner is not None:
+            dropped.add(article.id)
+            problems.append(ContentError(
+                f"same original URL as {winner.source} ({article.original_url}); that file is "
+                f"newer ({winner.published:%Y-%m-%d} against {article.published:%Y-%m-%d}), "
+                "so it is published and this one is skipped", path=article.source, line=1,
+                severity="warning"))
+        elif url_key:
             by_url[url_key] = article
-        kept.append(article)
-    return kept, problems
+    return [a for a in unique if a.id not in dropped], problems
 
 
 def _url_key(url: str) -> str:

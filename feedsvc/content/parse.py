@@ -10,6 +10,15 @@ Two formats share one model:
 * plain text with no front matter: title, standfirst, body. We publish those
   ourselves, so their link is our own article page and their date comes from
   the `YYYY-MM-DD-` file-name prefix (never the mtime, which checkout changes).
+  A file with no date at all is still an article: it comes back `dated=False`
+  and the build gives it an honest, stable date (feedsvc.content.undated).
+  Text pasted from a web page carries page clutter (a photo caption and its
+  credit, a newsletter sign-up footer); the shapes recognised are those of
+  `feedsvc.content.clutter`, and they are left out of the article.
+
+Upstream also keeps things that are not news (profiles of people, courses,
+books, collections of links). They are skipped, not reported as errors:
+`ParseResult.skipped_kind` says which kind.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,23 +40,23 @@ from feedsvc.content.markup import (
     first_forbidden_line, markdown_to_safe_html, one_line, strip_forbidden,
 )
 from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
-from feedsvc.models import Article, Image, Provider, RelatedLink
+from feedsvc.content.clutter import split_plain_text
+from feedsvc.models import Article, Event, Image, Provider, RelatedLink
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 
 # Field spellings, preferred first. The upstream schema and the hand-typed one.
 TITLE_FIELDS = ("title", "name")
 SUMMARY_FIELDS = ("summary", "excerpt", "description")
-DATE_FIELDS = ("date", "publishedDateTime", "pubDate", "startDateTime")
+DATE_FIELDS = ("date", "publishedDateTime", "pubDate")
+# Upstream `type`s that are not news items: skipped with one line per kind.
+NOT_NEWS_KINDS = frozenset({"profile", "person", "course", "book", "collection"})
 UPDATED_FIELDS = ("updated", "modified", "lastModified", "dateModified")
 LINK_FIELDS = ("url", "originalUrl", "webUrl", "website")
 TOPIC_FIELDS = ("topics", "tags", "categories")
 
-_CREDIT_LINE = re.compile(
-    r"^\s*[(\[]?(image|photo|photograph|picture|illustration|video|graphic)s?"
-    r"(\s+credits?)?\s*[:\-–—]", re.I)
 _WHITE_SPACE = re.compile(r"\s")
 _HEADING_MARK = re.compile(r"^\s{0,3}#{1,6}\s+")
 # A top-level `published: false` (or `draft: true`) line: the file is left out
@@ -77,6 +86,7 @@ class ParseResult:
     article: Article | None
     problems: tuple[ContentError, ...]
     excluded: bool = False
+    skipped_kind: str | None = None  # set (with excluded) for files that are not news
 
     @property
     def ok(self) -> bool:
@@ -90,8 +100,12 @@ def content_hash(data: bytes) -> str:
 def parse_article(source: str, data: bytes, ctx: ParseContext) -> ParseResult:
     """Parse one file. Never raises for bad input: problems come back in the result."""
     problems: list[ContentError] = []
+    skipped_kind: str | None = None
     try:
         article, excluded = _parse(source, data, ctx, problems)
+    except _NotNews as exc:
+        article, excluded, skipped_kind = None, True, exc.kind
+        problems.clear()  # a profile's missing date or link is nobody's problem
     except ContentError as exc:
         problems.append(exc)
         article, excluded = None, False
@@ -100,7 +114,13 @@ def parse_article(source: str, data: bytes, ctx: ParseContext) -> ParseResult:
         article, excluded = None, False
     for problem in problems:
         problem.located(source)
-    return ParseResult(article, tuple(problems), excluded)
+    return ParseResult(article, tuple(problems), excluded, skipped_kind)
+
+
+class _NotNews(Exception):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 def _parse(source: str, data: bytes, ctx: ParseContext,
@@ -206,6 +226,14 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
 
     if _is_unpublished(fields):
         return None, True
+    kind = _kind(fields)
+    if kind in NOT_NEWS_KINDS:
+        raise _NotNews(kind)
+    if fields.meta.get("levels") and fields.first(DATE_FIELDS)[0] is None \
+            and date_from_filename(stem) is None:
+        # Upstream gives only learning resources (tutorials, guides) `levels`
+        # (Beginner, Advanced); undated, they are reading lists, not news.
+        raise _NotNews("learning resource")
 
     title, _ = fields.text(TITLE_FIELDS, required="no title: add a `title:` field")
     if not title:
@@ -221,7 +249,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         published=published, updated=updated, original_url=link, self_published=False,
         topic_names=_topic_names(fields, problems), provider=_provider(fields, problems),
         image=_image(fields, problems), related=_related(fields, problems),
-        kind=_kind(fields), quality=_integer(fields, "quality", problems),
+        kind=kind, event=_event(fields, problems), quality=_integer(fields, "quality", problems),
         heat=_integer(fields, "heat", problems), fingerprint=fingerprint,
     ), False
 
@@ -252,6 +280,27 @@ def _date_value(fields: _Fields, key: str, value: Any, problems: list[ContentErr
     if naive:
         problems.append(warning(f"`{key}` has no time zone; taken as UTC", fields.line(key)))
     return moment
+
+
+def _event(fields: _Fields, problems: list[ContentError]) -> Event | None:
+    """Event metadata (`startDateTime`, `endDateTime`, `location`), never the publication date."""
+    key, value = fields.first(("startDateTime", "startDate"))
+    if key is None:
+        return None
+    try:
+        start = _date_value(fields, key, value, problems)
+        end_key, end_value = fields.first(("endDateTime", "endDate"))
+        end = _date_value(fields, end_key, end_value, problems) if end_key else None
+    except ContentError as exc:
+        problems.append(warning(f"event dates ignored: {exc.reason}", exc.line))
+        return None
+    if end is not None and end < start:
+        problems.append(warning("`endDateTime` is before `startDateTime`; the end is ignored",
+                                fields.line("endDateTime")))
+        end = None
+    location = fields.meta.get("location")
+    place = one_line(location) if isinstance(location, str) and location.strip() else None
+    return Event(start, end, place)
 
 
 def _updated_date(fields: _Fields, published: datetime, problems: list[ContentError]) -> datetime:
@@ -441,65 +490,23 @@ def _integer(fields: _Fields, key: str, problems: list[ContentError]) -> int | N
 
 def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerprint: str,
                  problems: list[ContentError]) -> Article:
-    lines = text.split("\n")
-    index = _next_content_line(lines, 0)
-    if index is None:
+    parts = split_plain_text(text)
+    if parts is None:
         raise ContentError("the file is empty", line=1)
-    title = one_line(_HEADING_MARK.sub("", lines[index]))
-    title_line = index + 1
+    title = one_line(_HEADING_MARK.sub("", parts.title))
     if len(title) > 300:
         problems.append(warning("the first line is the title but is over 300 characters long; "
-                                "is the title line missing?", title_line))
+                                "is the title line missing?", parts.title_line))
     published = date_from_filename(stem)
-    if published is None:
-        raise ContentError("a plain-text article needs its date in the file name: "
-                           "name it YYYY-MM-DD-slug.txt", line=title_line)
-    summary, credits, body_start = _standfirst(lines, index + 1)
-    body = "\n".join(credits + lines[body_start:])
     return Article(
-        id=tag_uri(ctx.id_authority, stem), stem=stem, source=source, title=title, summary=summary,
-        content_html=_plain_body_html(body, ctx.base_url), published=published,
-        updated=published, original_url=None, self_published=True, topic_names=(),
-        provider=None, fingerprint=fingerprint,
+        id=tag_uri(ctx.id_authority, stem), stem=stem, source=source, title=title,
+        summary=one_line(parts.standfirst),
+        content_html=markdown_to_safe_html(parts.body, ctx.base_url),
+        published=published or UNDATED, updated=published or UNDATED, original_url=None,
+        self_published=True, topic_names=(), provider=None, fingerprint=fingerprint,
+        dated=published is not None,
     )
 
 
-def _next_content_line(lines: list[str], start: int) -> int | None:
-    for index in range(start, len(lines)):
-        if lines[index].strip():
-            return index
-    return None
-
-
-def _standfirst(lines: list[str], start: int) -> tuple[str, list[str], int]:
-    """The first paragraph after the title that is not an image credit.
-
-    Returns the standfirst, the credit lines met before it (they stay in the
-    body) and the index where the body starts.
-    """
-    index = start
-    credits: list[str] = []
-    while True:
-        found = _next_content_line(lines, index)
-        if found is None:
-            return "", credits, len(lines)
-        if _CREDIT_LINE.match(lines[found]):
-            credits.append(lines[found])
-            index = found + 1
-            continue
-        end = found
-        while end < len(lines) and lines[end].strip() and not _CREDIT_LINE.match(lines[end]):
-            end += 1
-        return one_line(" ".join(lines[found:end])), credits, end
-
-
-def _plain_body_html(body: str, base_url: str) -> str:
-    """Credit lines become their own small paragraphs; the rest is Markdown."""
-    marked = "\n".join(
-        f'<p class="credit">{_escape(line.strip())}</p>\n' if _CREDIT_LINE.match(line) else line
-        for line in body.split("\n"))
-    return markdown_to_safe_html(marked, base_url)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# Where an undated article sits until the build dates it (never published as is).
+UNDATED = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -33,9 +33,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import errors, links, metrics, openapi, ratelimit, routes, status
+    from feedsvc.web import conventional, errors, links, metrics, openapi, ratelimit, routes, status
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(conventional.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(openapi.bp)
     metrics.init_app(app)

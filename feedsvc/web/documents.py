@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -52,15 +53,42 @@ class ServedDocument:
     gzip_etag: str     # gzip representation, unquoted
     last_modified: datetime
     last_modified_http: str
+    immutable: bool = False  # a full archive page: its entries never change
 
     @classmethod
-    def from_stored(cls, doc: StoredDocument) -> ServedDocument:
+    def from_stored(cls, doc: StoredDocument, *, immutable: bool = False) -> ServedDocument:
         content_type = doc.media_type
         if content_type in CHARSET_TYPES:
             content_type += "; charset=utf-8"
         tag = etag_of(doc.blob_hash)
         return cls(doc.path, doc.blob_hash, content_type, tag, tag + "-gzip",
-                   doc.last_modified, format_datetime(doc.last_modified, usegmt=True))
+                   doc.last_modified, format_datetime(doc.last_modified, usegmt=True), immutable)
+
+
+_ARCHIVE = re.compile(r"^feeds/(?P<slug>[^/]+)/archive/(?P<page>\d+)\.(?P<ext>[a-z]+)$")
+
+
+def full_archive_pages(paths: Iterable[str]) -> set[str]:
+    """Archive pages that are full and final: every one but the newest of its feed.
+
+    Pages are numbered from the oldest and filled in order, so only the newest
+    page of a feed can still gain entries (or its `next-archive` link)."""
+    pages: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for path in paths:
+        match = _ARCHIVE.match(path)
+        if match:
+            pages.setdefault((match["slug"], match["ext"]), []).append((int(match["page"]), path))
+    full: set[str] = set()
+    for numbered in pages.values():
+        newest = max(number for number, _ in numbered)
+        full.update(path for number, path in numbered if number < newest)
+    return full
+
+
+def served_documents(stored: Iterable[StoredDocument]) -> dict[str, ServedDocument]:
+    docs = list(stored)
+    full = full_archive_pages(d.path for d in docs)
+    return {d.path: ServedDocument.from_stored(d, immutable=d.path in full) for d in docs}
 
 
 @dataclass
@@ -106,7 +134,7 @@ class DocumentCache:
             generation = self.store.current_generation()
             if generation is not None and generation != self.index.generation:
                 info = self.store.generation_info(generation)
-                docs = {d.path: ServedDocument.from_stored(d) for d in self.store.documents(generation)}
+                docs = served_documents(self.store.documents(generation))
                 self.index = GenerationIndex(generation, info["created_at"] if info else None, docs)
                 self._forget_bodies_not_in(docs.values())
             self.last_error = None

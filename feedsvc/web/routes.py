@@ -10,6 +10,7 @@ from feedsvc.urls import (
     API_TOPICS_PATH, ARTICLES_CHART_PATH, INDEX_PATH, OPML_PATH, STYLESHEET_PATH, archive_path,
     article_html_path, feed_path, topic_html_path,
 )
+from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import accepts_gzip, not_modified, uncacheable, utcnow
 from feedsvc.web.state import state
@@ -17,6 +18,9 @@ from feedsvc.web.state import state
 bp = Blueprint("documents", __name__)
 _FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 FORMATS = "any(rss, atom, json)"
+# Full archive pages never change (RFC 5005): cache them for a month. A correction
+# to an archived entry (rare) reaches caches when that month is over.
+IMMUTABLE = "public, max-age=2592000, immutable"
 
 
 def serve(path: str, *, feed_self: str | None = None, hub: bool = False) -> Response:
@@ -30,7 +34,7 @@ def serve(path: str, *, feed_self: str | None = None, hub: bool = False) -> Resp
     headers = [
         ("ETag", f'"{doc.gzip_etag if gzip else doc.etag}"'),
         ("Last-Modified", doc.last_modified_http),
-        ("Cache-Control", web.cache_control),
+        ("Cache-Control", IMMUTABLE if doc.immutable else web.cache_control),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
@@ -62,6 +66,10 @@ def _not_ready(reason: str = "no feeds have been published yet") -> Response:
 @bp.get(f"/feeds/<slug:slug>.<{FORMATS}:fmt>")
 def feed(slug: str, fmt: str) -> Response:
     path = feed_path(slug, fmt)
+    if state().cache.lookup(path) is None:
+        found = canonical_slug(slug)  # an alias of a topic: send readers to its feed
+        if found is not None and found != slug:
+            return redirect_to(feed_path(found, fmt))
     return serve(path, feed_self=state().options.urls.absolute(path), hub=True)
 
 
@@ -93,6 +101,10 @@ def index() -> Response:
 
 @bp.get("/topics/<slug:slug>")
 def topic(slug: str) -> Response:
+    if state().cache.lookup(topic_html_path(slug)) is None:
+        found = canonical_slug(slug)
+        if found is not None and found != slug:
+            return redirect_to(f"topics/{found}")
     return serve(topic_html_path(slug))
 
 

@@ -39,14 +39,31 @@ def corpus_dir():
     return CORPUS
 
 
+NOT_NEWS = {"profile", "course", "book", "collection"}
+DATED_NAME = re.compile(r"(\d{4})-(\d\d)-(\d\d)-")
+
+
+def expected_date(rel: str, meta: dict) -> datetime | None:
+    """publishedDateTime, else the file name's date; an event's start is not its date."""
+    date = meta.get("publishedDateTime")
+    if isinstance(date, datetime):
+        return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+    match = DATED_NAME.match(Path(rel).name)
+    if match:
+        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+    return None
+
+
 def test_every_corpus_file_is_accounted_for(loaded):
     corpus, result = loaded
     files = sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*.md"))
     assert len(files) == 197
     by_source = {a.source: a for a in result.articles}
     errors = {p.path: p for p in result.problems if p.severity == "error"}
+    warnings = {p.path: p for p in result.problems if p.severity == "warning"}
     excluded = 0
-    seen_urls: set[str] = set()
+    skipped_kinds: dict[str, int] = {}
+    candidates: dict[str, tuple[dict, datetime]] = {}
     for rel in files:
         meta = raw_front_matter(corpus / rel)
         if meta is None:
@@ -56,26 +73,54 @@ def test_every_corpus_file_is_accounted_for(loaded):
             excluded += 1
             assert rel not in by_source and rel not in errors
             continue
-        date = meta.get("publishedDateTime") or meta.get("startDateTime")
-        if date is None and not re.match(r"\d{4}-\d\d-\d\d-", Path(rel).name):
+        date = expected_date(rel, meta)
+        kind = meta.get("type")
+        if kind in NOT_NEWS or (meta.get("levels") and date is None):
+            excluded += 1
+            skipped_kinds[kind if kind in NOT_NEWS else "learning resource"] = \
+                skipped_kinds.get(kind if kind in NOT_NEWS else "learning resource", 0) + 1
+            assert rel not in by_source and rel not in errors
+            continue
+        if date is None:
             assert errors[rel].reason.startswith("no publication date"), rel
             continue
+        candidates[rel] = (meta, date)
+    # Two files with one original URL: the newer (then the first by path) is published.
+    by_url: dict[str, list[str]] = {}
+    for rel, (meta, date) in candidates.items():
         url = meta.get("originalUrl") or meta.get("webUrl") or meta.get("website")
-        if url in seen_urls:
-            assert errors[rel].reason.startswith(f"duplicate original URL {url}"), rel
-            continue
-        seen_urls.add(url)
-        article = by_source[rel]
-        assert rel not in errors
+        by_url.setdefault(url, []).append(rel)
+    for url, group in by_url.items():
+        group.sort(key=lambda rel: (-candidates[rel][1].timestamp(), rel))
+        winner, *losers = group
+        for rel in losers:
+            assert rel not in by_source
+            assert warnings[rel].reason.startswith(f"same original URL as {winner} ({url})"), rel
+        meta, date = candidates[winner]
+        article = by_source[winner]
+        assert winner not in errors
         assert article.title == (meta.get("title") or meta.get("name")).strip()
         assert article.original_url == url
-        if isinstance(date, datetime):
-            expected = date if date.tzinfo else date.replace(tzinfo=timezone.utc)
-            assert article.published == expected
+        assert article.published == date
         assert article.published.tzinfo is not None
         assert len(article.topic_names) == len(set(meta.get("topics") or []))
+        start = meta.get("startDateTime")
+        if isinstance(start, datetime):
+            assert article.event is not None and article.event.start == start
     assert result.excluded == excluded
     assert set(errors) <= set(files)
+    info = sorted(p.reason for p in result.problems if p.severity == "info")
+    assert info == sorted(
+        f"skipped {count} file(s) of type `{kind}` ({next(p.path for p in result.problems if p.severity == 'info' and f'`{kind}`' in p.reason)}"
+        f"{f' and {count - 1} more' if count > 1 else ''}): not news, so not published"
+        for kind, count in skipped_kinds.items())
+    assert set(skipped_kinds) == {"profile", "course", "book", "collection", "learning resource"}
+
+
+def test_the_only_error_in_the_corpus_is_the_truncated_file(loaded):
+    _, result = loaded
+    assert [p.reason[:40] for p in result.problems if p.severity == "error"] == [
+        "front matter opened with '---' on line 1"]
 
 
 def test_truncated_file_reports_line_one(loaded):

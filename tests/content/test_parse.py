@@ -109,7 +109,7 @@ First paragraph of the body.
     assert a.summary == "News links rot, so we check them."
     assert a.self_published and a.original_url is None
     assert a.published == datetime(2026, 11, 2, tzinfo=UTC)
-    assert '<p class="credit">Photo: Jane Doe/Agency</p>' in a.content_html
+    assert "Jane Doe" not in a.content_html  # a photo credit is page clutter
     assert "<p>First paragraph of the body.</p>" in a.content_html
     assert "News links rot" not in a.content_html
 
@@ -117,7 +117,8 @@ First paragraph of the body.
 def test_credit_line_before_standfirst_is_not_the_standfirst(ctx):
     a = parse(ctx, "Title\nImage credit: Someone\nThe real standfirst.\n\nBody.\n", "2026-01-01-c.md").article
     assert a.summary == "The real standfirst."
-    assert "Image credit: Someone" in a.content_html
+    assert "Image credit: Someone" not in a.content_html
+    assert a.content_html == "<p>Body.</p>"
 
 
 def test_date_from_filename_when_front_matter_has_none(ctx):

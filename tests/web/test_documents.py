@@ -23,7 +23,9 @@ def test_feed_headers(client, url):
     assert response.headers["Content-Type"] == MEDIA[url.rsplit(".", 1)[1]]
     etag = response.headers["ETag"]
     assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
-    assert response.headers["Cache-Control"] == "public, max-age=300"
+    # Full archive pages (all but the newest of a feed) never change: see below.
+    if "/archive/" not in url:
+        assert response.headers["Cache-Control"] == "public, max-age=300"
     assert response.headers["Vary"] == "Accept-Encoding"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     links = response.headers.getlist("Link")
@@ -32,13 +34,38 @@ def test_feed_headers(client, url):
     assert int(response.headers["Content-Length"]) == len(response.data)
 
 
-def test_last_modified_is_the_newest_entry_date(client):
-    response = client.get("/feeds/all.atom")
-    newest = max(parsedate_to_datetime(d) for d in
-                 [response.headers["Last-Modified"]])
-    body = response.data.decode()
-    assert "<updated>2026-11-16T00:00:00+00:00</updated>" in body
-    assert newest == datetime(2026, 11, 16, tzinfo=timezone.utc)
+def test_full_archive_pages_are_immutable_and_the_newest_is_not(client):
+    from lxml import etree
+
+    feed = etree.fromstring(client.get("/feeds/all.atom").data)
+    newest = feed.xpath("//*[local-name()='link'][@rel='prev-archive']/@href")[0]
+    number = int(newest.rsplit("/", 1)[1].split(".")[0])
+    assert number >= 2  # the bundled content fills several pages of five
+    assert client.get(f"/feeds/all/archive/{number}.atom").headers["Cache-Control"] == \
+        "public, max-age=300"
+    for page in range(1, number):
+        assert client.get(f"/feeds/all/archive/{page}.atom").headers["Cache-Control"] == \
+            "public, max-age=2592000, immutable"
+
+
+def test_last_modified_is_when_the_bytes_changed_not_the_newest_entry(client, publish,
+                                                                      site_settings):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    first = client.get("/feeds/all.atom")
+    modified = parsedate_to_datetime(first.headers["Last-Modified"])
+    assert b"<updated>2026-11-16T00:00:00+00:00</updated>" in first.data  # newest entry
+    assert modified <= before and modified.year == before.year  # the publish, moments ago
+    assert publish(force=True).published  # same bytes: Last-Modified must not move
+    assert client.get("/feeds/all.atom").headers["Last-Modified"] == first.headers["Last-Modified"]
+    # Back-date a correction: no entry date gets newer, but the bytes change.
+    target = site_settings.content_dir / "2016-05-23-machine-bias.md"
+    target.write_text(target.read_text().replace('"Machine Bias"', '"Machine Bias (corrected)"'))
+    assert publish().published
+    again = client.get("/feeds/all/archive/1.atom")
+    assert parsedate_to_datetime(again.headers["Last-Modified"]) > modified
+    stale = client.get("/feeds/all/archive/1.atom",
+                       headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert stale.status_code == 200 and b"Machine Bias (corrected)" in stale.data
 
 
 def test_other_documents_have_their_media_types(client):
@@ -81,7 +108,8 @@ def test_if_modified_since_edge_cases(client):
         return client.get("/feeds/privacy.rss", headers={"If-Modified-Since": value}).status_code
 
     assert status(format_datetime(modified, usegmt=True)) == 304          # equal
-    assert status(format_datetime(modified + timedelta(hours=1), usegmt=True)) == 304
+    later = datetime.now(timezone.utc)  # not before the publish, not in the future
+    assert status(format_datetime(later, usegmt=True)) == 304
     assert status(format_datetime(modified - timedelta(seconds=1), usegmt=True)) == 200
     assert status("Sunday, 06-Nov-94 08:49:37 GMT") == 200                 # RFC 850, older
     assert status("not a date") == 200                                     # malformed: ignored
@@ -154,7 +182,9 @@ def test_methods_other_than_get_and_head(client):
 def test_api(client):
     topics = client.get("/api/topics").json["topics"]
     privacy = next(t for t in topics if t["slug"] == "privacy")
-    assert privacy["articles"] == 3
+    # The five bundled articles that name privacy or use one of its keywords
+    # (privacy, personal data, data protection, gdpr) anywhere in their text.
+    assert privacy["articles"] == 5
     assert privacy["feeds"]["atom"] == "https://feeds.test/feeds/privacy.atom"
     regulation = client.get("/api/topics/regulation/articles")
     first = regulation.json
