@@ -166,15 +166,17 @@ def _atom_entry(article: Article, topics: dict[str, Topic], options: FeedOptions
 
 
 def entry_html(article: Article) -> str:
-    """The entry's HTML content: the body; when the article is an event, when and
-    where it takes place; related coverage (most readers show no related links
-    otherwise); for a dead link, a note saying where the item points now."""
+    """The entry's HTML content: the lead image, the body (the summary when there is
+    none); when the article is an event, when and where it takes place; related
+    coverage (most readers show no related links otherwise); for a dead link, a
+    note saying where the item points now."""
     body = article.content_html
-    extras = article.event is not None or article.related or article.link_note
+    image = _lead_image_html(article)
+    extras = image or article.event is not None or article.related or article.link_note
     if extras and not body and article.summary:
         # Readers show content instead of the summary: it must not lose the summary.
         body = f"<p>{escape(article.summary)}</p>"
-    parts = [body] if body else []
+    parts = [part for part in (image, body) if part]
     if article.event is not None:
         parts.append(_event_html(article))
     if article.related:
@@ -188,6 +190,18 @@ def entry_html(article: Article) -> str:
         parts.append(f'<p class="link-note"><em>{escape(article.link_note)}</em> '
                      f'Original address: <a href="{original}">{escape(article.original_url or "")}</a></p>')
     return "\n".join(parts)
+
+
+def _lead_image_html(article: Article) -> str:
+    """The lead image at the top of the content: the one place every reader shows an
+    image (newsboat 2.21 keeps only podcast enclosures, and lists <img> links).
+    Left out when the body already shows that image."""
+    image = article.image
+    if image is None or image.url in article.content_html:
+        return ""
+    size = "".join(f' {k}="{v}"' for k, v in (("width", image.width), ("height", image.height)) if v)
+    alt = escape(image.title or article.title, quote=True)
+    return f'<p class="lead-image"><img src="{escape(image.url, quote=True)}" alt="{alt}"{size}></p>'
 
 
 def _event_html(article: Article) -> str:

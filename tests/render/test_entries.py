@@ -160,3 +160,18 @@ def test_forbidden_characters_never_reach_the_xml():
     docs = documents(article(title="Bell\x07 and \ufffe", summary="x\x1b y"))
     for fmt in ("rss", "atom"):
         etree.fromstring(docs[fmt])  # raises on any XML-forbidden character
+
+
+def test_the_lead_image_opens_the_content_once():
+    docs = documents(article(content_html=""))
+    from lxml import html
+
+    content = feedparser.parse(docs["atom"]).entries[0].content[0].value
+    first, second = html.fragments_fromstring(content)[:2]
+    assert first.get("class") == "lead-image"
+    assert first[0].attrib == {"src": "https://img.example/photo.jpg", "alt": "Title",
+                               "width": "1280", "height": "640"}
+    assert second.text_content() == "Summary."
+    shown = '<p><img src="https://img.example/photo.jpg" alt="x"></p>'
+    item = json.loads(documents(article(content_html=shown))["json"])["items"][0]
+    assert item["content_html"].count("https://img.example/photo.jpg") == 1
