@@ -127,8 +127,10 @@ def read_source(root: Path, path: Path, id_authority: str, base_url: str) -> Exp
     original = _first_text(meta, "originalUrl")
     link = _first_text(meta, "url", "originalUrl", "webUrl", "website")
     title = _first_text(meta, "title", "name")
-    date = parse_date(meta.get("date") or meta.get("publishedDateTime") or meta.get("pubDate")
-                      or meta.get("startDateTime")) or name_date
+    # An event's startDateTime is when it happens, not when it was announced: a
+    # future event dated in the future would sit atop every reader. Its
+    # publication date is the Jekyll post date, the file name's.
+    date = parse_date(meta.get("date") or meta.get("publishedDateTime") or meta.get("pubDate")) or name_date
     kind = meta.get("type")
     reason = _unpublished(meta)
     if not reason and kind is not None and kind not in ARTICLE_TYPES:
