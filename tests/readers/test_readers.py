@@ -65,6 +65,13 @@ CHECK_NAMES = {
 }
 
 
+# What a client cannot do whatever the feed says. feed-extractor 8 recognises Atom
+# only by its <entry> elements (`isAtom` in its utils/xmlparser.js), so it refuses a
+# valid Atom feed with no entries; an empty topic keeps its feeds all the same (a
+# subscription must not turn into a 404 when a topic's last article goes).
+KNOWN_CLIENT_LIMITS = {("feed-extractor", "empty_feeds_refused")}
+
+
 @pytest.mark.parametrize("check", list(CHECK_NAMES))
 @pytest.mark.parametrize("client", CLIENT_ORDER)
 def test_client_shows_each_article_as_its_source_says(reading, client, check):
@@ -73,6 +80,11 @@ def test_client_shows_each_article_as_its_source_says(reading, client, check):
     tally = reading.tallies[client]
     assert tally.feeds > 0 and tally.items > 0, f"{client} read nothing"
     problems = tally.problems.get(check, [])
+    if (client, check) in KNOWN_CLIENT_LIMITS:
+        # The client's own limit, pinned exactly: it may refuse these and nothing else.
+        assert all(p.split(": ", 1)[0].endswith(".atom") and p.endswith("Unrecognized feed format")
+                   for p in problems), f"{client}: {CHECK_NAMES[check]}: " + compare.first(problems)
+        return
     assert not problems, f"{client}: {CHECK_NAMES[check]}: " + compare.first(problems)
 
 
