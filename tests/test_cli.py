@@ -40,6 +40,29 @@ def test_check_json(runner):
             "reason": "`url`: '/news/relative' is relative; use an absolute http(s) URL"} in data["problems"]
 
 
+def test_check_json_says_where_each_topic_came_from(runner):
+    result = runner.invoke(main, ["check", "--content", str(CONTENT), "--format", "json"])
+    data = json.loads(result.output)
+    by_path = {a["path"]: a for a in data["published"]}
+    assert len(by_path) == data["articles"] == 35
+    # Names "Facial recognition" and "Privacy"; the body speaks of police (a keyword).
+    clearview = by_path["2020-01-18-the-secretive-company-that-might-end-privacy-as-we-know-it.md"]
+    origins = {t["slug"]: t["origin"] for t in clearview["topics"]}
+    assert origins["facial-recognition"] == "named" and origins["privacy"] == "named"
+    assert origins.get("criminal-justice") == "keyword"
+
+
+def test_check_upstream_corpus_reports_non_news_as_info_and_exits_on_the_one_broken_file(
+        runner, corpus_dir):
+    result = runner.invoke(main, ["check", "--content", str(corpus_dir)])
+    infos = [line for line in result.output.splitlines() if ": info: " in line]
+    assert [line.split("of type ")[1].split(" ")[0] for line in infos] == [  # by path
+        "`learning", "`book`", "`collection`", "`course`", "`profile`"]
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "project-innereye" in errors[0] and "never closed" in errors[0]
+    assert result.exit_code == 1  # that file really is truncated upstream
+
+
 def test_check_missing_directory_is_one_clear_line(runner, tmp_path):
     result = runner.invoke(main, ["check", "--content", str(tmp_path / "nope")])
     assert result.exit_code == 1

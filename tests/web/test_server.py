@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,3 +92,130 @@ def test_gzip_on_the_wire_is_the_stored_gzip(web_server):
             http.stream("GET", "/feeds/privacy.rss", headers={"Accept-Encoding": "gzip"}) as response:
         wire = b"".join(response.iter_raw())
     assert gzip.decompress(wire).startswith(b"<?xml")
+
+
+def wait_for_new_etag(http: httpx.Client, path: str, old: str, ceiling: float = 30.0) -> httpx.Response:
+    """The web process picks up a new generation within its check interval: wait for it."""
+    deadline = time.monotonic() + ceiling
+    while True:
+        response = http.get(path, headers={"Accept-Encoding": "identity"})
+        if response.headers["etag"] != old or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+BACKDATED = "2016-05-23-machine-bias.md"
+
+
+def correct_backdated_article(content: Path) -> None:
+    """A same-length correction of the oldest article: no entry date gets newer."""
+    target = content / BACKDATED
+    text = target.read_text()
+    assert '"Machine Bias"' in text
+    target.write_text(text.replace('"Machine Bias"', '"Machine bias"'))
+
+
+def test_if_modified_since_sees_a_backdated_correction_over_http(web_server, publish, site_settings):
+    path = "/feeds/all/archive/1.atom"  # where the 2016 article lives with five per page
+    with httpx.Client(base_url=web_server, trust_env=False) as http:
+        before = http.get(path, headers={"Accept-Encoding": "identity"})
+        assert b"Machine Bias" in before.content
+        correct_backdated_article(site_settings.content_dir)
+        assert publish().published
+        after = wait_for_new_etag(http, path, before.headers["etag"])
+        assert after.headers["etag"] != before.headers["etag"]
+        revalidated = http.get(path, headers={"Accept-Encoding": "identity",
+                                              "If-Modified-Since": before.headers["last-modified"]})
+        assert revalidated.status_code == 200
+        assert b"Machine bias" in revalidated.content and b"Machine Bias" not in revalidated.content
+        # An unchanged document keeps its Last-Modified, so it still revalidates to 304.
+        opml = http.get("/feeds.opml")
+        assert http.get("/feeds.opml", headers={
+            "If-Modified-Since": opml.headers["last-modified"]}).status_code == 304
+
+
+def readme_nginx_recipe() -> str:
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```nginx\n") + len("```nginx\n")
+    return readme[start:readme.index("```", start)]
+
+
+def test_exported_files_served_by_nginx_revalidate_after_a_same_length_edit(
+        tmp_path, site_settings, publish):
+    """nginx derives ETag and Last-Modified from a file's mtime and size: the export
+    must give each file the time its bytes changed, or a same-length correction
+    is answered 304 forever. Served with the README's own nginx recipe."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (scripts/test installs Debian's nginx)")
+    from feedsvc.export import export_generation
+    from feedsvc.store import Store
+
+    assert publish().published
+    store = Store(site_settings.database_url)
+    site = tmp_path / "site"
+    export_generation(store, site)
+    port = free_port()
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    (prefix / "nginx.conf").write_text(f"""
+daemon off; master_process off; worker_processes 1;
+error_log {prefix}/logs/error.log; pid {prefix}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path {prefix}/tmp; proxy_temp_path {prefix}/tmp;
+  fastcgi_temp_path {prefix}/tmp; uwsgi_temp_path {prefix}/tmp; scgi_temp_path {prefix}/tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    root {site};
+{readme_nginx_recipe()}
+  }}
+}}
+""")
+    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=base, trust_env=False) as http:
+            while True:
+                try:
+                    before = http.get("/feeds/all/archive/1.atom")
+                    break
+                except httpx.TransportError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError((prefix / "logs" / "error.log").read_text()
+                                             if (prefix / "logs" / "error.log").exists() else
+                                             process.stdout.read().decode(errors="replace"))
+                    time.sleep(0.1)
+            assert before.status_code == 200 and b"Machine Bias" in before.content
+            correct_backdated_article(site_settings.content_dir)
+            assert publish().published
+            export_generation(store, site)
+            after = http.get("/feeds/all/archive/1.atom")
+            assert len(after.content) == len(before.content)  # same size: only mtime can tell
+            assert after.headers["etag"] != before.headers["etag"]
+            revalidated = http.get("/feeds/all/archive/1.atom",
+                                   headers={"If-Modified-Since": before.headers["last-modified"]})
+            assert revalidated.status_code == 200 and b"Machine bias" in revalidated.content
+            types = {path: http.get(path).headers["content-type"] for path in (
+                "/feeds/all.rss", "/feeds/all.atom", "/feeds/all.json", "/feeds.opml",
+                "/feed.xsl", "/charts/articles-per-month.svg", "/icon.png", "/favicon.ico",
+                "/topics/privacy", "/", "/api/topics")}
+            assert types == {
+                "/feeds/all.rss": "application/rss+xml; charset=utf-8",
+                "/feeds/all.atom": "application/atom+xml; charset=utf-8",
+                "/feeds/all.json": "application/feed+json; charset=utf-8",
+                "/feeds.opml": "text/x-opml; charset=utf-8",
+                "/feed.xsl": "text/xsl; charset=utf-8",
+                "/charts/articles-per-month.svg": "image/svg+xml; charset=utf-8",
+                "/icon.png": "image/png", "/favicon.ico": "image/x-icon",
+                "/topics/privacy": "text/html; charset=utf-8", "/": "text/html; charset=utf-8",
+                "/api/topics": "application/json; charset=utf-8"}
+            packed = http.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
+            assert packed.headers["content-encoding"] == "gzip"  # the .gz sibling
+    finally:
+        process.kill()
+        process.wait(10)
