@@ -97,3 +97,17 @@ def test_every_client_shows_the_dateless_seed_with_one_date(site, reading):
     dates = set(shown.values())
     assert None not in dates and len(dates) == 1, f"{seed.path} dates: " + compare.first(
         [f"{client} {url}: {date}" for (client, url), date in sorted(shown.items())])
+
+
+def test_curated_topics_fill_from_upstream_data(site):
+    """Upstream articles name only broad topics ("AI"); keywords must file them into
+    the curated ones: at least 10 of the 13 topics in topics.yml have entries."""
+    import yaml
+
+    from tests.conftest import CONTENT
+
+    curated = [t["slug"] for t in yaml.safe_load((CONTENT / "topics.yml").read_text())["topics"]]
+    counts = {slug: len(site.served_ids().get(f"{site.base}/feeds/{slug}.json", []))
+              for slug in curated}
+    filled = [slug for slug, count in counts.items() if count]
+    assert len(curated) == 13 and len(filled) >= 10, counts
