@@ -238,13 +238,17 @@ def test_every_feed_served_during_rebuilds_is_one_whole_generation(write, settin
         for doc in builder.store.documents(builder.store.current_generation()):
             published.setdefault(doc.path, set()).add(builder.store.body(doc.blob_hash))
 
+    rebuilt = [0]
+
     def rebuild_loop() -> None:
         edit = 0
         while not stop_rebuilding.is_set():
             edit += 1
-            write(f"s{edit % 40}.md", story(edit % 40, "Privacy" if edit % 2 else "Regulation", f" v{edit}"))
+            n = 17 + edit % 10  # s17..s26 are the newest ten: every edit changes all.atom
+            write(f"s{n}.md", story(n, "Privacy" if edit % 2 else "Regulation", f" v{edit}"))
             builder.build()
             remember()
+            rebuilt[0] += 1
 
     remember()
     try:
@@ -252,9 +256,11 @@ def test_every_feed_served_during_rebuilds_is_one_whole_generation(write, settin
         rebuilder = threading.Thread(target=rebuild_loop)
         rebuilder.start()
         checked = 0
-        deadline = time.monotonic() + 6
+        # Not a fixed time: read until several generations were published under the
+        # readers (a loaded machine builds slowly), with a generous ceiling.
+        deadline = time.monotonic() + 180
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
-            while time.monotonic() < deadline:
+            while (rebuilt[0] < 5 or checked <= 100) and time.monotonic() < deadline:
                 for path in ("feeds/all.atom", "feeds/privacy.rss", "feeds/regulation.json",
                              "feeds/all/archive/1.rss", "index.html"):
                     url = "/" if path == "index.html" else f"/{path}"
@@ -269,7 +275,7 @@ def test_every_feed_served_during_rebuilds_is_one_whole_generation(write, settin
                     assert wait_until(lambda: pending in published.get(path, set()), 5), path
         stop_rebuilding.set()
         rebuilder.join(30)
-        assert checked > 100
+        assert checked > 100 and rebuilt[0] >= 5
         assert len(published["feeds/all.atom"]) > 3  # the feeds really changed meanwhile
     finally:
         stop_rebuilding.set()
