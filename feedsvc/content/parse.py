@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
@@ -43,7 +43,7 @@ from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
 from feedsvc.content.clutter import split_plain_text
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 
@@ -333,7 +333,33 @@ def check_url(value: Any) -> str:
         raise ValueError(f"{url!r} uses the scheme {parts.scheme!r}; only http and https are allowed")
     if not parts.hostname:
         raise ValueError(f"{url!r} has no host name")
-    return url
+    return as_uri(url) if not url.isascii() else url
+
+
+_URI_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def as_uri(url: str) -> str:
+    """An IRI as the URI every feed format and client expects: the host in IDNA
+    (punycode), everything else percent-encoded as UTF-8 (RFC 3987 3.1).
+    Already-encoded parts stay as they are."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as exc:
+        raise ValueError(f"{url!r} has a host name that cannot be encoded ({exc})") from None
+    netloc = host if ":" not in host else f"[{host}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    if parts.username is not None:
+        user = quote(parts.username, safe="!$&'()*+,;=-._~%")
+        password = f":{quote(parts.password, safe=_URI_SAFE)}" if parts.password is not None else ""
+        netloc = f"{user}{password}@{netloc}"
+    path = quote(parts.path, safe=_URI_SAFE)
+    query = quote(parts.query, safe=_URI_SAFE + "?")
+    fragment = quote(parts.fragment, safe=_URI_SAFE + "?#")
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
 def _link(fields: _Fields) -> str:

@@ -156,3 +156,14 @@ def test_naive_datetime_is_flagged():
 def test_bad_dates(text):
     with pytest.raises(DateParseError):
         parse_datetime(text)
+
+
+@pytest.mark.parametrize(("written", "published"), [
+    ("https://zeitung.example/überwachung", "https://zeitung.example/%C3%BCberwachung"),
+    ("https://bücher.example/x?q=ü", "https://xn--bcher-kva.example/x?q=%C3%BC"),
+    ("https://x.example/already%20encoded", "https://x.example/already%20encoded"),
+])
+def test_non_ascii_urls_are_published_as_uris(ctx, written, published):
+    """RSS, Atom and JSON Feed carry URIs: an IRI in front matter is encoded once, at load."""
+    a = parse(ctx, f"---\ntitle: T\ndate: 2024-01-01\nurl: {written}\n---\n").article
+    assert a.original_url == published
