@@ -1,0 +1,51 @@
+"""The serving floor for benchmarks/peers.py: a bare WSGI callable, no framework.
+
+Returns the exact bytes feedsvc serves for one feed (plain and gzip, read
+from files named in PLAIN_BODY / PLAIN_GZIP at import) with feedsvc's own
+ETags (PLAIN_ETAG / PLAIN_ETAG_GZIP), answering If-None-Match with 304.
+Run under the same granian settings as `feedsvc web`, the gap to it is the
+cost of feedsvc's request path rather than of the server.
+
+Usage: python benchmarks/plain_wsgi.py HOST PORT WORKERS THREADS
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+with open(os.environ["PLAIN_BODY"], "rb") as _handle:
+    BODY = _handle.read()
+with open(os.environ["PLAIN_GZIP"], "rb") as _handle:
+    PACKED = _handle.read()
+TAG, TAG_GZIP = os.environ["PLAIN_ETAG"], os.environ["PLAIN_ETAG_GZIP"]
+
+
+def app(environ, start_response):
+    zipped = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+    tag = TAG_GZIP if zipped else TAG
+    headers = [("Content-Type", "application/rss+xml; charset=utf-8"), ("ETag", tag),
+               ("Vary", "Accept-Encoding"), ("Cache-Control", "public, max-age=60")]
+    if tag in environ.get("HTTP_IF_NONE_MATCH", ""):
+        start_response("304 Not Modified", headers)
+        return [b""]
+    body = PACKED if zipped else BODY
+    if zipped:
+        headers.append(("Content-Encoding", "gzip"))
+    start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def main() -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    host, port, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    # The same arguments `feedsvc web --server granian` passes (feedsvc.cli.run_web_server).
+    Granian("plain_wsgi:app", interface=Interfaces.WSGI, address=host, port=port, workers=workers,
+            blocking_threads=threads, backlog=2048, respawn_failed_workers=True,
+            log_access=False).serve()
+
+
+if __name__ == "__main__":
+    main()
