@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-FEED_FORMATS = ("rss", "atom", "json")
+# Media types of the documents that are not feeds (feeds: feedsvc.render.formats).
 MEDIA_TYPES = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
     "opml": "text/x-opml",
     "html": "text/html",
     "svg": "image/svg+xml",
@@ -41,12 +38,6 @@ def topic_html_path(slug: str) -> str:
 
 def article_html_path(stem: str) -> str:
     return f"articles/{stem}.html"
-
-
-def media_type_for(path: str) -> str:
-    if path.startswith("api/"):
-        return "application/json"
-    return MEDIA_TYPES[path.rsplit(".", 1)[-1]]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import httpx
 
 from feedsvc import __version__
 from feedsvc.logs import log_event
-from feedsvc.urls import FEED_FORMATS, Urls
+from feedsvc.render.formats import format_names
+from feedsvc.urls import Urls
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def feeds_to_ping(changed_paths: Iterable[str]) -> list[str]:
     """Subscription feed paths among the changed documents (no archives, no pages)."""
     return sorted(path for path in changed_paths
                   if path.startswith("feeds/") and path.count("/") == 1
-                  and path.rsplit(".", 1)[-1] in FEED_FORMATS)
+                  and path.rsplit(".", 1)[-1] in format_names())
 
 
 def ping_hub(hub: str, urls: Urls, changed_paths: Iterable[str], *, attempts: int = 3,

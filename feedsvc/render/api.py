@@ -12,7 +12,7 @@ from feedsvc.catalog import Catalog
 from feedsvc.models import Topic
 from feedsvc.render.common import FeedOptions
 from feedsvc.render.entries import dump_json
-from feedsvc.urls import FEED_FORMATS
+from feedsvc.render.formats import format_names
 
 
 def api_articles_url(options: FeedOptions, slug: str, page: int = 0) -> str:
@@ -29,5 +29,5 @@ def render_api_topics(catalog: Catalog, options: FeedOptions, all_topic: Topic) 
         "articles": count, "declared": topic.declared, "aliases": list(topic.aliases),
         "html_url": urls.topic_page(topic.slug),
         "articles_url": api_articles_url(options, topic.slug),
-        "feeds": {fmt: urls.feed(topic.slug, fmt) for fmt in FEED_FORMATS},
+        "feeds": {fmt: urls.feed(topic.slug, fmt) for fmt in format_names()},
     } for topic, count in rows]})

@@ -1,10 +1,11 @@
-"""Per-article entry fragments for RSS, Atom and JSON Feed.
+"""What every format's entry fragments share: escaping, images, the content HTML.
 
 An article's entry is the same in every feed that contains it (the all feed,
 each of its topics, an archive page), so each entry is rendered once per build
-and spliced into every document that needs it.
+(`feedsvc.render.formats.render_entries`) and spliced into every document
+that needs it. Each format module writes its own entry with these helpers.
 
-The RSS `<item>` and Atom `<entry>` are written here, not by feedgen (which
+The RSS `<item>` and Atom `<entry>` are written by hand, not by feedgen (which
 still writes every document's head, see `documents.py`). feedgen 1.0's entry
 writer cannot say what real readers need: it drops `rel`, `type` and `title`
 of Atom entry links (lkiesow/python-feedgen#135), so a related story became an
@@ -35,23 +36,13 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from dataclasses import dataclass
-from email.utils import format_datetime
 from html import escape
 from urllib.parse import unquote, urlsplit
 
 from feedgen.feed import FeedGenerator
 
 from feedsvc.content.markup import XML_FORBIDDEN
-from feedsvc.models import Article, Image, Topic
-from feedsvc.render.common import DEAD_LINK_LABEL, DEAD_LINK_TERM, FeedOptions, item_link
-
-
-@dataclass(frozen=True, slots=True)
-class Fragments:
-    rss: bytes
-    atom: bytes
-    json: bytes
+from feedsvc.models import Article, Image
 
 
 def new_feed_generator() -> FeedGenerator:
@@ -62,23 +53,24 @@ def new_feed_generator() -> FeedGenerator:
     return fg
 
 
-def _text(value: str) -> str:
+def xml_text(value: str) -> str:
     """XML character data: escaped, and free of characters XML 1.0 forbids."""
     return escape(XML_FORBIDDEN.sub("", value), quote=False)
 
 
-def _attr(value: str) -> str:
+def xml_attr(value: str) -> str:
     return escape(XML_FORBIDDEN.sub("", value), quote=True)
 
 
-def _element(name: str, text: str, **attrs: str) -> str:
-    attributes = "".join(f' {key.rstrip("_").replace("__", ":")}="{_attr(value)}"'
-                         for key, value in attrs.items())
-    return f"<{name}{attributes}>{_text(text)}</{name}>"
+def element(name: str, text: str, **attrs: str) -> str:
+    """<name attrs>text</name>, every value escaped."""
+    attributes = "".join(f' {key}="{xml_attr(value)}"' for key, value in attrs.items())
+    return f"<{name}{attributes}>{xml_text(text)}</{name}>"
 
 
-def _empty(name: str, attrs: dict[str, str]) -> str:
-    attributes = "".join(f' {key}="{_attr(value)}"' for key, value in attrs.items())
+def empty_element(name: str, attrs: dict[str, str]) -> str:
+    """<name attrs/>, every value escaped, in the order given (deterministic bytes)."""
+    attributes = "".join(f' {key}="{xml_attr(value)}"' for key, value in attrs.items())
     return f"<{name}{attributes}/>"
 
 
@@ -101,68 +93,12 @@ def image_media_type(url: str) -> str:
     return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 
-def _media(image: Image) -> str:
+def media_elements(image: Image) -> str:
+    """Media RSS for one image: media:content and media:thumbnail, no one-item group."""
     size = {k: str(v) for k, v in (("width", image.width), ("height", image.height)) if v}
     content = {"url": image.url, "medium": "image", "type": image_media_type(image.url), **size}
-    return _empty("media:content", content) + _empty("media:thumbnail", {"url": image.url, **size})
-
-
-def _rss_item(article: Article, topics: dict[str, Topic], options: FeedOptions) -> str:
-    urls = options.urls
-    parts = [_element("title", article.title), _element("link", item_link(article, urls))]
-    content = entry_html(article)
-    if article.summary:
-        parts.append(_element("description", escape(article.summary, quote=False)))
-        if content:
-            parts.append(_element("content:encoded", content))
-    elif content:
-        parts.append(_element("description", content))
-    parts.append(_element("guid", article.id, isPermaLink="false"))
-    if article.provider is not None:
-        parts.append(_element("dc:creator", article.provider.name))
-    for slug in article.topics:
-        parts.append(_element("category", topics[slug].title, domain=urls.topic_scheme + slug))
-    if article.link_note:
-        parts.append(_element("category", DEAD_LINK_LABEL, domain=urls.absolute("links")))
-    parts.append(_element("pubDate", format_datetime(article.published)))
-    if article.image is not None:
-        # length 0: unknown, as the RSS Best Practices Profile allows.
-        parts.append(_empty("enclosure", {"url": article.image.url, "length": "0",
-                                          "type": image_media_type(article.image.url)}))
-        parts.append(_media(article.image))
-    return "<item>" + "".join(parts) + "</item>"
-
-
-def _atom_entry(article: Article, topics: dict[str, Topic], options: FeedOptions) -> str:
-    urls = options.urls
-    parts = [_element("id", article.id), _element("title", article.title, type="text"),
-             _element("updated", article.updated.isoformat()),
-             _element("published", article.published.isoformat()),
-             _empty("link", {"rel": "alternate", "type": "text/html",
-                             "href": item_link(article, urls)})]
-    for related in article.related:
-        parts.append(_empty("link", {"rel": "related", "type": "text/html", "href": related.url,
-                                     "title": related.title}))
-    if article.image is not None:
-        parts.append(_empty("link", {"rel": "enclosure", "href": article.image.url,
-                                     "type": image_media_type(article.image.url)}))
-    if article.provider is not None:
-        uri = _element("uri", article.provider.url) if article.provider.url else ""
-        parts.append(f"<author>{_element('name', article.provider.name)}{uri}</author>")
-    if article.summary:
-        parts.append(_element("summary", article.summary, type="text"))
-    content = entry_html(article)
-    if content:
-        parts.append(_element("content", content, type="html"))
-    for slug in article.topics:
-        parts.append(_empty("category", {"term": slug, "scheme": urls.topic_scheme,
-                                         "label": topics[slug].title}))
-    if article.link_note:
-        parts.append(_empty("category", {"term": DEAD_LINK_TERM, "scheme": urls.absolute("links"),
-                                         "label": DEAD_LINK_LABEL}))
-    if article.image is not None:
-        parts.append(_media(article.image))
-    return "<entry>" + "".join(parts) + "</entry>"
+    return (empty_element("media:content", content)
+            + empty_element("media:thumbnail", {"url": image.url, **size}))
 
 
 def entry_html(article: Article) -> str:
@@ -214,45 +150,6 @@ def _event_html(article: Article) -> str:
     return f'<p class="event"><strong>Event:</strong> {escape(when)}{where}</p>'
 
 
-def json_item(article: Article, topics: dict[str, Topic], options: FeedOptions) -> dict:
-    urls = options.urls
-    item: dict = {"id": article.id, "url": item_link(article, urls), "title": article.title}
-    content = entry_html(article)
-    if content:
-        item["content_html"] = content
-    else:
-        item["content_text"] = article.summary or article.title
-    if article.summary:
-        item["summary"] = article.summary
-    if article.image is not None:
-        item["image"] = article.image.url
-    item["date_published"] = article.published.isoformat()
-    item["date_modified"] = article.updated.isoformat()
-    if article.provider is not None:
-        author = {"name": article.provider.name}
-        if article.provider.url:
-            author["url"] = article.provider.url
-        item["authors"] = [author]
-    tags = [topics[slug].title for slug in article.topics]
-    if article.link_note:
-        tags.append(DEAD_LINK_LABEL)
-    if tags:
-        item["tags"] = tags
-    extension: dict = {}
-    if article.related:
-        extension["related"] = [{"title": r.title, "url": r.url} for r in article.related]
-    if article.event is not None:
-        extension["event"] = {"start": article.event.start.isoformat(),
-                              "end": article.event.end.isoformat() if article.event.end else None,
-                              "location": article.event.location}
-    if article.link_status:
-        extension["link_status"] = article.link_status
-        extension["original_url"] = article.original_url
-    if extension:
-        item["_feedsvc"] = extension
-    return item
-
-
 _JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
@@ -261,18 +158,3 @@ def dump_json(value: object) -> bytes:
     cannot be mistaken for markup if a browser or proxy ever sniffs them as HTML."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.translate(_JSON_HTML_ESCAPES).encode("utf-8")
-
-
-def json_with_items(head: dict, items: list[bytes]) -> bytes:
-    """`head` as JSON with a last member "items": an array of pre-encoded objects."""
-    encoded = dump_json({**head, "items": []})
-    return b"".join((encoded[:-2], b",".join(items), b"]}"))
-
-
-def render_fragments(articles: list[Article], topics: dict[str, Topic],
-                     options: FeedOptions) -> list[Fragments]:
-    """Entries for these articles in the three formats, in the same order."""
-    return [Fragments(_rss_item(article, topics, options).encode("utf-8"),
-                      _atom_entry(article, topics, options).encode("utf-8"),
-                      dump_json(json_item(article, topics, options)))
-            for article in articles]

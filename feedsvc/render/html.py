@@ -15,12 +15,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import FeedOptions, item_link
-from feedsvc.urls import FEED_FORMATS, MEDIA_TYPES
+from feedsvc.render.formats import feed_format, feed_formats
 
 TOPIC_PAGE_ARTICLES = 200
 INDEX_LATEST = 20
-FORMAT_LABELS = {"rss": "RSS 2.0", "atom": "Atom 1.0", "json": "JSON Feed 1.1"}
-FORMAT_SHORT = {"rss": "RSS", "atom": "Atom", "json": "JSON"}
 
 environment = Environment(
     loader=PackageLoader("feedsvc", "templates"),
@@ -37,20 +35,21 @@ class FeedLink:
 
     @property
     def media_type(self) -> str:
-        return MEDIA_TYPES[self.format]
+        return feed_format(self.format).media_type
 
     @property
     def label(self) -> str:
-        return f"{FORMAT_LABELS[self.format]} feed"
+        return f"{feed_format(self.format).label} feed"
 
     @property
     def short(self) -> str:
-        return FORMAT_SHORT[self.format]
+        return feed_format(self.format).short_label
 
 
 def feed_links(slug: str, title: str, options: FeedOptions) -> list[FeedLink]:
     urls = options.urls
-    return [FeedLink(fmt, urls.feed(slug, fmt), f"{title} ({FORMAT_SHORT[fmt]})") for fmt in FEED_FORMATS]
+    return [FeedLink(f.name, urls.feed(slug, f.name), f"{title} ({f.short_label})")
+            for f in feed_formats()]
 
 
 def _render(template: str, options: FeedOptions, **context) -> bytes:

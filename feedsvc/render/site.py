@@ -25,17 +25,15 @@ from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Document, Topic
 from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.api import render_api_topics
-from feedsvc.render.documents import json_document, xml_document
-from feedsvc.render.entries import Fragments, render_fragments
+from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
 from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
 from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, environment
 from feedsvc.render.charts import articles_per_month
 from feedsvc.render.icons import favicon_ico, icon_png, logo_png
 from feedsvc.urls import (
-    API_TOPICS_PATH, ARTICLES_CHART_PATH, FAVICON_PATH, FEED_FORMATS, ICON_PATH, INDEX_PATH,
-    LOGO_PATH, OPML_PATH, STYLESHEET_PATH,
-    archive_path, article_html_path, feed_path, media_type_for, topic_html_path,
+    API_TOPICS_PATH, ARTICLES_CHART_PATH, FAVICON_PATH, ICON_PATH, INDEX_PATH, LOGO_PATH, OPML_PATH,
+    STYLESHEET_PATH, archive_path, article_html_path, feed_path, topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 
@@ -90,13 +88,16 @@ def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes
             digest.update(b"".join(entry_keys[a.id] for a in page.articles))
             page_key = digest.digest()
             keys = {fmt: hashlib.blake2b(page_key + fmt.encode(), digest_size=16).hexdigest()
-                    for fmt in FEED_FORMATS}
+                    for fmt in format_names()}
             planned.append(_PlannedPage(topic, page, keys, newest_update(page.articles, now)))
     return planned
 
 
+Fragments = dict[str, bytes]  # format name -> one article's entry in that format
+
+
 def _render_batch(args: tuple[list[Article], dict[str, Topic], FeedOptions]) -> list[Fragments]:
-    return render_fragments(*args)
+    return render_entries(*args)
 
 
 class _FragmentSupply:
@@ -136,7 +137,7 @@ class _FragmentSupply:
             rendered = future.result()
         else:
             number = self.next_batch
-            rendered = render_fragments(self.batches[number], self.topics, self.options)
+            rendered = render_entries(self.batches[number], self.topics, self.options)
             self.next_batch += 1
         for article, fragment in zip(self.batches[number], rendered):
             self.fragments[article.id] = fragment
@@ -171,7 +172,7 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
 
     for planned_page in planned:
         if id(planned_page) not in changed_ids:
-            for fmt in FEED_FORMATS:
+            for fmt in format_names():
                 yield Document(planned_page.path(fmt), media_type_for(planned_page.path(fmt)),
                                planned_page.updated, planned_page.keys[fmt], None,
                                not planned_page.page.is_archive)
@@ -179,15 +180,12 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
     for planned_page in changed:
         topic, page = planned_page.topic, planned_page.page
         fragments = supply.take(page.articles)
-        for fmt in FEED_FORMATS:
-            path = planned_page.path(fmt)
-            if fmt == "json":
-                body = json_document(topic, page, options, [f.json for f in fragments])
-            else:
-                body = xml_document(topic, page, options, fmt, [getattr(f, fmt) for f in fragments],
-                                    planned_page.updated)
-            yield Document(path, media_type_for(path), planned_page.updated, planned_page.keys[fmt],
-                           body, not page.is_archive)
+        for feed_format in feed_formats():
+            path = planned_page.path(feed_format.name)
+            body = feed_format.document(topic, page, options, [f[feed_format.name] for f in fragments],
+                                        planned_page.updated)
+            yield Document(path, feed_format.media_type, planned_page.updated,
+                           planned_page.keys[feed_format.name], body, not page.is_archive)
 
     yield from _whole_site_documents(catalog, options, previous, entry_keys, now)
 

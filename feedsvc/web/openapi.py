@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from feedsvc import __version__
+from feedsvc.render.formats import feed_formats
 from feedsvc.settings import Settings
 from feedsvc.web.state import state
 
@@ -54,9 +55,7 @@ def _document(media_type: str, schema: dict, summary: str, parameters: list[dict
 
 def _feed_paths() -> dict:
     paths: dict = {}
-    formats = (("rss", "application/rss+xml", TEXT["schema"]),
-               ("atom", "application/atom+xml", TEXT["schema"]),
-               ("json", "application/feed+json", _ref("JsonFeed")))
+    formats = [(f.name, f.media_type, f.openapi_schema) for f in feed_formats()]
     for ext, media_type, schema in formats:
         paths[f"/feeds/{{topic}}.{ext}"] = _document(
             media_type, schema, f"A topic's subscription feed ({ext}).", [TOPIC])

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
+from feedsvc.render.formats import format_names
 from feedsvc.urls import (
     API_TOPICS_PATH, ARTICLES_CHART_PATH, INDEX_PATH, OPML_PATH, STYLESHEET_PATH, archive_path,
     article_html_path, feed_path, topic_html_path,
@@ -17,7 +18,7 @@ from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
 _FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
-FORMATS = "any(rss, atom, json)"
+FORMATS = f"any({', '.join(format_names())})"  # every registered feed format
 # Full archive pages never change (RFC 5005): cache them for a month. A correction
 # to an archived entry (rare) reaches caches when that month is over.
 IMMUTABLE = "public, max-age=2592000, immutable"

@@ -16,8 +16,8 @@ from lxml import etree
 
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Topic
 from feedsvc.render.common import FeedOptions, Page
-from feedsvc.render.documents import json_document, xml_document
-from feedsvc.render.entries import image_media_type, render_fragments
+from feedsvc.render.entries import image_media_type
+from feedsvc.render.formats import feed_formats, render_entries
 
 OPTIONS = FeedOptions("https://feeds.test", "Test Site", "Testing.", "en", 50)
 TOPICS = {"privacy": Topic("privacy", "Privacy & data")}
@@ -39,14 +39,11 @@ def article(**changes) -> Article:
 
 
 def documents(*articles: Article) -> dict[str, bytes]:
-    fragments = render_fragments(list(articles), TOPICS, OPTIONS)
+    fragments = render_entries(list(articles), TOPICS, OPTIONS)
     page = Page("all", 0, tuple(articles), 0)
     topic = Topic("all", "Test Site")
-    return {
-        "rss": xml_document(topic, page, OPTIONS, "rss", [f.rss for f in fragments], WHEN),
-        "atom": xml_document(topic, page, OPTIONS, "atom", [f.atom for f in fragments], WHEN),
-        "json": json_document(topic, page, OPTIONS, [f.json for f in fragments]),
-    }
+    return {f.name: f.document(topic, page, OPTIONS, [e[f.name] for e in fragments], WHEN)
+            for f in feed_formats()}
 
 
 def test_atom_entry_has_exactly_one_alternate_and_it_comes_first():
