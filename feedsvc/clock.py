@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feedsvc.build import Builder
+from feedsvc.build import Builder, refusal_reason
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
@@ -103,8 +103,13 @@ class Clock:
     def build_job(self) -> BuildReport | None:
         if not self.renew_lease():
             return None
-        report = self.builder.build()
-        log_event(log, "build", status=report.status, generation=report.generation,
+        report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        if report.refused:
+            log_event(log, "build_refused", logging.ERROR, status=report.status,
+                      generation=report.generation, articles=report.articles,
+                      reason=refusal_reason(report.status, report.problems)[:500])
+        log_event(log, "build", logging.WARNING if report.refused else logging.INFO,
+                  status=report.status, generation=report.generation,
                   articles=report.articles, topics=report.topics, documents=report.documents,
                   written=report.documents_written, errors=report.errors,
                   warnings=report.warnings, parsed=report.files_parsed,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from feedsvc.build import refusal_reason
 from feedsvc.links.store import LinkStore
+from feedsvc.models import REFUSED_STATUSES
 from feedsvc.web.http import uncacheable, utcnow
 from feedsvc.web.state import state
 
@@ -31,8 +33,7 @@ def readyz() -> Response:
         except Exception:  # noqa: BLE001 - the store error is reported below
             report = None
         if report is not None:
-            content = "ok" if report.get("status") != "content-unavailable" else "unavailable: " + "; ".join(
-                p["reason"] for p in report.get("problems", []) if p["severity"] == "error")[:500]
+            content = _content_state(report)
     body = {"ready": ready, "generation": index.generation, "content": content,
             "published_at": index.published_at.isoformat() if index.published_at else None,
             "age_seconds": round(age, 1) if age is not None else None,
@@ -41,6 +42,16 @@ def readyz() -> Response:
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return uncacheable(response)
+
+
+def _content_state(report: dict) -> str:
+    """`ok`, or why the last build published nothing while the last good generation is served."""
+    status = report.get("status")
+    if status not in REFUSED_STATUSES:
+        return "ok"
+    label = {"content-unavailable": "unavailable", "taxonomy-invalid": "taxonomy invalid",
+             "shrink-refused": "shrink refused"}[status]
+    return f"{label}: {refusal_reason(status, report.get('problems', []))}"[:500]
 
 
 @bp.get("/status")
@@ -56,8 +67,13 @@ def status() -> Response:
         response.status_code = 503
         return uncacheable(response)
     index = web.cache.refresh()
+    refused = report is not None and report.get("status") in REFUSED_STATUSES
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
+                        "content": _content_state(report) if report is not None else "unknown",
+                        "store": web.cache.last_error or "ok",
                         "last_build": report, "links": link_counts})
+    if refused:
+        response.headers["X-Feedsvc-Build"] = report["status"]
     response.status_code = 200 if report is not None else 503
     return uncacheable(response)
