@@ -21,9 +21,10 @@ from pathlib import PurePosixPath
 # A topic slug is a feed URL segment and an exported file name (`feeds/<slug>.json.gz`).
 MAX_SLUG_LENGTH = 80
 # An article stem is `/articles/<stem>` (the route takes at most 200 characters) and
-# the exported `articles/<stem>.html.gz`, which must fit a 255-byte file name.
+# the exported `articles/<stem>.html.gz`, written through a temporary `.<name>.tmp<pid>`:
+# both must fit a 255-byte file name.
 MAX_STEM_CHARS = 200
-MAX_STEM_BYTES = 240
+MAX_STEM_BYTES = 220
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
