@@ -105,8 +105,13 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.append(ContentError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                                     path=source, line=mark.line + 1 if mark else 1))
+        context, started = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if started is not None and "end of stream" in str(getattr(exc, "problem", "")):
+            mark = started  # an unclosed quote: the line where it opened, not the file's end
+        problems.append(ContentError(
+            f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
+            + (f" ({context})" if context else ""),
+            path=source, line=mark.line + 1 if mark else 1))
         return Taxonomy.from_topics([]), problems
     except (AliasedCollectionError, RecursionError) as exc:
         problems.append(ContentError(f"unreadable: {exc}", path=source, line=1))
