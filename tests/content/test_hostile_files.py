@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -255,3 +256,41 @@ def test_markdown_time_per_file_is_bounded(write, settings_for, unit):
     assert problems_of(report, "costly.md") == [("error", (
         "the Markdown body took over 0.3 s to render (FEEDSVC_MARKDOWN_BUDGET); simplify or shorten it"))]
     assert elapsed < 10, elapsed  # 18 s before; the budget, reading and the build around it now
+
+
+def run_check_unprivileged(content_dir) -> subprocess.CompletedProcess:
+    """`feedsvc check` as a user that file modes apply to (root reads any file)."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: file modes cannot be tested")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run([*prefix, sys.executable, "-m", "feedsvc.cli", "check", "--content",
+                           str(content_dir)], capture_output=True, text=True, timeout=CEILING, cwd="/",
+                          env={**os.environ, "FEEDSVC_CACHE_DIR": "/nonexistent/cache"})
+
+
+def test_unreadable_files_are_reported(tmp_path_factory):
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="feedsvc-unreadable-")
+    try:
+        os.chmod(root, 0o755)
+        with open(os.path.join(root, "topics.yml"), "w") as handle:
+            handle.write(TOPICS)
+        for name, text in (("good.md", story(1)), ("locked.md", story(2))):
+            with open(os.path.join(root, name), "w") as handle:
+                handle.write(text)
+            os.chmod(os.path.join(root, name), 0o644)
+        os.chmod(os.path.join(root, "topics.yml"), 0o644)
+        os.chmod(os.path.join(root, "locked.md"), 0)
+        result = run_check_unprivileged(root)
+        assert result.returncode == 1, result.stderr
+        assert "locked.md: error: cannot read: Permission denied" in result.stdout
+        assert result.stdout.rstrip().endswith("1 articles, 1 topics, 0 unpublished, 1 errors, 0 warnings")
+        os.chmod(os.path.join(root, "topics.yml"), 0)  # an unreadable taxonomy is an error too
+        result = run_check_unprivileged(root)
+        assert "topics.yml: error: cannot read: Permission denied" in result.stdout
+    finally:
+        shutil.rmtree(root)

@@ -70,11 +70,11 @@ def make_hostile(root: Path, outside: Path, kind: str, n: int) -> None:
         target.write_text(valid)
         os.symlink(target, root / f"{name}.md")
     elif kind == "costly-markdown":
-        (root / f"{name}.md").write_text(valid + "![" * 60_000)
+        (root / f"{name}.md").write_text(valid + "![" * 50_000)  # under the body limit
     elif kind == "not-utf8":
         (root / f"{name}.md").write_bytes(valid.encode() + b"\xff\xfe body")
     elif kind == "over-size":
-        (root / f"{name}.md").write_text(valid + "x" * 70_000)
+        (root / f"{name}.md").write_text(valid + "x" * 210_000)
     elif kind == "empty-front-matter":
         (root / f"{name}.md").write_text("---\n---\nbody\n")
     elif kind == "unreadable":
@@ -104,7 +104,7 @@ def test_a_build_publishes_exactly_the_good_articles(good, hostile, topics_file)
         config = load_settings(env={}, content_dir=root, database_url=f"sqlite:///{base / 's.sqlite3'}",
                                cache_dir=base / "cache", base_url="https://feeds.test",
                                id_authority="feedsvc.test,2026", build_workers=1, feed_size=1000,
-                               max_file_size=65_536, markdown_budget=0.2)
+                               max_file_size=200_000, markdown_budget=0.2)
         store = Store(config.database_url)
         store.create()
         start = time.monotonic()
