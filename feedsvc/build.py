@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.content.limits import Limits
-from feedsvc.content.loader import TOPICS_FILE, cache_key
+from feedsvc.content.loader import cache_key
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
 from feedsvc.models import Article, BuildReport, Problem
@@ -225,27 +225,6 @@ def _refusal(summary: ContentSummary, info: dict | None, shrink_limit: float,
             f"{previous} published now (FEEDSVC_SHRINK_LIMIT); nothing was published. "
             "If that is intended, run `feedsvc build --allow-shrink`")
     return None
-
-
-def refusal_reason(status: str, problems) -> str:
-    """Why a refused build published nothing, from its problems (Problem objects or
-    the dicts a stored report holds), for logs, /status and /readyz."""
-    def field(p, name):
-        return p[name] if isinstance(p, dict) else getattr(p, name)
-
-    errors = [p for p in problems if field(p, "severity") == "error"]
-    if status == "taxonomy-invalid":
-        errors = [p for p in errors if field(p, "path") == TOPICS_FILE]
-        prefix = f"{TOPICS_FILE} has errors: "
-    elif status == "shrink-refused":
-        errors = [p for p in errors if field(p, "path") == "."]
-        prefix = ""
-    else:
-        errors = [p for p in errors if field(p, "reason").startswith(("content directory", "cannot list"))]
-        prefix = ""
-    return prefix + "; ".join(
-        (f"line {field(p, 'line')}: " if field(p, "line") and status == "taxonomy-invalid" else "")
-        + field(p, "reason") for p in errors)
 
 
 def _content_unavailable(summary: ContentSummary) -> bool:

@@ -33,12 +33,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feedsvc.build import Builder, refusal_reason
+from feedsvc.build import Builder
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
 from feedsvc.logs import log_event
 from feedsvc.models import BuildReport
+from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 from feedsvc.urls import Urls

@@ -231,3 +231,12 @@ def test_a_store_file_deleted_under_the_web_is_noticed(site, tmp_path, settings_
     assert ready.json["generation"] == report.generation
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM generations").fetchone()[0] >= 1
+
+
+def test_metrics_name_the_refusal(site):
+    settings, store, client, first = site
+    (settings.content_dir / "topics.yml").write_text("topics: [")
+    assert build(settings)[0].status == "taxonomy-invalid"
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'feedsvc_build_status{status="taxonomy-invalid"} 1' in text
+    assert 'feedsvc_build_status{status="published"} 0' in text

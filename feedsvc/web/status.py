@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from feedsvc.build import refusal_reason
 from feedsvc.links.store import LinkStore
 from feedsvc.models import REFUSED_STATUSES
+from feedsvc.refusal import refusal_reason
 from feedsvc.web.http import uncacheable, utcnow
 from feedsvc.web.state import state
 
