@@ -56,6 +56,8 @@ def vet_articles(articles: Iterable[Article], taxonomy: Taxonomy,
     kept: list[Article] = []
     problems: list[ContentError] = []
     owners: dict[str, tuple[str, str, str]] = {}  # undeclared slug -> (identity, name, source)
+    declared = {slug: {topic_identity(n) for n in (slug, topic.title, *topic.aliases)}
+                for slug, topic in taxonomy.topics.items()}
     feeds = len(taxonomy.topics)
     for article in articles:
         names = article.topic_names
@@ -68,7 +70,13 @@ def vet_articles(articles: Iterable[Article], taxonomy: Taxonomy,
         new: dict[str, tuple[str, str, str]] = {}
         reason = None
         for name in names:
-            if taxonomy.lookup(name) is not None:
+            found = taxonomy.lookup(name)
+            if found is not None:
+                if topic_identity(name) not in declared[found]:
+                    reason = (f"topic {name!r} would be merged into the different topic "
+                              f"{taxonomy.topics[found].title!r} ({found!r}) of topics.yml, whose "
+                              "feed name it shares; left out: give it an entry or an alias there")
+                    break
                 continue
             slug = slugify(name)
             if len(slug) > MAX_SLUG_LENGTH:

@@ -294,3 +294,17 @@ def test_unreadable_files_are_reported(tmp_path_factory):
         assert "topics.yml: error: cannot read: Permission denied" in result.stdout
     finally:
         shutil.rmtree(root)
+
+
+def test_a_topic_name_sharing_a_declared_topics_slug_is_reported(write, settings_for):
+    declared, other = "人工智能伦理问题研究一", "人工智能伦理问题研究二"
+    write("topics.yml", f"topics:\n  - slug: ai-ethics-research\n    title: Research\n"
+                        f"    aliases: [{declared}]\n")
+    write("a.md", tagged(1, [declared]))
+    write("b.md", tagged(2, [other]))
+    write("c.md", tagged(3, ["RESEARCH", "Ai-Ethics Research", "ai ethics research!"]))  # spellings
+    report, store = build(settings_for(write.root))
+    assert report.published and published_titles(store) == {"Story 1", "Story 3"}
+    [(severity, reason)] = problems_of(report, "b.md")
+    assert severity == "error" and reason.startswith(
+        f"topic {other!r} would be merged into the different topic 'Research' ('ai-ethics-research')")
