@@ -219,6 +219,9 @@ def test_a_store_file_deleted_under_the_web_is_noticed(site, tmp_path, settings_
     assert ready.json["generation"] == first
     again = client.get("/feeds/privacy.atom")  # served from memory
     assert again.status_code == 200 and again.data == feed.data
+    status = client.get("/status")
+    assert status.status_code == 503 and status.json["message"] == ready.json["store"]
+    assert status.json["generation"] == first
     assert not os.path.exists(database)  # the web did not create an empty one in its place
     # A new store file put in its place (a restore) is picked up.
     other = tmp_path / "other.sqlite3"

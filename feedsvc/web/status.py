@@ -58,6 +58,13 @@ def _content_state(report: dict) -> str:
 def status() -> Response:
     """The last build report: counts, timings and every content problem."""
     web = state()
+    web.cache.refresh()
+    file_problem = getattr(web.cache, "file_problem", None)
+    if file_problem is not None:  # querying would create an empty store file in its place
+        response = jsonify({"error": "store unavailable", "message": file_problem,
+                            "generation": web.cache.index.generation})
+        response.status_code = 503
+        return uncacheable(response)
     try:
         report = web.store.last_report()
         link_counts = LinkStore(web.store).counts()

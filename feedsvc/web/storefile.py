@@ -65,6 +65,7 @@ class WatchedDocumentCache(DocumentCache):
     def __init__(self, store: Store, watch: StoreFileWatch | None, **kwargs) -> None:
         super().__init__(store, **kwargs)
         self.watch = watch
+        self.file_problem: str | None = None  # set while the store file is gone
 
     def refresh(self, *, force: bool = False) -> GenerationIndex:
         if self.watch is None:
@@ -72,7 +73,7 @@ class WatchedDocumentCache(DocumentCache):
         loaded = self.index.generation is not None
         if loaded and not force and self.clock() - self.last_check < self.check_interval:
             return self.index
-        problem = self.watch.check(self.store)
+        problem = self.file_problem = self.watch.check(self.store)
         if problem is not None:
             if problem != self.last_error:
                 log.error("%s", problem)
