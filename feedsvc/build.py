@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -11,6 +12,8 @@ from datetime import datetime, timezone
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.content.undated import RecordDates, date_undated
+from feedsvc.content.limits import Limits
+from feedsvc.content.loader import cache_key
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
 from feedsvc.models import Article, BuildReport, Problem
@@ -25,9 +28,15 @@ def parse_context(settings: Settings) -> ParseContext:
     return ParseContext(settings.id_authority, settings.base_url, settings.max_file_size)
 
 
+def content_limits(settings: Settings) -> Limits:
+    return Limits(settings.max_topics_per_article, settings.max_topic_feeds,
+                  settings.max_body_size, settings.markdown_budget)
+
+
 def open_parse_cache(settings: Settings) -> ParseCache:
     """The parse cache under FEEDSVC_CACHE_DIR, for this parse context."""
-    return ParseCache.open(settings.cache_dir, parse_context(settings).key)
+    return ParseCache.open(settings.cache_dir,
+                           cache_key(parse_context(settings), content_limits(settings)))
 
 
 def problem_order(problem: Problem) -> tuple:
@@ -78,7 +87,7 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     Articles whose file has no date are dated here (`record_dates` keeps the
     chosen dates in the store; without it, as in `feedsvc check`, nothing is kept)."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
-                        progress=progress)
+                        progress=progress, limits=content_limits(settings))
     articles, date_problems = date_undated(load.articles, settings.content_dir,
                                            now or datetime.now(timezone.utc), record_dates)
     articles = adjust(articles) if adjust is not None else articles
@@ -121,13 +130,21 @@ class Builder:
         self.cache = open_parse_cache(settings)
 
     def build(self, *, force: bool = False, now: datetime | None = None,
-              progress: Callable[[int, int], None] | None = None) -> BuildReport:
-        """Build and publish if anything changed; `progress(done, total)` hears about parsing."""
+              progress: Callable[[int, int], None] | None = None,
+              allow_shrink: bool = False) -> BuildReport:
+        """Build and publish if anything changed; `progress(done, total)` hears about parsing.
+
+        Refuses to publish (status `taxonomy-invalid` or `shrink-refused`, the last
+        good generation stays served) when topics.yml has errors, or when the new
+        generation would hold fewer than FEEDSVC_SHRINK_LIMIT of the current one's
+        articles and `allow_shrink` is not given: an emptied or half-deleted content
+        directory must not replace the site on its own."""
         with WorkerPool(worker_count(self.settings.build_workers)) as pool:
-            return self._build(pool, force=force, now=now, progress=progress)
+            return self._build(pool, force=force, now=now, progress=progress,
+                               allow_shrink=allow_shrink)
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
-               progress: Callable[[int, int], None] | None) -> BuildReport:
+               progress: Callable[[int, int], None] | None, allow_shrink: bool) -> BuildReport:
         started = now or datetime.now(timezone.utc)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -145,6 +162,7 @@ class Builder:
              + settings.undeclared_topics).encode(), digest_size=16).hexdigest()
         current = self.store.current_generation()
         info = self.store.generation_info(current) if current is not None else None
+        extra: list[Problem] = []
 
         def report(**values) -> BuildReport:
             return BuildReport(started_at=started, duration_s=round(time.perf_counter() - clock, 4),
@@ -152,17 +170,22 @@ class Builder:
                                topics=len(summary.catalog.topics),
                                files_parsed=summary.load.files_parsed,
                                files_cached=summary.load.files_cached,
-                               problems=tuple(summary.problems), timings=dict(timings), **values)
+                               problems=tuple(summary.problems) + tuple(extra),
+                               timings=dict(timings), **values)
 
-        if _content_unavailable(summary):
-            result = report(status="content-unavailable", generation=current, documents=0,
+        refusal = _refusal(summary, info, self.settings.shrink_limit, allow_shrink)
+        if refusal is not None:
+            status, problem = refusal
+            if problem is not None:
+                extra.append(problem)
+            result = report(status=status, generation=current, documents=0,
                             documents_written=0, documents_unchanged=0)
             self.store.record_report(_report_dict(result))
             return result
         if info is None or info["input_fingerprint"] != fingerprint:
             self.links.register(summary.catalog.articles, started)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
-            self._save_cache(timings)
+            self._save_cache(timings, extra)
             count = info["report"].get("documents", 0)
             result = report(status="unchanged", generation=current, documents=count,
                             documents_written=0, documents_unchanged=count)
@@ -182,22 +205,47 @@ class Builder:
             docs, fingerprint, final_report, created_at=started)
         written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
-        self._save_cache(timings)
+        self._save_cache(timings, extra)
         result = report(status="published", generation=generation, documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged,
                         changed_paths=tuple(changed))
         self.store.record_report(_report_dict(result))
         return result
 
-    def _save_cache(self, timings: dict[str, float]) -> None:
+    def _save_cache(self, timings: dict[str, float], problems: list[Problem]) -> None:
+        """Save the parse cache; failing to (a full disk) costs the next build time, not
+        this build's result: it becomes a warning in the report."""
         start = time.perf_counter()
-        self.cache.save()
+        try:
+            self.cache.save()
+        except (OSError, sqlite3.Error) as exc:
+            problems.append(Problem(str(self.settings.cache_dir), None, "warning",
+                                    f"the parse cache could not be saved ({type(exc).__name__}: "
+                                    f"{exc}); the next build parses every file again"))
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
 
 
 def _outside_dates(articles: tuple[Article, ...]) -> str:
     """The dates given from outside the files (git, the store): inputs like any other."""
     return ",".join(f"{a.id}={a.published.isoformat()}" for a in articles if not a.dated)
+
+
+def _refusal(summary: ContentSummary, info: dict | None, shrink_limit: float,
+             allow_shrink: bool) -> tuple[str, Problem | None] | None:
+    """Why this build must not publish, as (status, extra problem), or None."""
+    if _content_unavailable(summary):
+        return "content-unavailable", None
+    if summary.load.taxonomy_errors:
+        return "taxonomy-invalid", None
+    previous = (info or {}).get("report", {}).get("articles") or 0
+    count = len(summary.catalog.articles)
+    if not allow_shrink and shrink_limit > 0 and previous and count < previous * shrink_limit:
+        return "shrink-refused", Problem(
+            ".", None, "error",
+            f"this build would publish {count} articles, fewer than {shrink_limit:g} of the "
+            f"{previous} published now (FEEDSVC_SHRINK_LIMIT); nothing was published. "
+            "If that is intended, run `feedsvc build --allow-shrink`")
+    return None
 
 
 def _content_unavailable(summary: ContentSummary) -> bool:

@@ -145,38 +145,49 @@ def _open_store(settings: Settings):
 @content_option
 @click.option("--force", is_flag=True, help="Publish a new generation even if nothing changed.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any article has an error.")
-def build(content_dir: Path | None, force: bool, strict: bool) -> None:
+@click.option("--allow-shrink", is_flag=True,
+              help="Publish even if far fewer articles than now would remain (FEEDSVC_SHRINK_LIMIT).")
+def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: bool) -> None:
     """Render every feed and publish them as one new generation in the store.
 
     Articles with errors are reported and left out; every other article is
     published. When no input changed since the last build, nothing new is
     published and the existing documents (and their ETags) stay as they are.
+    Nothing is published (exit 1, the current generation stays) when topics.yml
+    has errors, or when fewer than FEEDSVC_SHRINK_LIMIT of the current articles
+    would remain, unless --allow-shrink says that is intended.
 
     \b
     Examples:
       feedsvc build
       FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc build --strict
+      feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     from feedsvc.build import Builder
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
     with _progress("parsing") as progress:
-        report = Builder(settings, store).build(force=force, progress=progress)
+        report = Builder(settings, store).build(force=force, progress=progress,
+                                                allow_shrink=allow_shrink)
     for problem in report.problems:
-        if problem.severity == "error":
+        if problem.severity == "error" or problem.path == str(settings.cache_dir):
             click.echo(str(problem), err=True)
     state = {
         "published": f"published generation {report.generation}",
         "unchanged": f"nothing changed; generation {report.generation} stays current",
         "content-unavailable": "content unavailable; the last good generation stays current",
+        "taxonomy-invalid": "topics.yml has errors; nothing published, the last good "
+                            "generation stays current",
+        "shrink-refused": "too many articles would disappear; nothing published, the last "
+                          "good generation stays current",
     }[report.status]
     click.echo(f"{state}: {report.articles} articles, {report.topics} topics, "
                f"{report.documents} documents ({report.documents_written} written, "
                f"{report.documents_unchanged} unchanged), {report.errors} errors, "
                f"{report.warnings} warnings, {report.files_parsed} files parsed, "
                f"{report.files_cached} cached, {report.duration_s:.2f}s")
-    failed = report.status == "content-unavailable" or (strict and report.errors)
+    failed = report.refused or (strict and report.errors)
     sys.exit(1 if failed else 0)
 
 

@@ -39,6 +39,7 @@ from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
 from feedsvc.logs import log_event
 from feedsvc.models import BuildReport
+from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 from feedsvc.urls import Urls
@@ -103,8 +104,13 @@ class Clock:
     def build_job(self) -> BuildReport | None:
         if not self.renew_lease():
             return None
-        report = self.builder.build()
-        log_event(log, "build", status=report.status, generation=report.generation,
+        report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        if report.refused:
+            log_event(log, "build_refused", logging.ERROR, status=report.status,
+                      generation=report.generation, articles=report.articles,
+                      reason=refusal_reason(report.status, report.problems)[:500])
+        log_event(log, "build", logging.WARNING if report.refused else logging.INFO,
+                  status=report.status, generation=report.generation,
                   articles=report.articles, topics=report.topics, documents=report.documents,
                   written=report.documents_written, errors=report.errors,
                   warnings=report.warnings, parsed=report.files_parsed,

@@ -129,10 +129,16 @@ class Document:
     hot: bool = True
 
 
+REFUSED_STATUSES = ("content-unavailable", "taxonomy-invalid", "shrink-refused")
+
+
 @dataclass(frozen=True)
 class BuildReport:
-    """What one build did. `status`: published, unchanged, or content-unavailable
-    (the content directory could not be read, so the last good generation stays)."""
+    """What one build did. `status`: published, unchanged, or one of the refusals
+    that publish nothing and keep the last good generation served:
+    content-unavailable (the content directory could not be read),
+    taxonomy-invalid (topics.yml has errors) and shrink-refused (far fewer
+    articles than the current generation, without --allow-shrink)."""
 
     status: str
     generation: int | None
@@ -152,6 +158,10 @@ class BuildReport:
     @property
     def published(self) -> bool:
         return self.status == "published"
+
+    @property
+    def refused(self) -> bool:
+        return self.status in REFUSED_STATUSES
 
     @property
     def errors(self) -> int:

@@ -84,6 +84,23 @@ class Settings:
         "(a warning per name; no feed, so a typo never creates a public feed) or `feed` "
         "(its own feed, under the slug of its name). Without a `topics.yml`, every name "
         "becomes a feed.", choices=("report", "feed"))
+    max_body_size: int = _setting(
+        131_072, "Largest Markdown body in characters; a longer one is reported and its article "
+        "left out (Markdown rendering is pure Python: some 64 KB bodies cost seconds).",
+        minimum=1)
+    markdown_budget: float = _setting(
+        1.0, "Seconds of Markdown rendering one article may cost; beyond it the article is "
+        "reported and left out (the result is cached until the file changes).", minimum=0.01)
+    max_topics_per_article: int = _setting(
+        20, "Most topics one article may name; an article naming more is reported and left "
+        "out.", minimum=1)
+    max_topic_feeds: int = _setting(
+        1000, "Most topic feeds a build may publish (declared plus undeclared); an article "
+        "whose new topics would go beyond it is reported and left out.", minimum=1)
+    shrink_limit: float = _setting(
+        0.5, "A build that would publish fewer than this fraction of the current generation's "
+        "articles is refused unless run as `feedsvc build --allow-shrink` (0: never refuse).",
+        minimum=0)
     build_workers: int = _setting(
         0, "Processes used to parse and render a build; 0 means one per CPU core.", minimum=0)
     web_cache_mb: int = _setting(

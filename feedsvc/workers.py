@@ -11,8 +11,13 @@ quick to start.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import select
+import signal
+import sys
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 PRELOAD = ["feedsvc.content.parse", "feedsvc.render.entries"]
@@ -20,6 +25,47 @@ PRELOAD = ["feedsvc.content.parse", "feedsvc.render.entries"]
 
 def worker_count(setting: int) -> int:
     return setting if setting > 0 else (os.cpu_count() or 1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(build_pid: int) -> None:
+    """Worker initializer: never outlive the build that started this worker.
+
+    A build killed with SIGKILL runs no clean-up, and its workers (children of
+    the fork server, not of the build) used to stay alive forever, blocked on
+    their task queue. Two guards: the kernel sends SIGKILL when the fork server
+    that forked us dies (`PR_SET_PDEATHSIG`; it exits when the build does), and
+    a watchdog thread waits on a pidfd of the build itself and exits the moment
+    it is gone, whichever process was our parent.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
+            pass
+    threading.Thread(target=_watch, args=(build_pid, os.getppid()), name="build-watchdog",
+                     daemon=True).start()
+
+
+def _watch(build_pid: int, parent_pid: int) -> None:
+    try:
+        fd = os.pidfd_open(build_pid)
+    except (AttributeError, OSError):  # older kernels: poll instead
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])  # readable once the build has exited
+        os._exit(1)
+    while True:  # pragma: no cover - fallback for systems without pidfd
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        try:
+            os.kill(build_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        threading.Event().wait(1.0)
 
 
 class WorkerPool:
@@ -37,7 +83,8 @@ class WorkerPool:
                 context.set_forkserver_preload(PRELOAD)
             else:  # pragma: no cover - not POSIX
                 context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                 initializer=_die_with, initargs=(os.getpid(),))
         return self._executor
 
     def close(self) -> None:

@@ -14,12 +14,18 @@ import logging
 import os
 import pickle
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedsvc.content.errors import ContentError, warning
+from feedsvc.content.files import (
+    NotARegularFile, directory_name_problem, file_kind, name_problem, printable, read_regular_file,
+)
+from feedsvc.content.limits import Limits, vet_articles
+from feedsvc.content.markup import markdown_limits
 from feedsvc.content.parse import (
     ARTICLE_SUFFIXES, ParseContext, ParseResult, content_hash, parse_article,
 )
@@ -140,6 +146,9 @@ class LoadResult:
     files_parsed: int = 0
     files_cached: int = 0
     fingerprint: str = ""
+    # Errors in topics.yml: publishing without the taxonomy would move articles between
+    # feeds and drop declared feeds, so a build stops instead (see feedsvc.build).
+    taxonomy_errors: list[Problem] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -151,56 +160,94 @@ class LoadResult:
 
 
 def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
-    """Article files under content_dir in path order; hidden entries are skipped."""
-    root = content_dir.resolve()
+    """Article files under content_dir in path order; hidden entries are skipped.
+
+    Never raises and never blocks: symbolic links that loop, dangle or leave
+    the directory, directories reached twice, FIFOs and other special files
+    named like articles, and names that cannot be published are reported with
+    their path and skipped. topics.yml is left to `load_taxonomy`.
+    """
     found: list[SourceFile] = []
     problems: list[ContentError] = []
-
-    def walk(directory: str, prefix: str) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            problems.append(ContentError(f"cannot list directory: {exc.strerror or exc}",
-                                         path=prefix.rstrip("/") or "."))
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            try:
-                if entry.is_symlink():
-                    target = Path(entry.path).resolve()
-                    if not target.is_relative_to(root):
-                        problems.append(ContentError(
-                            "symbolic link points outside the content directory; refused", path=rel))
-                        continue
-                if entry.is_dir():
-                    walk(entry.path, rel + "/")
-                    continue
-                if not entry.name.endswith(ARTICLE_SUFFIXES) or not entry.is_file():
-                    continue
-                st = entry.stat()
-            except OSError as exc:
-                problems.append(ContentError(f"cannot read: {exc.strerror or exc}", path=rel))
-                continue
-            found.append(SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns))
-
-    if not root.is_dir():
+    try:
+        root = content_dir.resolve(strict=True)
+    except (OSError, RuntimeError):
+        root = None
+    if root is None or not root.is_dir():
         problems.append(ContentError("content directory does not exist or is not a directory",
                                      path=str(content_dir)))
         return [], problems
+    visited: dict[tuple[int, int], str] = {}
+
+    def refuse(rel: str, reason: str, severity: str = "error") -> None:
+        problems.append(ContentError(reason, path=printable(rel), severity=severity))
+
+    def walk(directory: str, prefix: str) -> None:
+        shown = prefix.rstrip("/") or "."
+        try:
+            st = os.stat(directory)
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            refuse(shown, f"cannot list directory: {exc.strerror or exc}")
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            refuse(shown, f"directory already read as {visited[key]!r} (a symbolic link loop "
+                   "or a second link to it); skipped", "warning")
+            return
+        visited[key] = shown
+        for entry in entries:
+            if entry.name.startswith(".") or (not prefix and entry.name == TOPICS_FILE):
+                continue
+            rel = prefix + entry.name
+            is_article = entry.name.endswith(ARTICLE_SUFFIXES)
+            try:
+                if entry.is_symlink():
+                    try:
+                        target = Path(os.path.realpath(entry.path, strict=True))
+                    except FileNotFoundError:
+                        if is_article:
+                            refuse(rel, "symbolic link to a file that does not exist; skipped")
+                        continue
+                    if not target.is_relative_to(root):
+                        refuse(rel, "symbolic link points outside the content directory; refused")
+                        continue
+                if entry.is_dir():
+                    reason = directory_name_problem(rel)
+                    if reason:
+                        refuse(rel, reason + "; its files are skipped")
+                        continue
+                    walk(entry.path, rel + "/")
+                    continue
+                if not is_article:
+                    continue
+                reason = name_problem(rel)
+                if reason:
+                    refuse(rel, reason)
+                    continue
+                st = entry.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    refuse(rel, f"{file_kind(st.st_mode)}, not a regular file; skipped")
+                    continue
+            except (OSError, RuntimeError) as exc:
+                refuse(rel, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
+                continue
+            found.append(SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns))
+
     walk(str(root), "")
     return found, problems
 
 
 def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseResult]:
+    """Read and parse one file; whatever goes wrong becomes a problem of that file."""
     try:
-        with open(source.path, "rb") as handle:
-            data = handle.read(ctx.max_file_size + 1)
+        data = read_regular_file(source.path, ctx.max_file_size)
     except FileNotFoundError:
         return "", ParseResult(None, (warning("file disappeared while it was being read; "
                                               "skipped until the next build")
                                       .located(source.rel),))
+    except NotARegularFile as exc:
+        return "", ParseResult(None, (ContentError(f"{exc}; skipped", path=source.rel),))
     except OSError as exc:
         return "", ParseResult(None, (ContentError(f"cannot read: {exc.strerror or exc}",
                                                    path=source.rel),))
@@ -208,17 +255,26 @@ def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseRe
         return "", ParseResult(None, (ContentError(
             f"file is over the limit of {ctx.max_file_size:,} bytes (FEEDSVC_MAX_FILE_SIZE)",
             path=source.rel),))
-    result = parse_article(source.rel, data, ctx)
+    try:
+        result = parse_article(source.rel, data, ctx)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must cost one file, not the build
+        log.exception("parsing %s failed", source.rel)
+        result = ParseResult(None, (ContentError(
+            f"could not be parsed ({type(exc).__name__}: {exc})"[:500], path=source.rel, line=1),))
     return content_hash(data), result
 
 
-def _parse_batch(batch: list[SourceFile], ctx: ParseContext) -> list[tuple[str, ParseResult]]:
-    return [_read_and_parse(source, ctx) for source in batch]
+def _parse_batch(batch: list[SourceFile], ctx: ParseContext,
+                 limits: Limits = Limits()) -> list[tuple[str, ParseResult]]:
+    with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
+        return [_read_and_parse(source, ctx) for source in batch]
 
 
-def _parse_batch_pickled(batch: list[SourceFile], ctx: ParseContext) -> list[tuple[str, bytes]]:
+def _parse_batch_pickled(batch: list[SourceFile], ctx: ParseContext,
+                         limits: Limits = Limits()) -> list[tuple[str, bytes]]:
     """In a worker: results pickled one by one, so the parent can cache the same bytes."""
-    return [(digest, pickle.dumps(result, protocol=5)) for digest, result in _parse_batch(batch, ctx)]
+    return [(digest, pickle.dumps(result, protocol=5))
+            for digest, result in _parse_batch(batch, ctx, limits)]
 
 
 def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
@@ -226,32 +282,46 @@ def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
         yield items[start:start + size]
 
 
-def _parse_all(todo: list[SourceFile], ctx: ParseContext,
-               pool: WorkerPool | None) -> Iterable[tuple[str, ParseResult, bytes | None]]:
+def _parse_all(todo: list[SourceFile], ctx: ParseContext, pool: WorkerPool | None,
+               limits: Limits) -> Iterable[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
     if executor is None:
-        return [(digest, result, None) for digest, result in _parse_batch(todo, ctx)]
-    return _parse_in_workers(executor, todo, ctx, max(50, len(todo) // (pool.workers * 8)))
+        return [(digest, result, None) for digest, result in _parse_batch(todo, ctx, limits)]
+    return _parse_in_workers(executor, todo, ctx, limits,
+                             max(50, len(todo) // (pool.workers * 8)))
 
 
-def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext,
+def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext, limits: Limits,
                       chunk: int) -> Iterator[tuple[str, ParseResult, bytes | None]]:
     batches = list(_chunks(todo, chunk))
-    for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches)):
+    for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches),
+                             [limits] * len(batches)):
         for digest, blob in part:
             yield digest, pickle.loads(blob), blob  # noqa: S301 - from our own worker
 
 
+def cache_key(ctx: ParseContext, limits: Limits) -> str:
+    """What parse results depend on besides the bytes: the context and the body limits."""
+    return f"{ctx.key}|{limits.parse_key}"
+
+
 def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
                  pool: WorkerPool | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
+                 progress: Callable[[int, int], None] | None = None,
+                 limits: Limits | None = None) -> LoadResult:
     """Load every article under content_dir. Never raises for bad content.
 
     `progress(done, total)` is called as files that need parsing are parsed."""
+    limits = limits or Limits()
+    key = cache_key(ctx, limits)
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
+    if len(taxonomy.topics) > limits.max_topic_feeds:
+        taxonomy_problems.append(ContentError(
+            f"declares {len(taxonomy.topics)} topics, more than {limits.max_topic_feeds} "
+            "(FEEDSVC_MAX_TOPIC_FEEDS)", path=TOPICS_FILE, line=1))
     sources, scan_problems = scan(content_dir)
-    if cache is None or cache.context_key != ctx.key:
-        cache = ParseCache(ctx.key, directory=cache.directory if cache is not None else None)
+    if cache is None or cache.context_key != key:
+        cache = ParseCache(key, directory=cache.directory if cache is not None else None)
 
     todo: list[SourceFile] = []
     results: dict[str, ParseResult] = {}
@@ -266,7 +336,9 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         else:
             todo.append(source)
     parsed = 0
-    for number, (source, (digest, result, pickled)) in enumerate(zip(todo, _parse_all(todo, ctx, pool))):
+    cache_error: str | None = None
+    for number, (source, (digest, result, pickled)) in enumerate(
+            zip(todo, _parse_all(todo, ctx, pool, limits))):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -277,8 +349,12 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         digests[source.rel] = digest
         if digest:
             cache.put(source.rel, CacheEntry(source.size, source.mtime_ns, digest, result, pickled))
-        if pickled is not None and number % SAVE_EVERY == SAVE_EVERY - 1:
-            cache.save()  # while the workers parse the next batches; frees the pickled bytes
+        if pickled is not None and number % SAVE_EVERY == SAVE_EVERY - 1 and cache_error is None:
+            try:
+                cache.save()  # while the workers parse the next batches; frees the pickled bytes
+            except (OSError, sqlite3.Error) as exc:  # a full disk costs incrementality only
+                cache_error = f"{type(exc).__name__}: {exc}"
+                log.warning("cannot save the parse cache while parsing: %s", cache_error)
         if progress is not None and (number % 100 == 99 or number == len(todo) - 1):
             progress(number + 1, len(todo))
     live = {s.rel for s in sources}
@@ -303,10 +379,13 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
             articles.append(article)
     articles, duplicate_problems = drop_duplicates(articles)
     problems.extend(duplicate_problems)
+    articles, limit_problems = vet_articles(articles, taxonomy, limits)
+    problems.extend(limit_problems)
     problems.extend(_not_news_lines(not_news))
 
     fingerprint = hashlib.blake2b(digest_size=16)
-    fingerprint.update(ctx.key.encode())
+    fingerprint.update(key.encode())
+    fingerprint.update(f"{limits.max_topics_per_article}|{limits.max_topic_feeds}".encode())
     fingerprint.update(taxonomy.fingerprint.encode())
     for source in sources:
         fingerprint.update(f"{source.rel}\0{digests.get(source.rel, '')}\n".encode())
@@ -314,6 +393,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
         files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
         fingerprint=fingerprint.hexdigest(),
+        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == "error"],
     )
 
 
@@ -378,4 +458,4 @@ def _url_key(url: str) -> str:
     return f"{host.lower()}/{path.rstrip('/')}"
 
 
-__all__ = ["LoadResult", "ParseCache", "load_content", "scan", "TOPICS_FILE"]
+__all__ = ["Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan", "TOPICS_FILE"]

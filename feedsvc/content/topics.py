@@ -10,6 +10,7 @@ can add it properly.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from feedsvc.content.errors import ContentError, warning
+from feedsvc.content.files import MAX_SLUG_LENGTH, NotARegularFile, read_regular_file
 from feedsvc.content.markup import one_line
 from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
 from feedsvc.models import Topic
@@ -94,14 +96,22 @@ def _line_of(text: str, needle: str) -> int | None:
 
 
 def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list[ContentError]]:
-    """Parse topics.yml; bad entries are reported and skipped, good ones kept."""
+    """Parse topics.yml; bad entries are reported and skipped, good ones kept.
+
+    The build refuses to publish while any error is reported (see LoadResult.taxonomy_errors);
+    `feedsvc check` shows them all at once."""
     problems: list[ContentError] = []
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.append(ContentError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}",
-                                     path=source, line=mark.line + 1 if mark else 1))
+        context, started = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if started is not None and "end of stream" in str(getattr(exc, "problem", "")):
+            mark = started  # an unclosed quote: the line where it opened, not the file's end
+        problems.append(ContentError(
+            f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
+            + (f" ({context})" if context else ""),
+            path=source, line=mark.line + 1 if mark else 1))
         return Taxonomy.from_topics([]), problems
     except (AliasedCollectionError, RecursionError) as exc:
         problems.append(ContentError(f"unreadable: {exc}", path=source, line=1))
@@ -154,6 +164,9 @@ def _topic_from_entry(entry: object, number: int) -> Topic:
                            f"hyphens, got {slug!r}")
     if slug in RESERVED_SLUGS:
         raise ContentError(f"topic #{number}: the slug {slug!r} is reserved")
+    if len(slug) > MAX_SLUG_LENGTH:
+        raise ContentError(f"topic #{number}: the slug is {len(slug)} characters long, over "
+                           f"{MAX_SLUG_LENGTH} (it is the feed's URL and file name)")
     if not isinstance(title, str) or not title.strip():
         raise ContentError(f"topic {slug!r} has no `title`")
     description = entry.get("description", "")
@@ -163,14 +176,41 @@ def _topic_from_entry(entry: object, number: int) -> Topic:
                  _string_list(entry, "aliases", number), _string_list(entry, "keywords", number))
 
 
+MAX_TAXONOMY_SIZE = 1_048_576
+
+
 def load_taxonomy(content_dir: Path) -> tuple[Taxonomy, list[ContentError]]:
+    """Read and parse topics.yml; any error in it is an error of the whole taxonomy.
+
+    The file is read like an article (never blocking on a FIFO, regular files
+    only) and a symbolic link leaving the content directory is refused, not
+    followed: text from outside must never reach a page. A missing file is
+    only a warning (a site may have no taxonomy); an unreadable one is an error.
+    """
     path = content_dir / TOPICS_FILE
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return Taxonomy.from_topics([]), [warning(
             f"no {TOPICS_FILE}: every topic named by an article becomes its own feed")
             .located(TOPICS_FILE)]
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+        if not real.is_relative_to(content_dir.resolve(strict=True)):
+            return Taxonomy.from_topics([]), [ContentError(
+                "symbolic link points outside the content directory; refused", path=TOPICS_FILE)]
+        data = read_regular_file(real, MAX_TAXONOMY_SIZE)
+        if len(data) > MAX_TAXONOMY_SIZE:
+            raise ContentError(f"over the limit of {MAX_TAXONOMY_SIZE:,} bytes")
+        text = data.decode("utf-8-sig")
+    except NotARegularFile as exc:
         return Taxonomy.from_topics([]), [ContentError(f"cannot read: {exc}", path=TOPICS_FILE)]
+    except (OSError, RuntimeError) as exc:
+        return Taxonomy.from_topics([]), [ContentError(
+            f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=TOPICS_FILE)]
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return Taxonomy.from_topics([]), [ContentError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            path=TOPICS_FILE, line=line)]
+    except ContentError as exc:
+        return Taxonomy.from_topics([]), [exc.located(TOPICS_FILE)]
     return parse_taxonomy(text)

@@ -15,13 +15,14 @@ from datetime import datetime
 from flask import Blueprint, Flask, Response, request
 
 from feedsvc.links.store import LinkStore
+from feedsvc.models import REFUSED_STATUSES
 from feedsvc.web.http import utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("metrics", __name__)
 _requests: Counter[tuple[str, int]] = Counter()
 _lock = threading.Lock()
-BUILD_STATUSES = ("published", "unchanged", "content-unavailable")
+BUILD_STATUSES = ("published", "unchanged", *REFUSED_STATUSES)
 
 
 def _count(response: Response) -> Response:

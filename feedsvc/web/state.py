@@ -12,6 +12,7 @@ from feedsvc.render.common import FeedOptions
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 from feedsvc.web.documents import DocumentCache
+from feedsvc.web.storefile import StoreFileWatch, WatchedDocumentCache, sqlite_file
 
 
 class SlugConverter(BaseConverter):
@@ -37,8 +38,11 @@ class WebState:
 
 def init_app(app: Flask, settings: Settings) -> None:
     store = Store(settings.database_url, settings.db_timeout)  # lazy: connects on first use
-    cache = DocumentCache(store, check_interval=app.config.get("FEEDSVC_CHECK_INTERVAL", 1.0),
-                          max_body_bytes=settings.web_cache_mb * 1024 * 1024)
+    path = sqlite_file(settings.database_url)
+    cache = WatchedDocumentCache(
+        store, StoreFileWatch(path) if path is not None else None,
+        check_interval=app.config.get("FEEDSVC_CHECK_INTERVAL", 1.0),
+        max_body_bytes=settings.web_cache_mb * 1024 * 1024)
     app.extensions["feedsvc"] = WebState(
         settings, store, cache, f"public, max-age={settings.build_interval}")
     app.url_map.converters["slug"] = SlugConverter

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from feedsvc.links.store import LinkStore
+from feedsvc.models import REFUSED_STATUSES
+from feedsvc.refusal import refusal_reason
 from feedsvc.web.http import uncacheable, utcnow
 from feedsvc.web.state import state
 
@@ -31,8 +33,7 @@ def readyz() -> Response:
         except Exception:  # noqa: BLE001 - the store error is reported below
             report = None
         if report is not None:
-            content = "ok" if report.get("status") != "content-unavailable" else "unavailable: " + "; ".join(
-                p["reason"] for p in report.get("problems", []) if p["severity"] == "error")[:500]
+            content = _content_state(report)
     body = {"ready": ready, "generation": index.generation, "content": content,
             "published_at": index.published_at.isoformat() if index.published_at else None,
             "age_seconds": round(age, 1) if age is not None else None,
@@ -43,10 +44,27 @@ def readyz() -> Response:
     return uncacheable(response)
 
 
+def _content_state(report: dict) -> str:
+    """`ok`, or why the last build published nothing while the last good generation is served."""
+    status = report.get("status")
+    if status not in REFUSED_STATUSES:
+        return "ok"
+    label = {"content-unavailable": "unavailable", "taxonomy-invalid": "taxonomy invalid",
+             "shrink-refused": "shrink refused"}[status]
+    return f"{label}: {refusal_reason(status, report.get('problems', []))}"[:500]
+
+
 @bp.get("/status")
 def status() -> Response:
     """The last build report: counts, timings and every content problem."""
     web = state()
+    web.cache.refresh()
+    file_problem = getattr(web.cache, "file_problem", None)
+    if file_problem is not None:  # querying would create an empty store file in its place
+        response = jsonify({"error": "store unavailable", "message": file_problem,
+                            "generation": web.cache.index.generation})
+        response.status_code = 503
+        return uncacheable(response)
     try:
         report = web.store.last_report()
         link_counts = LinkStore(web.store).counts()
@@ -56,8 +74,13 @@ def status() -> Response:
         response.status_code = 503
         return uncacheable(response)
     index = web.cache.refresh()
+    refused = report is not None and report.get("status") in REFUSED_STATUSES
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
+                        "content": _content_state(report) if report is not None else "unknown",
+                        "store": web.cache.last_error or "ok",
                         "last_build": report, "links": link_counts})
+    if refused:
+        response.headers["X-Feedsvc-Build"] = report["status"]
     response.status_code = 200 if report is not None else 503
     return uncacheable(response)
