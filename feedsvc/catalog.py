@@ -29,9 +29,6 @@ class Catalog:
     by_topic: dict[str, tuple[Article, ...]]
     origins: dict[str, dict[str, TopicOrigin]] = field(default_factory=dict)
 
-    def topic_articles(self, slug: str) -> tuple[Article, ...]:
-        return self.articles if slug == ALL else self.by_topic.get(slug, ())
-
     def article(self, stem: str) -> Article | None:
         return next((a for a in self.articles if a.stem == stem), None)
 

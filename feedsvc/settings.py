@@ -153,10 +153,6 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
-    @property
-    def site_authority(self) -> str:
-        return urlsplit(self.base_url).netloc
-
 
 def setting_fields() -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(Settings)

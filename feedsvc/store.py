@@ -172,7 +172,8 @@ class StoredDocument:
 
     @property
     def etag(self) -> str:
-        return f'"{etag_of(self.blob_hash)}"'
+        """Unquoted, like ServedDocument.etag: quoting belongs to the HTTP header."""
+        return etag_of(self.blob_hash)
 
 
 def _utc(value: datetime) -> datetime:

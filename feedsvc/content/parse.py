@@ -125,10 +125,6 @@ class _NotNews(Exception):
 
 def _parse(source: str, data: bytes, ctx: ParseContext,
            problems: list[ContentError]) -> tuple[Article | None, bool]:
-    if len(data) > ctx.max_file_size:
-        raise ContentError(
-            f"file is {len(data):,} bytes, over the limit of {ctx.max_file_size:,} "
-            "(FEEDSVC_MAX_FILE_SIZE)")
     fingerprint = content_hash(data)
     if data.startswith(BOM):
         data = data[len(BOM):]

@@ -52,11 +52,18 @@ def feed_links(slug: str, title: str, options: FeedOptions) -> list[FeedLink]:
             for f in feed_formats()]
 
 
-def _render(template: str, options: FeedOptions, **context) -> bytes:
+def render_page(template: str, options: FeedOptions, **context: object) -> str:
+    """Render one page template with the context every page shares (site options, URL
+    builder, item links, feed alternates): published pages and the web's live pages
+    alike, so a template never misses a name."""
     context.setdefault("alternates", [])
     return environment.get_template(template).render(
         options=options, urls=options.urls, link=lambda a: item_link(a, options.urls),
-        **context).encode("utf-8")
+        **context)
+
+
+def _render(template: str, options: FeedOptions, **context: object) -> bytes:
+    return render_page(template, options, **context).encode("utf-8")
 
 
 def render_index(catalog: Catalog, options: FeedOptions) -> bytes:

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from feedsvc.links.report import link_report
 from feedsvc.links.store import LinkStore
 from feedsvc.render.charts import link_status_over_time
-from feedsvc.render.html import environment
+from feedsvc.render.html import render_page
 from feedsvc.urls import ARTICLES_CHART_PATH
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import uncacheable
@@ -33,9 +33,8 @@ def links_page() -> Response:
     trend = link_status_over_time(LinkStore(web.store).daily_counts())
     chart_doc = web.cache.lookup(ARTICLES_CHART_PATH)
     chart = web.cache.body(chart_doc, gzipped=False) if chart_doc is not None else None
-    body = environment.get_template("links.html").render(
-        options=options, urls=options.urls, report=report, alternates=[],
-        status_chart=Markup(trend), articles_chart=Markup(chart.decode()) if chart else None)
+    body = render_page("links.html", options, report=report, status_chart=Markup(trend),
+                       articles_chart=Markup(chart.decode()) if chart else None)
     return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
 
 

@@ -119,7 +119,7 @@ def article(stem: str) -> Response:
     if not _FILE_STEM.fullmatch(stem):  # never let control characters reach a query
         abort(404)
     from feedsvc.links.store import LinkStore
-    from feedsvc.render.html import environment
+    from feedsvc.render.html import render_page
 
     links = LinkStore(web.store)
     found = links.article_by_stem(stem)
@@ -129,9 +129,8 @@ def article(stem: str) -> Response:
     link_state = links.states([url], active_only=False).get(url)
     if link_state is None:
         abort(404)
-    body = environment.get_template("article_status.html").render(
-        options=web.options, urls=web.options.urls, alternates=[], article=linked, url=url,
-        state=link_state, history=links.history([url])[url])
+    body = render_page("article_status.html", web.options, article=linked, url=url,
+                       state=link_state, history=links.history([url])[url])
     return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
 
 
