@@ -15,7 +15,9 @@ from pathlib import Path
 import click
 
 from feedsvc import __version__
-from feedsvc.settings import Settings, SettingsError, load_settings, settings_markdown_table
+from feedsvc.settings import (
+    Settings, SettingsError, debug_requested, load_settings, settings_markdown_table,
+)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -39,7 +41,7 @@ class FeedsvcGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into messages
-            if (ctx.obj or {}).get("debug") or os.environ.get("FEEDSVC_DEBUG"):
+            if (ctx.obj or {}).get("debug") or debug_requested():
                 raise
             click.echo(f"error: {describe_failure(exc)} (run with --debug for the traceback)", err=True)
             ctx.exit(1)
@@ -222,20 +224,21 @@ def _default_port() -> int:
         raise click.UsageError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
 
 
-def run_web_server(server: str, host: str, port: int, workers: int, threads: int) -> None:
+def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
+                   access_log: bool = False) -> None:
     """Run create_app() under a production WSGI server, in the foreground."""
     if server == "gunicorn":
         os.execvp(sys.executable, [
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
-            "--access-logfile", "-" if os.environ.get("FEEDSVC_ACCESS_LOG") else "/dev/null",
+            "--access-logfile", "-" if access_log else "/dev/null",
             "feedsvc.web:create_app()"])
     from granian import Granian
     from granian.constants import Interfaces
 
     Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
             port=port, workers=workers, blocking_threads=threads, backlog=2048,
-            respawn_failed_workers=True, log_access=bool(os.environ.get("FEEDSVC_ACCESS_LOG")),
+            respawn_failed_workers=True, log_access=access_log,
             ).serve()
 
 
@@ -258,9 +261,29 @@ def _with_server_options(command):
     return command
 
 
+get_option = click.option(
+    "--get", "get_path", metavar="PATH",
+    help="Answer one GET request for PATH (e.g. /feeds/all.rss) without starting a server: "
+         "print the body, exit 1 on an HTTP error.")
+
+
+def answer_one_request(settings: Settings, path: str) -> None:
+    """datasette's `--get`: the app answers one request in-process, no socket, no workers."""
+    from feedsvc.web import create_app
+
+    response = create_app({"FEEDSVC_SETTINGS": settings}).test_client().get(path)
+    sys.stdout.buffer.write(response.get_data())
+    sys.stdout.flush()
+    if response.status_code >= 400:
+        click.echo(f"error: GET {path} answered {response.status}", err=True)
+        raise SystemExit(1)
+
+
 @main.command()
 @_with_server_options
-def web(host: str, port: int, workers: int, threads: int, server: str) -> None:
+@get_option
+def web(host: str, port: int, workers: int, threads: int, server: str,
+        get_path: str | None) -> None:
     """Serve the published feeds, pages and API (the Procfile `web` process).
 
     Reads the current generation from the store and never builds: run
@@ -271,9 +294,13 @@ def web(host: str, port: int, workers: int, threads: int, server: str) -> None:
     Examples:
       feedsvc web --port 8000
       PORT=5000 feedsvc web --workers 4 --server gunicorn
+      feedsvc web --get /feeds/privacy.atom
     """
-    _settings()  # refuse bad settings before any worker starts
-    run_web_server(server, host, port, workers, threads)
+    settings = _settings()  # refuse bad settings before any worker starts
+    if get_path is not None:
+        answer_one_request(settings, get_path)
+        return
+    run_web_server(server, host, port, workers, threads, access_log=settings.access_log)
 
 
 @main.command()
@@ -283,7 +310,9 @@ def web(host: str, port: int, workers: int, threads: int, server: str) -> None:
               help="Port to listen on.")
 @click.option("--check-links", is_flag=True,
               help="Also run the scheduled link checks (they contact every article's site).")
-def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> None:
+@get_option
+def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
+          get_path: str | None) -> None:
     """Build, serve and rebuild on a schedule, in one process: the local way to run it all.
 
     Uses the embedded SQLite store and the bundled content unless told
@@ -295,6 +324,7 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> 
     Examples:
       feedsvc serve
       FEEDSVC_BUILD_INTERVAL=10 feedsvc serve --content ~/drafts --port 9000
+      feedsvc serve --get /feeds/all.rss     # build, answer one request, exit
     """
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
@@ -308,6 +338,9 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> 
     store = _open_store(settings)
     clock = Clock(settings, store, check_links=check_links)
     report = clock.builder.build()  # the clock's own builder: its parse cache stays warm
+    if get_path is not None:
+        answer_one_request(settings, get_path)
+        return
     click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
                f"{report.errors} errors, {report.warnings} warnings")
     base = settings.base_url
@@ -317,7 +350,8 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool) -> 
     scheduler = clock.scheduler(blocking=False)
     scheduler.start()
     try:
-        run_web_server("granian", host, port, workers=1, threads=4)
+        run_web_server("granian", host, port, workers=1, threads=4,
+                       access_log=settings.access_log)
     finally:
         scheduler.shutdown(wait=False)
 

@@ -146,6 +146,14 @@ class Settings:
         30.0, "Requests a client may make at once before the rate applies.", minimum=1)
     trust_proxy: bool = _setting(
         False, "Take the client address from X-Forwarded-For (only behind a proxy you run).")
+    web_check_interval: float = _setting(
+        1.0, "Seconds between a web process's checks for a newer generation (a request "
+        "triggers the check; 0 checks on every request).", minimum=0)
+    access_log: bool = _setting(
+        False, "Log every request the web process answers (granian's or gunicorn's "
+        "access log).")
+    debug: bool = _setting(
+        False, "Show the traceback of a command that fails, as `feedsvc --debug` does.")
     cache_dir: Path = _setting(
         Path("instance/cache"), "Directory for the parsed-article cache that makes "
         "rebuilds incremental; safe to delete.")
@@ -213,6 +221,17 @@ def _parse_value(f: dataclasses.Field, raw: str) -> Any:
     if meta["choices"] and raw not in meta["choices"]:
         raise SettingsError(f"{name}: expected one of {', '.join(meta['choices'])}, got {raw!r}")
     return raw
+
+
+def debug_requested(env: Mapping[str, str] | None = None) -> bool:
+    """FEEDSVC_DEBUG on its own: the failure being reported may be a bad setting,
+    so the other settings cannot be loaded to find out."""
+    f = next(f for f in setting_fields() if f.name == "debug")
+    raw = (os.environ if env is None else env).get(env_name(f))
+    try:
+        return bool(_parse_value(f, raw)) if raw is not None else False
+    except SettingsError:
+        return False
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

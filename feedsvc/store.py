@@ -188,9 +188,6 @@ def _whole_second(value: datetime) -> datetime:
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": timeout})
 
         @event.listens_for(engine, "connect")
@@ -215,6 +212,11 @@ class Store:
         self.engine = engine_for(url, timeout)
 
     def create(self) -> None:
+        """Create the tables (and a SQLite file's directory): the writer's job, at its
+        start. Constructing a Store touches nothing, so the web can make one freely."""
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         metadata.create_all(self.engine)
 
     def close(self) -> None:

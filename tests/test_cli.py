@@ -118,3 +118,26 @@ def test_readme_settings_table_matches_the_settings_module():
     start = readme.index("<!-- settings-table:start -->\n") + len("<!-- settings-table:start -->\n")
     end = readme.index("<!-- settings-table:end -->")
     assert readme[start:end] == settings_markdown_table()
+
+
+def test_serve_get_builds_then_answers_one_request_without_a_server(runner):
+    result = runner.invoke(main, ["serve", "--content", str(CONTENT), "--get", "/feeds/privacy.atom"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<?xml") and "<feed" in result.stdout
+    missing = runner.invoke(main, ["web", "--get", "/feeds/no-such-topic.rss"])
+    assert missing.exit_code == 1 and "404" in missing.stderr
+
+
+def test_web_get_reads_the_published_generation(runner):
+    assert runner.invoke(main, ["build", "--content", str(CONTENT)]).exit_code == 0
+    result = runner.invoke(main, ["web", "--get", "/api/topics"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["topics"][0]["slug"] == "all"
+
+
+def test_feedsvc_debug_shows_the_traceback_even_when_settings_are_bad(runner, monkeypatch):
+    monkeypatch.setenv("FEEDSVC_DATABASE_URL", "nosuchdriver://x")
+    plain = runner.invoke(main, ["build", "--content", str(CONTENT)])
+    assert plain.exit_code == 1 and plain.stderr.startswith("error: ")
+    monkeypatch.setenv("FEEDSVC_DEBUG", "yes")
+    debug = runner.invoke(main, ["build", "--content", str(CONTENT)])
+    assert debug.exception is not None and not isinstance(debug.exception, SystemExit)

@@ -111,7 +111,7 @@ def publish_fault(write, settings_for):
     settings = settings_for(write.root)
     builder = make_builder(settings)
     first = builder.build().generation
-    client = create_app({"FEEDSVC_SETTINGS": settings, "FEEDSVC_CHECK_INTERVAL": 0}).test_client()
+    client = create_app({"FEEDSVC_SETTINGS": settings.replace(web_check_interval=0)}).test_client()
     assert client.get("/readyz").json["content"] == "ok"
     return settings, builder, client, first
 
@@ -204,7 +204,7 @@ def test_postgresql_restart(write, tmp_path, private_postgres):
                              db_timeout=2.0, cache_dir=tmp_path / "cache", build_workers=1)
     builder = make_builder(settings)
     first = builder.build().generation
-    client = create_app({"FEEDSVC_SETTINGS": settings, "FEEDSVC_CHECK_INTERVAL": 0}).test_client()
+    client = create_app({"FEEDSVC_SETTINGS": settings.replace(web_check_interval=0)}).test_client()
     served = client.get("/feeds/all.atom").data
     private_postgres.stop()
     assert client.get("/feeds/all.atom").data == served          # from memory

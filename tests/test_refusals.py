@@ -44,7 +44,7 @@ def site(write, settings_for):
     settings = settings_for(write.root)
     report, store = build(settings)
     assert report.published and report.topics == 3 and not report.problems
-    client = create_app({"FEEDSVC_SETTINGS": settings, "FEEDSVC_CHECK_INTERVAL": 0}).test_client()
+    client = create_app({"FEEDSVC_SETTINGS": settings.replace(web_check_interval=0)}).test_client()
     assert client.get("/feeds/healthcare.atom").status_code == 200
     return settings, store, client, report.generation
 
@@ -192,7 +192,7 @@ def test_a_cache_that_cannot_be_saved_does_not_fail_a_published_build(write, set
     assert report.published and store.current_generation() == report.generation
     [warning] = [p for p in report.problems if p.path == str(settings.cache_dir)]
     assert warning.severity == "warning" and "the parse cache could not be saved" in warning.reason
-    client = create_app({"FEEDSVC_SETTINGS": settings, "FEEDSVC_CHECK_INTERVAL": 0}).test_client()
+    client = create_app({"FEEDSVC_SETTINGS": settings.replace(web_check_interval=0)}).test_client()
     assert client.get("/status").json["last_build"]["status"] == "published"
     env = {"FEEDSVC_DATABASE_URL": settings.database_url, "FEEDSVC_CACHE_DIR": str(settings.cache_dir),
            "FEEDSVC_BUILD_WORKERS": "1"}

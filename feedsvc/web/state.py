@@ -41,7 +41,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     path = sqlite_file(settings.database_url)
     cache = WatchedDocumentCache(
         store, StoreFileWatch(path) if path is not None else None,
-        check_interval=app.config.get("FEEDSVC_CHECK_INTERVAL", 1.0),
+        check_interval=settings.web_check_interval,
         max_body_bytes=settings.web_cache_mb * 1024 * 1024)
     app.extensions["feedsvc"] = WebState(
         settings, store, cache, f"public, max-age={settings.build_interval}")

@@ -31,7 +31,7 @@ def publish(site_settings):
 @pytest.fixture
 def app(site_settings, publish):
     publish()
-    return create_app({"FEEDSVC_SETTINGS": site_settings, "FEEDSVC_CHECK_INTERVAL": 0, "TESTING": True})
+    return create_app({"FEEDSVC_SETTINGS": site_settings.replace(web_check_interval=0), "TESTING": True})
 
 
 @pytest.fixture
