@@ -228,16 +228,16 @@ def build_section(count: int, rounds: int, hugo: str | None) -> Path | None:
     say(f"\n  {count:,} files: {report.get('articles', '?')} articles published, "
         f"{report.get('topics', '?')} topics, {report.get('documents', '?')} documents (RSS+Atom+JSON, "
         f"archives, pages); last cold build's phases: {phases}")
-    say(f"  {'':<26}{'wall s':>20}{'CPU s':>20}{'peak tree RSS MB':>22}{'PSS MB':>16}")
+    say(f"  {'':<26}{'wall s':>24}{'CPU s':>24}{'peak tree RSS MB':>22}{'PSS MB':>22}")
     for name, runs in (("feedsvc cold build", ours), ("hugo", theirs)):
         if runs:
-            say(f"  {name:<26}{fmt_runs(runs, 'wall_s'):>20}{fmt_runs(runs, 'cpu_s'):>20}"
-                f"{fmt_runs(runs, 'peak_rss_mb', digits=0):>22}{fmt_runs(runs, 'peak_pss_mb', digits=0):>16}")
+            say(f"  {name:<26}{fmt_runs(runs, 'wall_s'):>24}{fmt_runs(runs, 'cpu_s'):>24}"
+                f"{fmt_runs(runs, 'peak_rss_mb', digits=0):>22}{fmt_runs(runs, 'peak_pss_mb', digits=0):>22}")
     if ours and theirs:
         ratio = {a: median([getattr(r, a) for r in ours]) / median([getattr(r, a) for r in theirs])
                  for a in ("wall_s", "cpu_s", "peak_rss_mb", "peak_pss_mb")}
-        say(f"  {'feedsvc / hugo':<26}{ratio['wall_s']:>20.2f}{ratio['cpu_s']:>20.2f}"
-            f"{ratio['peak_rss_mb']:>22.2f}{ratio['peak_pss_mb']:>16.2f}   (goal: wall <= 1.0)")
+        say(f"  {'feedsvc / hugo':<26}{ratio['wall_s']:>24.2f}{ratio['cpu_s']:>24.2f}"
+            f"{ratio['peak_rss_mb']:>22.2f}{ratio['peak_pss_mb']:>22.2f}   (goal: wall <= 1.0)")
     rss = median([r.peak_rss_mb for r in ours])
     if goal_rss:
         say(f"  peak tree RSS {rss:.0f} MB (goal <= {goal_rss} MB)")
