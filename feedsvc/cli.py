@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from feedsvc import __version__
+from feedsvc.errors import FeedsvcError
 from feedsvc.settings import (
     Settings, SettingsError, debug_requested, load_settings, settings_markdown_table,
 )
@@ -48,11 +49,10 @@ class FeedsvcGroup(click.Group):
 
 
 def describe_failure(exc: Exception) -> str:
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import DBAPIError
 
-    if isinstance(exc, OperationalError):
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        return f"the store is unavailable: {reason}"
+    if isinstance(exc, FeedsvcError):  # the product's own errors say what happened
+        return str(exc).splitlines()[0]
     if isinstance(exc, DBAPIError):
         return f"the store refused the operation: {str(exc.orig).splitlines()[0]}"
     if isinstance(exc, OSError) and exc.filename:

@@ -33,6 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.build import Builder
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
@@ -81,7 +82,7 @@ class Clock:
             try:
                 leader = self.store.acquire_lease(LEASE_NAME, self.holder,
                                                   self.settings.clock_lease_seconds, self.now())
-            except Exception as exc:  # noqa: BLE001 - no store, no leadership
+            except StoreUnavailable as exc:  # no store, no leadership
                 log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200])
                 leader = False
             if leader != self.leader:
@@ -94,7 +95,7 @@ class Clock:
             if self.leader:
                 try:
                     self.store.release_lease(LEASE_NAME, self.holder)
-                except Exception:  # noqa: BLE001 - it will expire anyway
+                except StoreUnavailable:  # it will expire anyway
                     pass
                 self.leader = False
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from feedsvc.errors import NothingPublished
 from feedsvc.store import Store
 
-
-class NothingPublished(RuntimeError):
-    pass
+__all__ = ["NothingPublished", "export_generation"]
 
 
 def export_generation(store: Store, directory: Path, *, gzip_siblings: bool = True) -> int:

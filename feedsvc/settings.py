@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from feedsvc.errors import FeedsvcError
+
 ENV_PREFIX = "FEEDSVC_"
 
 
-class SettingsError(ValueError):
+class SettingsError(FeedsvcError, ValueError):
     """A setting has a value feedsvc cannot use."""
 
 

@@ -26,9 +26,10 @@ from sqlalchemy import (
     Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
     Text, create_engine, delete, event, insert, select, update,
 )
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.models import Document
 
 T = TypeVar("T")
@@ -185,6 +186,18 @@ def _whole_second(value: datetime) -> datetime:
     return value.replace(microsecond=0)
 
 
+def _raise_store_unavailable(context: ExceptionContext) -> None:
+    """SQLAlchemy's handle_error hook: a failure to reach or use the database becomes
+    the product's StoreUnavailable at the store's edge (integrity errors, which the
+    lease logic relies on, and programming errors pass through unchanged)."""
+    original = context.original_exception
+    no_tables = getattr(original, "sqlstate", None) == "42P01"  # PostgreSQL: undefined table
+    if no_tables or isinstance(context.sqlalchemy_exception, (OperationalError, InterfaceError)) \
+            or isinstance(original, (ConnectionError, TimeoutError)):
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        raise StoreUnavailable(f"the store is unavailable: {reason}") from context.sqlalchemy_exception
+
+
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -198,12 +211,15 @@ def engine_for(url: str, timeout: float = 30.0) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        event.listen(engine, "handle_error", _raise_store_unavailable)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # pool_pre_ping: connections that died with a database restart are replaced, not used.
-    return create_engine(parsed, pool_pre_ping=True,
-                         connect_args={"connect_timeout": max(1, int(timeout))})
+    engine = create_engine(parsed, pool_pre_ping=True,
+                           connect_args={"connect_timeout": max(1, int(timeout))})
+    event.listen(engine, "handle_error", _raise_store_unavailable)
+    return engine
 
 
 class Store:

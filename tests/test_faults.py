@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-from sqlalchemy.exc import OperationalError
 
 from feedsvc.build import Builder
 from feedsvc.content import loader
+from feedsvc.errors import StoreUnavailable
 from feedsvc.store import Store
 from feedsvc.web import create_app
 from tests.test_clock import start_process, stop, story, wait_until
@@ -143,7 +143,7 @@ def test_locked_sqlite_makes_the_build_wait_or_fail_cleanly(write, tmp_path, set
         return thread
 
     locker = hold_lock(3.0)
-    with pytest.raises(OperationalError, match="locked"):
+    with pytest.raises(StoreUnavailable, match="locked"):
         builder.build()
     locker.join()
     assert builder.store.current_generation() == first
@@ -210,7 +210,7 @@ def test_postgresql_restart(write, tmp_path, private_postgres):
     assert client.get("/feeds/all.atom").data == served          # from memory
     assert client.get("/readyz").status_code == 503
     write("a.md", story(1, extra=" (edited)"))
-    with pytest.raises(OperationalError):
+    with pytest.raises(StoreUnavailable):
         builder.build()
     private_postgres.start()
     assert wait_until(lambda: client.get("/readyz").status_code == 200, 10)

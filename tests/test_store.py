@@ -65,3 +65,19 @@ def test_identical_gzip_for_identical_bodies(tmp_path):
     assert packed[4:8] == b"\0\0\0\0"  # MTIME field: none recorded
     assert gzip.compress(b"x" * 1000, mtime=1)[4:8] != b"\0\0\0\0"  # the field can differ
     assert compress(b"x" * 1000) == packed and gzip.decompress(packed) == b"x" * 1000
+
+
+def test_an_unreachable_store_is_the_products_error_not_sqlalchemys(tmp_path):
+    """The shells handle StoreUnavailable; no SQLAlchemy exception escapes the store."""
+    import pytest
+
+    from feedsvc.errors import FeedsvcError, StoreUnavailable
+    from feedsvc.store import Store
+
+    missing = Store(f"sqlite:///{tmp_path}/no/such/dir/store.sqlite3")
+    with pytest.raises(StoreUnavailable, match="the store is unavailable: unable to open") as caught:
+        missing.current_generation()
+    assert isinstance(caught.value, FeedsvcError)
+    refused = Store("postgresql://nobody@127.0.0.1:1/none", timeout=2)  # a closed loopback port
+    with pytest.raises(StoreUnavailable, match="Connection refused|connection failed"):
+        refused.current_generation()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from feedsvc.errors import FeedsvcError
 from feedsvc.models import Problem
 
 
-class ContentError(Exception):
+class ContentError(FeedsvcError):
     """A problem in one content file, located by path and line.
 
     Parsing collects these instead of stopping: an error excludes the file, a

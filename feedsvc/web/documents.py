@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.store import Store, StoredDocument, etag_of
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class DocumentCache:
                 self.index = GenerationIndex(generation, info["created_at"] if info else None, docs)
                 self._forget_bodies_not_in(docs.values())
             self.last_error = None
-        except Exception as exc:  # noqa: BLE001 - any store failure: keep serving memory
+        except StoreUnavailable as exc:  # keep serving the generation held in memory
             self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
             log.warning("store unavailable, serving generation %s from memory: %s",
                         self.index.generation, self.last_error)
@@ -170,7 +171,7 @@ class DocumentCache:
                 return cached
         try:
             data = self.store.body(doc.blob_hash, gzipped=gzipped)
-        except Exception as exc:  # noqa: BLE001
+        except StoreUnavailable as exc:
             self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
             log.warning("cannot read %s from the store: %s", doc.path, self.last_error)
             return None

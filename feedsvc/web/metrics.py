@@ -14,6 +14,7 @@ from datetime import datetime
 
 from flask import Blueprint, Flask, Response, request
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
 from feedsvc.models import REFUSED_STATUSES
 from feedsvc.web.http import utcnow
@@ -62,7 +63,7 @@ def metrics() -> Response:
     try:
         report = web.store.last_report()
         link_counts = LinkStore(web.store).counts()
-    except Exception:  # noqa: BLE001 - report the store as down, keep the rest
+    except StoreUnavailable:  # report the store as down, keep the rest
         up = 0
     out.metric("feedsvc_store_up", "gauge", "Whether the store answered this scrape.", [({}, up)])
     index = web.cache.refresh()

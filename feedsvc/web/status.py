@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
 from feedsvc.models import REFUSED_STATUSES
 from feedsvc.refusal import refusal_reason
@@ -30,7 +31,7 @@ def readyz() -> Response:
     if web.cache.last_error is None:
         try:
             report = web.store.last_report()
-        except Exception:  # noqa: BLE001 - the store error is reported below
+        except StoreUnavailable:  # the store error is reported below
             report = None
         if report is not None:
             content = _content_state(report)
@@ -68,7 +69,7 @@ def status() -> Response:
     try:
         report = web.store.last_report()
         link_counts = LinkStore(web.store).counts()
-    except Exception as exc:  # noqa: BLE001 - an unreachable store is a status, not a crash
+    except StoreUnavailable as exc:  # an unreachable store is a status, not a crash
         response = jsonify({"error": "store unavailable", "message": str(exc).split("\n")[0],
                             "generation": web.cache.index.generation})
         response.status_code = 503

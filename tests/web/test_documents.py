@@ -238,16 +238,16 @@ def test_a_new_generation_is_picked_up(client, site_settings, publish):
 
 def test_store_outage_serves_memory_and_reports_not_ready(client, app, monkeypatch):
     body = client.get("/feeds/all.rss").data
+    from feedsvc.store import engine_for
+
     store = app.extensions["feedsvc"].store
-
-    def down(*args, **kwargs):
-        raise ConnectionError("store down")
-
-    monkeypatch.setattr(store, "current_generation", down)
+    # A real outage: the store's engine now points at a database that cannot be opened.
+    monkeypatch.setattr(store, "engine", engine_for(f"sqlite:////nonexistent-{id(store)}/s.db"))
     response = client.get("/feeds/all.rss")
     assert response.status_code == 200 and response.data == body
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and "store down" in ready.json["store"]
+    assert ready.status_code == 503
+    assert "the store is unavailable: unable to open database file" in ready.json["store"]
     monkeypatch.undo()
     assert client.get("/readyz").status_code == 200
 

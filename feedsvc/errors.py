@@ -1,0 +1,24 @@
+"""The errors feedsvc itself raises, under one root.
+
+The shells (the CLI, the web, the clock) handle product errors, not library
+ones: the store turns SQLAlchemy's connection failures into `StoreUnavailable`
+at its edge, content problems are `ContentError`s with a path and a line,
+bad settings are `SettingsError`s. Model: lemon24/reader's `exceptions.py`.
+"""
+
+from __future__ import annotations
+
+
+class FeedsvcError(Exception):
+    """Anything feedsvc reports as a product failure (a one-line message, exit 1)."""
+
+
+class StoreUnavailable(FeedsvcError):
+    """The store cannot be reached or used right now (down, locked, restarting).
+
+    Transient by nature: the web keeps serving what it holds, the clock tries
+    again at its next run."""
+
+
+class NothingPublished(FeedsvcError):
+    """An operation needs a published generation and there is none yet."""
