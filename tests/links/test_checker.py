@@ -79,7 +79,7 @@ def test_429_with_retry_after_is_honoured(server, check):
     assert time.monotonic() - started < 4
 
 
-def test_retry_after_beyond_the_deadline_is_not_waited_for(server, check):
+def test_retry_after_beyond_the_run_budget_is_not_waited_for(server, check):
     started = time.monotonic()
     result = check(server.url("/always-429", "site.test"))
     assert (result.status, result.code) == ("blocked", 429)
