@@ -121,7 +121,7 @@ def server():
 
 
 RESOLVER = StaticResolver({"site.test": "127.0.0.1", "other.test": "127.0.0.1",
-                           "second.test": "127.0.0.2"})
+                           "warm.test": "127.0.0.1", "second.test": "127.0.0.2"})
 
 
 def make_checker(**overrides) -> LinkChecker:

@@ -213,6 +213,10 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
                               linkcheck_host_gap=0.05, linkcheck_deadline=1.0,
                               linkcheck_run_budget=60.0)
     links = LinkStore(store)
+    # Warm up: a process's first connection pays one-time costs after its turn was
+    # taken, which would squeeze the first server-side gap below.
+    run_link_check(settings, store, [healthy[0]], resolver=LIMITED)
+    srv.requests.clear()
     before = datetime.now(timezone.utc)
     started = time.monotonic()
     report = run_link_check(settings, store, urls, resolver=LIMITED)
@@ -231,12 +235,15 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
     assert links.history([maintenance])[maintenance][0]["status"] == "deferred"
     assert report.by_status["error"] == 0 and report.deferred == 1
     assert report.checked == len(urls) - 1
-    assert srv.hits["/limited"] == 2 and srv.hits["/maintenance"] == 2  # asked once each, not hammered
+    hits = {path: sum(r.path == path for r in srv.requests) for path in ("/limited", "/maintenance")}
+    assert hits == {"/limited": 2, "/maintenance": 2}  # HEAD and GET once each, not hammered
     assert srv.max_in_flight["rl.test"] <= 2
     starts = sorted(r.started for r in srv.requests)
-    # The per-host gap held (measured server-side: accepting a new connection on a
-    # busy two-core machine can add a few milliseconds of jitter).
-    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.035
+    # The per-host gap held, measured server-side: the requests spread over at least
+    # (n - 1) gaps, and none came much closer than a gap (the server's thread can
+    # see one late on a busy machine, which shortens the next gap it measures).
+    assert starts[-1] - starts[0] >= 0.95 * (len(starts) - 1) * 0.05
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.025
     assert not any(s.dead for s in states.values())
     print(f"\n429 host run: {len(urls)} URLs, {len(srv.requests)} requests in {elapsed:.2f} s")
     assert elapsed < 30
