@@ -239,11 +239,11 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
     assert hits == {"/limited": 2, "/maintenance": 2}  # HEAD and GET once each, not hammered
     assert srv.max_in_flight["rl.test"] <= 2
     starts = sorted(r.started for r in srv.requests)
-    # The per-host gap held, measured server-side: the requests spread over at least
-    # (n - 1) gaps, and none came much closer than a gap (the server's thread can
-    # see one late on a busy machine, which shortens the next gap it measures).
+    # The per-host gap held, measured server-side as the spread of all requests:
+    # at least (n - 1) gaps (without the gap they take well under a second). Single
+    # gaps are not compared: on a busy machine the server's thread can see one
+    # request late and the next on time, which no client could prevent.
     assert starts[-1] - starts[0] >= 0.95 * (len(starts) - 1) * 0.05
-    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.025
     assert not any(s.dead for s in states.values())
     print(f"\n429 host run: {len(urls)} URLs, {len(srv.requests)} requests in {elapsed:.2f} s")
     assert elapsed < 30
