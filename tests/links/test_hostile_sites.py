@@ -12,6 +12,7 @@ servers, the real store, the clock's own job and the CLI.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 
 from feedsvc.build import Builder
 from feedsvc.clock import Clock
+from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import StaticResolver
 from feedsvc.links.run import run_link_check
 from feedsvc.links.store import LinkStore
@@ -103,9 +105,10 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     assert_hostile_results(redirector, states)
     assert "invalid URL: port 0" in states[direct[0]].error
     assert (states[direct[0]].status, states[direct[0]].code) == ("broken", None)
-    # Port 0 must never have meant port 80 (nor any other port): nothing but the
-    # redirector's own port was connected to.
+    # Nothing but the redirector was asked anything (port 0 never became port 80).
     assert {r.host for r in redirector.requests} == {"site.test"}
+    # One HEAD per bad redirect (never followed); /ok 1, /moved 2, /gone 2, /server-error 2.
+    assert len(redirector.requests) == len(bad) + 7
     assert links.due(datetime.now(timezone.utc)) == []  # all recorded and rescheduled
 
     later = datetime.now(timezone.utc) + timedelta(days=30)  # the clock, a month on: all due
@@ -128,10 +131,24 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     ("http:///ok", "invalid URL: no host"),
     ("ftp://site.test/ok", "invalid URL: not an http(s) URL"),
 ])
-def test_an_invalid_url_is_broken_without_a_connection(server, check, url, words):
-    result = check(url)
+def test_an_invalid_url_is_broken_without_a_connection(server, url, words):
+    asked: list[tuple[str, int]] = []
+
+    class Recording(StaticResolver):
+        async def resolve(self, host: str, port: int) -> list[str]:
+            asked.append((host, port))
+            return await super().resolve(host, port)
+
+    async def go():
+        config = CheckerConfig("feedsvc-test", host_gap=0, timeout=1, deadline=3, run_budget=10)
+        async with LinkChecker(config, allow=["127.0.0.1/32"],
+                               resolver=Recording({"site.test": "127.0.0.1"})) as checker:
+            result = await checker.check(url)
+            return result, checker.backend.connections
+
+    result, connections = asyncio.run(go())
     assert (result.status, result.code) == ("broken", None) and result.error.startswith(words)
-    assert server.connections == 0
+    assert asked == [] and connections == 0  # not resolved, not connected: port 0 is not 80
 
 
 class ExplodingResolver(StaticResolver):
