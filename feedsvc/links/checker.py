@@ -371,6 +371,10 @@ class LinkChecker:
                                         extensions={"timeout": self._timeout})
                 response = await self._transport(url).handle_async_request(request)
                 try:
+                    if method == "HEAD":
+                        # No body by definition; reading its end lets the connection be
+                        # reused (closing unread would drop it: a new connection per URL).
+                        await response.aread()
                     return (response.status_code, response.headers.get("location"),
                             response.headers.get("retry-after"))
                 finally:

@@ -162,3 +162,16 @@ def test_global_limit(server):
     asyncio.run(go())
     assert server.max_in_flight["site.test"] + server.max_in_flight["other.test"] <= 6
     assert max(server.max_in_flight.values()) <= 3
+
+
+def test_connections_are_reused_between_checks_of_one_host(server):
+    urls = [server.url(f"/ok?{n}", "site.test") for n in range(5)]
+
+    async def go():
+        async with make_checker(per_host=1) as checker:
+            results = [r async for r in checker.check_many(urls)]
+            return results, checker.backend.connections
+
+    results, connections = asyncio.run(go())
+    assert {r.status for r in results} == {"ok"}
+    assert server.connections == connections == 1  # five HEADs, one TCP connection
