@@ -122,10 +122,11 @@ class _HostGate:
 class _Retry(Exception):
     """The site answered 429/503 with a Retry-After: wait `wait` seconds, then ask again."""
 
-    def __init__(self, wait: float, response_code: int, retry_at: datetime) -> None:
+    def __init__(self, wait: float, response_code: int, retry_at: datetime, host: str) -> None:
         self.wait = wait
         self.code = response_code
         self.retry_at = retry_at
+        self.host = host  # the host that asked (a redirect may have led to it)
 
 
 class _Deferred(Exception):
@@ -281,8 +282,7 @@ class LinkChecker:
                     await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
                     return await self._follow(url, result, network)
             except _Retry as retry:
-                host = urlsplit(url).hostname or ""
-                self._gate(host).strike(retry.retry_at)
+                self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
                 if retry.code == 429:
                     return result("blocked", retry.code, url, error=asked, retry_at=retry.retry_at)
@@ -355,7 +355,7 @@ class LinkChecker:
             if code in (429, 503) and retry_after is not None:
                 wait = _retry_after_seconds(retry_after, self.now())
                 if wait is not None:
-                    raise _Retry(wait, code, self.now() + timedelta(seconds=wait))
+                    raise _Retry(wait, code, self.now() + timedelta(seconds=wait), host)
             return code, location
 
     async def _send(self, gate: _HostGate, method: str, url: str,
