@@ -129,11 +129,9 @@ class Clock:
         if not urls:
             return None
         report = run_link_check(self.settings, self.store, urls, resolver=self.resolver)
-        log_event(log, "linkcheck", checked=report.checked, **{
-            status: report.by_status.get(status, 0)
-            for status in ("ok", "redirected", "broken", "blocked", "error")},
-            newly_dead=len(report.newly_dead), recovered=len(report.recovered),
-            duration_s=round(report.duration_s, 2))
+        log_event(log, "linkcheck", checked=report.checked, **report.counts(),
+                  newly_dead=len(report.newly_dead), recovered=len(report.recovered),
+                  duration_s=round(report.duration_s, 2))
         return report
 
     # --- scheduling --------------------------------------------------------

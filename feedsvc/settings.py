@@ -121,7 +121,12 @@ class Settings:
     linkcheck_timeout: float = _setting(
         10.0, "Seconds allowed for each network operation (connect, each read).", minimum=0.1)
     linkcheck_deadline: float = _setting(
-        30.0, "Seconds allowed for a whole check, redirects and retries included.", minimum=0.5)
+        30.0, "Seconds of network time allowed for a whole check, redirects and retries "
+        "included; time spent waiting for the politeness limits does not count.", minimum=0.5)
+    linkcheck_run_budget: float = _setting(
+        300.0, "Seconds a link-check run may spend starting checks. URLs that politeness "
+        "cannot fit in (their host's queue is too long, or it asked us to wait longer) are "
+        "deferred to a later run, never counted as failures.", minimum=1)
     linkcheck_max_redirects: int = _setting(10, "Redirects followed before giving up.", minimum=0)
     linkcheck_batch: int = _setting(
         500, "Most URLs one scheduled link-check run checks (the ones most overdue first).",

@@ -2,27 +2,38 @@
 
 For each URL: HEAD first; when HEAD is refused or not 2xx, a streamed GET
 that reads no body (a multi-gigabyte page costs a few kilobytes). Redirects
-are followed by hand, up to a limit, so every hop passes the scheme check and
-the connect-time address guard and its permanence is recorded. Each network
-operation has a timeout and the whole check a deadline, so a server that
-accepts and never answers, or drips its headers a byte a second, costs at
-most the deadline.
+are followed by hand, up to a limit, so every hop passes the URL check
+(feedsvc.links.targets) and the connect-time address guard and its
+permanence is recorded. Each network operation has a timeout and the whole
+check a deadline, so a server that accepts and never answers, or drips its
+headers a byte a second, costs at most the deadline.
 
-Politeness: a global limit on checks in flight, a per-host limit (httpx has
-none) and a minimum gap between two requests to one host; `Retry-After` on
-429/503 pushes that host's next request back, and the check is retried once
-if the wait fits in the deadline.
+Politeness: a global limit on requests in flight, a per-host limit (httpx has
+none) and a minimum gap between two requests to one host. Waiting for those
+is queueing, not the site's slowness, so it never counts against a URL's
+deadline: the deadline measures network time only. The run as a whole has a
+time budget instead: a URL whose turn at its host would come after the
+budget, or whose host asked us (`Retry-After`) to wait past it, is
+*deferred*: not checked this run, rescheduled, and never a failure.
+A `Retry-After` on 429/503 is waited for and the URL retried once when the
+wait fits in the budget; a host that asks this of several URLs in one run
+is left alone for the rest of the run.
+
+Nothing a site sends can end a run: every exception, of any type, raised
+while checking one URL becomes that URL's result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -31,17 +42,27 @@ from feedsvc import __version__
 from feedsvc.links.guard import (
     AddressPolicy, GuardedBackend, NameNotResolved, RefusedAddress, Resolver, SystemResolver,
 )
+from feedsvc.links.targets import describe_location, redirect_target, url_problem
+
+log = logging.getLogger("feedsvc.links")
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_CODES = frozenset({301, 308})
 BROKEN_CODES = frozenset({404, 410})
 BLOCKED_CODES = frozenset({401, 403, 429, 451, 999})
-MAX_RETRY_AFTER = 120.0
+MAX_RETRY_AFTER = 120.0  # longest Retry-After waited for inside one run
+MAX_RESCHEDULE = 86400.0  # longest Retry-After honoured when rescheduling
+HOST_STRIKES = 3  # URLs of one host told to wait past the run before the host is left alone
 
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One check of one URL. status: ok, redirected, broken, blocked or error."""
+    """One check of one URL. status: ok, redirected, broken, blocked, error or deferred.
+
+    `deferred` means not checked this run (politeness did not allow it in time):
+    it changes nothing but when the URL is checked next (`retry_at`, when the
+    site named a time). elapsed_ms is network time, queueing excluded.
+    """
 
     url: str
     status: str
@@ -52,10 +73,15 @@ class CheckResult:
     checked_at: datetime
     elapsed_ms: int
     redirects: int = 0
+    retry_at: datetime | None = None
 
     @property
     def failed(self) -> bool:
         return self.status in ("broken", "error")
+
+    @property
+    def deferred(self) -> bool:
+        return self.status == "deferred"
 
 
 @dataclass(frozen=True)
@@ -67,6 +93,7 @@ class CheckerConfig:
     timeout: float = 10.0
     deadline: float = 30.0
     max_redirects: int = 10
+    run_budget: float = 300.0
 
 
 def user_agent(base_url: str) -> str:
@@ -74,29 +101,70 @@ def user_agent(base_url: str) -> str:
 
 
 class _HostGate:
-    """At most `limit` requests in flight to one host, starting at least `gap` apart."""
+    """At most `limit` checks in flight to one host, requests starting at least `gap` apart."""
 
-    def __init__(self, limit: int, gap: float) -> None:
+    def __init__(self, host: str, limit: int, gap: float) -> None:
+        self.host = host
         self.slots = asyncio.Semaphore(limit)
         self.lock = asyncio.Lock()
         self.gap = gap
         self.next_start = 0.0
+        self.strikes = 0
+        self.closed_until: datetime | None = None
 
-    async def wait_turn(self) -> None:
-        async with self.lock:
-            now = time.monotonic()
-            if self.next_start > now:
-                await asyncio.sleep(self.next_start - now)
-            self.next_start = max(self.next_start, time.monotonic()) + self.gap
-
-    def back_off(self, seconds: float) -> None:
-        self.next_start = max(self.next_start, time.monotonic() + seconds)
+    def strike(self, retry_at: datetime) -> None:
+        """The host told one more URL to wait past this run; enough of those close it."""
+        self.strikes += 1
+        if self.strikes >= HOST_STRIKES:
+            self.closed_until = max(self.closed_until or retry_at, retry_at)
 
 
 class _Retry(Exception):
-    def __init__(self, wait: float, response_code: int) -> None:
+    """The site answered 429/503 with a Retry-After: wait `wait` seconds, then ask again."""
+
+    def __init__(self, wait: float, response_code: int, retry_at: datetime, host: str) -> None:
         self.wait = wait
         self.code = response_code
+        self.retry_at = retry_at
+        self.host = host  # the host that asked (a redirect may have led to it)
+
+
+class _Deferred(Exception):
+    """Politeness does not allow checking this URL within this run."""
+
+    def __init__(self, reason: str, retry_at: datetime | None = None, code: int | None = None) -> None:
+        self.reason = reason
+        self.retry_at = retry_at
+        self.code = code
+
+
+class _DeadlineExceeded(Exception):
+    pass
+
+
+class _NetworkTime:
+    """The deadline of one check, spent only while a request is on the wire."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.used = 0.0
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        remaining = self.limit - self.used
+        if remaining <= 0:
+            raise _DeadlineExceeded
+        started = time.monotonic()
+        timeout = asyncio.timeout(remaining)
+        try:
+            async with timeout:
+                yield
+        except TimeoutError:
+            if timeout.expired():
+                raise _DeadlineExceeded from None
+            raise
+        finally:
+            self.used += time.monotonic() - started
 
 
 class LinkChecker:
@@ -107,21 +175,27 @@ class LinkChecker:
         self.now = now
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
-        self._clients: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
+        self._transports: dict[tuple[str, str, int | None], httpx.AsyncHTTPTransport] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._ssl = httpx.create_ssl_context()  # loading CA roots costs ~20 ms: once
+        self._headers = {"User-Agent": config.user_agent, "Accept": "text/html,*/*;q=0.8"}
+        self._timeout = httpx.Timeout(config.timeout).as_dict()
+        self._run_end: float | None = None
 
-    def _client(self, url: str) -> httpx.AsyncClient:
+    def _transport(self, url: str) -> httpx.AsyncHTTPTransport:
         """One small connection pool per origin.
 
         httpcore's pool scans all its connections for every request, so one
         pool of hundreds of connections makes a large run quadratic; a pool
-        per origin holds at most the per-host limit.
+        per origin holds at most the per-host limit. Requests go to the
+        transport directly: httpx's client parses every `Location` itself
+        (raising on a malformed one before we see the response), and the
+        checker judges redirects on its own.
         """
         parts = urlsplit(url)
         origin = (parts.scheme, (parts.hostname or "").lower(), parts.port)
-        client = self._clients.get(origin)
-        if client is None:
+        transport = self._transports.get(origin)
+        if transport is None:
             transport = httpx.AsyncHTTPTransport(verify=self._ssl, retries=0)
             # httpx has no public hook for the network backend: swap in a pool that
             # connects through the guard, with the options httpx would use.
@@ -129,16 +203,14 @@ class LinkChecker:
                 ssl_context=self._ssl, max_connections=self.config.per_host,
                 max_keepalive_connections=self.config.per_host, keepalive_expiry=5.0,
                 network_backend=self.backend)
-            client = self._clients[origin] = httpx.AsyncClient(
-                transport=transport, timeout=httpx.Timeout(self.config.timeout),
-                follow_redirects=False, trust_env=False,
-                headers={"User-Agent": self.config.user_agent, "Accept": "text/html,*/*;q=0.8"})
-        return client
+            self._transports[origin] = transport
+        return transport
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                await transport.aclose()
 
     async def __aenter__(self) -> LinkChecker:
         return self
@@ -149,11 +221,38 @@ class LinkChecker:
     def _gate(self, host: str) -> _HostGate:
         gate = self._gates.get(host)
         if gate is None:
-            gate = self._gates[host] = _HostGate(self.config.per_host, self.config.host_gap)
+            gate = self._gates[host] = _HostGate(host, self.config.per_host, self.config.host_gap)
         return gate
+
+    def _run_deadline(self) -> float:
+        """The loop time at which this run stops starting requests (fixed at the first check)."""
+        if self._run_end is None:
+            self._run_end = asyncio.get_running_loop().time() + self.config.run_budget
+        return self._run_end
+
+    def _fits_in_run(self, seconds: float) -> bool:
+        return asyncio.get_running_loop().time() + seconds < self._run_deadline()
+
+    @contextlib.asynccontextmanager
+    async def _queued(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
+        """Hold a slot, waiting for it at most until the run's budget is spent."""
+        try:
+            async with asyncio.timeout_at(self._run_deadline()):
+                await slots.acquire()
+        except TimeoutError:
+            raise _Deferred(self._queue_reason(host)) from None
+        try:
+            yield
+        finally:
+            slots.release()
+
+    def _queue_reason(self, host: str) -> str:
+        return (f"not checked: its turn at {host} did not come within this run's "
+                f"{self.config.run_budget:g} s; checking it next run")
 
     async def check_many(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
         """Check every URL (concurrently, politely); yield results as they finish."""
+        self._run_deadline()
         tasks = [asyncio.create_task(self.check(url)) for url in dict.fromkeys(urls)]
         try:
             for finished in asyncio.as_completed(tasks):
@@ -163,40 +262,57 @@ class LinkChecker:
                 task.cancel()
 
     async def check(self, url: str) -> CheckResult:
-        started = time.monotonic()
+        """Check one URL. Never raises (short of cancellation): every failure is a result."""
         checked_at = self.now()
+        network = _NetworkTime(self.config.deadline)
 
         def result(status: str, code: int | None, final: str, permanent: bool = False,
-                   error: str | None = None, redirects: int = 0) -> CheckResult:
+                   error: str | None = None, redirects: int = 0,
+                   retry_at: datetime | None = None) -> CheckResult:
             return CheckResult(url, status, code, final, permanent, error, checked_at,
-                               int((time.monotonic() - started) * 1000), redirects)
+                               int(network.used * 1000), redirects, retry_at)
 
-        async with self._global:
+        try:
             try:
-                async with asyncio.timeout(self.config.deadline):
-                    try:
-                        return await self._follow(url, result)
-                    except _Retry as retry:
-                        remaining = self.config.deadline - (time.monotonic() - started)
-                        if retry.wait >= remaining - 1:
-                            raise
-                        return await self._follow(url, result)
+                try:
+                    return await self._follow(url, result, network)
+                except _Retry as retry:
+                    if retry.wait > MAX_RETRY_AFTER or not self._fits_in_run(retry.wait + 1):
+                        raise
+                    await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
+                    return await self._follow(url, result, network)
             except _Retry as retry:
-                status = "blocked" if retry.code == 429 else "error"
-                return result(status, retry.code, url, error=f"HTTP {retry.code}; asked to retry later")
-            except TimeoutError:
+                self._gate(retry.host).strike(retry.retry_at)
+                asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
+                if retry.code == 429:
+                    return result("blocked", retry.code, url, error=asked, retry_at=retry.retry_at)
+                return result("deferred", retry.code, url, error=f"{asked}; checking it then",
+                              retry_at=retry.retry_at)
+            except _Deferred as deferred:
+                return result("deferred", deferred.code, url, error=deferred.reason,
+                              retry_at=deferred.retry_at)
+            except _DeadlineExceeded:
                 return result("error", None, url,
                               error=f"no complete answer within {self.config.deadline:g} s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the per-URL boundary: nothing escapes
+            log.warning("link check of %s failed unexpectedly: %r", url[:300], exc)
+            try:
+                return result("error", None, url, error=f"check failed: {_describe(exc)}")
+            except Exception:  # noqa: BLE001 - even describing it failed
+                return CheckResult(url, "error", None, url, False,
+                                   f"check failed: {type(exc).__name__}", checked_at, 0)
 
-    async def _follow(self, url: str, result) -> CheckResult:
+    async def _follow(self, url: str, result, network: _NetworkTime) -> CheckResult:
+        problem = url_problem(url)
+        if problem:
+            return result("broken", None, url, error=f"invalid URL: {problem}")
         current, seen, permanent = url, {url}, False
         for hop in range(self.config.max_redirects + 1):
-            parts = urlsplit(current)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                return result("broken", None, current, permanent,
-                              f"redirected to {current!r}, which is not an http(s) URL", hop)
+            host = (urlsplit(current).hostname or "").lower()
             try:
-                code, location = await self._request(current, parts.hostname)
+                code, location = await self._request(current, host, network)
             except RefusedAddress as exc:
                 return result("blocked", None, current, permanent, str(exc), hop)
             except NameNotResolved as exc:
@@ -205,9 +321,14 @@ class LinkChecker:
                 return result("error", None, current, permanent, f"timed out ({type(exc).__name__})", hop)
             except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 return result("error", None, current, permanent, _describe(exc), hop)
+            except (ValueError, OverflowError, UnicodeError, OSError) as exc:  # the socket layer
+                return result("error", None, current, permanent, _describe(exc), hop)
             if code in REDIRECT_CODES and location:
-                target = urljoin(current, location.strip())
                 permanent = permanent or code in PERMANENT_CODES
+                target, problem = redirect_target(current, location)
+                if target is None:
+                    return result("broken", code, current, permanent,
+                                  f"redirected to {describe_location(location)}: {problem}", hop + 1)
                 if target in seen:
                     return result("broken", code, target, permanent, "redirect loop", hop + 1)
                 seen.add(target)
@@ -223,45 +344,91 @@ class LinkChecker:
         return result("broken", None, current, permanent,
                       f"more than {self.config.max_redirects} redirects", self.config.max_redirects)
 
-    async def _request(self, url: str, host: str) -> tuple[int, str | None]:
+    async def _request(self, url: str, host: str, network: _NetworkTime) -> tuple[int, str | None]:
         """HEAD, then a streamed GET that reads no body when HEAD is refused or not 2xx."""
         gate = self._gate(host)
-        client = self._client(url)
-        async with gate.slots:
-            await gate.wait_turn()
-            head = await client.head(url)
-            code, location = head.status_code, head.headers.get("location")
+        async with self._queued(gate.slots, host):
+            code, location, _ = await self._send(gate, "HEAD", url, network)
             if 200 <= code < 300 or (code in REDIRECT_CODES and location):
                 return code, location
-            await gate.wait_turn()
-            async with client.stream("GET", url) as response:
-                code, location = response.status_code, response.headers.get("location")
-                retry_after = response.headers.get("retry-after")
+            code, location, retry_after = await self._send(gate, "GET", url, network)
             if code in (429, 503) and retry_after is not None:
                 wait = _retry_after_seconds(retry_after, self.now())
                 if wait is not None:
-                    gate.back_off(wait)
-                    raise _Retry(wait, code)
+                    raise _Retry(wait, code, self.now() + timedelta(seconds=wait), host)
             return code, location
+
+    async def _send(self, gate: _HostGate, method: str, url: str,
+                    network: _NetworkTime) -> tuple[int, str | None, str | None]:
+        """One request, after waiting (outside the deadline) for the host's and the global turn."""
+        self._refuse_if_closed(gate)
+        if not self._fits_in_run(0):
+            raise _Deferred(self._queue_reason(gate.host))
+        async with self._turn(gate):
+            self._refuse_if_closed(gate)
+            async with network.running():
+                request = httpx.Request(method, url, headers=self._headers,
+                                        extensions={"timeout": self._timeout})
+                response = await self._transport(url).handle_async_request(request)
+                try:
+                    if method == "HEAD":
+                        # No body by definition; reading its end lets the connection be
+                        # reused (closing unread would drop it: a new connection per URL).
+                        await response.aread()
+                    return (response.status_code, response.headers.get("location"),
+                            response.headers.get("retry-after"))
+                finally:
+                    await response.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, gate: _HostGate) -> AsyncIterator[None]:
+        """This host's turn (its gap since the previous request) and a global slot.
+
+        The host's lock is held until the global slot is ours and the request
+        starts, so two requests to one host never start less than a gap apart,
+        however long the global queue made them wait.
+        """
+        try:
+            async with asyncio.timeout_at(self._run_deadline()):
+                async with gate.lock:
+                    while (delay := gate.next_start - time.monotonic()) > 0:
+                        await asyncio.sleep(delay)
+                    await self._global.acquire()
+                    gate.next_start = time.monotonic() + gate.gap
+        except TimeoutError:
+            raise _Deferred(self._queue_reason(gate.host)) from None
+        try:
+            yield
+        finally:
+            self._global.release()
+
+    def _refuse_if_closed(self, gate: _HostGate) -> None:
+        if gate.closed_until is not None:
+            raise _Deferred(f"not checked: {gate.host} asked {gate.strikes} URLs to wait past "
+                            f"this run; checking it after {gate.closed_until:%Y-%m-%d %H:%M:%S} UTC",
+                            gate.closed_until)
 
 
 def _retry_after_seconds(value: str, now: datetime) -> float | None:
     value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
+    if value.isdigit() and value.isascii():
+        seconds = float(value[:12])
     else:
         try:
             seconds = (parsedate_to_datetime(value) - now).total_seconds()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return min(max(seconds, 0.0), MAX_RESCHEDULE)
 
 
 def _describe(exc: Exception) -> str:
     """A readable reason: the operating system's words when a socket error is underneath."""
     root: BaseException = exc
-    while (root.__cause__ or root.__context__) is not None:
-        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    for _ in range(20):  # a bounded walk: exception chains can be cycles
+        inner = root.__cause__ or root.__context__
+        if inner is None:
+            break
+        root = inner
     if isinstance(root, OSError) and root.strerror:
         detail = root.strerror.lower()
     else:

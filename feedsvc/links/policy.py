@@ -3,7 +3,8 @@
 Pure functions over plain data, with the clock passed in. A single failure
 says little (sites go down for an afternoon, some wall off bots), so a link
 is dead only after several failed checks spread over at least a day; a bot
-wall (`blocked`) is "unknown", never a failure. Re-checks are spread evenly:
+wall (`blocked`) is "unknown", never a failure, and a check that politeness
+put off (`deferred`) is no check at all. Re-checks are spread evenly:
 each URL gets a stable offset inside the re-check interval (from its hash), so
 a large catalogue imported at once is not re-checked all at once days later.
 """
@@ -68,8 +69,15 @@ def next_check(state: LinkState, rules: LinkRules) -> datetime:
 
 
 def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules) -> LinkState:
-    """The state after one more check."""
+    """The state after one more check.
+
+    A deferred check (politeness did not allow it this run) is no check at
+    all: status, counters and dates stay; only the next check moves, to the
+    time the site asked for (or stays due, to be first in the next run).
+    """
     state = state or LinkState(result.url)
+    if result.deferred:
+        return replace(state, next_check_at=result.retry_at or state.next_check_at or result.checked_at)
     failures, first_failure = state.consecutive_failures, state.first_failure_at
     if result.failed:
         failures += 1
@@ -83,7 +91,10 @@ def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules)
         checked_at=result.checked_at, consecutive_failures=failures,
         first_failure_at=first_failure, checks=state.checks + 1)
     updated = replace(updated, dead=is_dead(updated, rules))
-    return replace(updated, next_check_at=next_check(updated, rules))
+    upcoming = next_check(updated, rules)
+    if result.retry_at is not None:  # the site named a time: never before it
+        upcoming = max(upcoming, result.retry_at)
+    return replace(updated, next_check_at=upcoming)
 
 
 def archive_url(url: str, published: datetime) -> str:

@@ -30,21 +30,31 @@ def checker_config(settings: Settings) -> CheckerConfig:
     return CheckerConfig(user_agent(settings.base_url), settings.linkcheck_concurrency,
                          settings.linkcheck_per_host, settings.linkcheck_host_gap,
                          settings.linkcheck_timeout, settings.linkcheck_deadline,
-                         settings.linkcheck_max_redirects)
+                         settings.linkcheck_max_redirects, settings.linkcheck_run_budget)
+
+
+STATUSES = ("ok", "redirected", "broken", "blocked", "error")
 
 
 @dataclass
 class LinkRunReport:
+    """What one run did. `checked` counts real checks; `deferred` URLs were not checked
+    (politeness did not allow it in this run's budget) and are due again later."""
+
     checked: int = 0
+    deferred: int = 0
     duration_s: float = 0.0
     by_status: Counter = field(default_factory=Counter)
     newly_dead: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        return {**{s: self.by_status.get(s, 0) for s in STATUSES}, "deferred": self.deferred}
+
     def line(self) -> str:
-        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}"
-                             for s in ("ok", "redirected", "broken", "blocked", "error"))
+        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}" for s in STATUSES)
         return (f"checked {self.checked} URLs in {self.duration_s:.1f}s: {statuses}; "
+                f"deferred {self.deferred} to a later run; "
                 f"newly dead {len(self.newly_dead)}, recovered {len(self.recovered)}")
 
 
@@ -78,8 +88,11 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
         async with LinkChecker(checker_config(settings), allow=settings.linkcheck_allow,
                                resolver=resolver) as checker:
             async for result in checker.check_many(urls):
-                report.checked += 1
-                report.by_status[result.status] += 1
+                if result.deferred:
+                    report.deferred += 1
+                else:
+                    report.checked += 1
+                    report.by_status[result.status] += 1
                 pending.append(result)
                 if on_result is not None:
                     on_result(result)

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from feedsvc.settings import Settings, load_settings
+from feedsvc.web.origin import BaseUrlFlask
 from feedsvc.web.state import init_app
 
 
@@ -23,7 +24,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     `test_config` carries a `Settings` object under `FEEDSVC_SETTINGS`; the
     other keys of `test_config` go into `app.config`.
     """
-    app = Flask(__name__, template_folder=None, static_folder=None)
+    # Absolute URLs (routing redirects, url_for) come from FEEDSVC_BASE_URL, never `Host`.
+    app = BaseUrlFlask(__name__, template_folder=None, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # nothing here takes a body
     config = dict(test_config or {})
     settings = config.pop("FEEDSVC_SETTINGS", None)
@@ -33,7 +35,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import conventional, errors, links, metrics, openapi, ratelimit, routes, status
+    from feedsvc.web import (
+        conventional, errors, links, metrics, openapi, origin, ratelimit, routes, status,
+    )
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(conventional.bp)
@@ -44,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(errors.refuse_oversized_requests)
     app.register_blueprint(status.bp)
     errors.init_app(app)
+    origin.init_app(app, f"public, max-age={settings.build_interval}")
     return app
 
 

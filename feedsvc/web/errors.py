@@ -25,7 +25,8 @@ def _wants_html() -> bool:
 def _topics() -> list[str]:
     from feedsvc.web.state import state
 
-    docs = state().cache.index.documents
+    # refresh(), not .index: a 404 can be the process's first request, before anything loaded.
+    docs = state().cache.refresh().documents
     return sorted(path[len("topics/"):-len(".html")] for path in docs if path.startswith("topics/"))
 
 

@@ -121,13 +121,13 @@ def server():
 
 
 RESOLVER = StaticResolver({"site.test": "127.0.0.1", "other.test": "127.0.0.1",
-                           "second.test": "127.0.0.2"})
+                           "warm.test": "127.0.0.1", "second.test": "127.0.0.2"})
 
 
 def make_checker(**overrides) -> LinkChecker:
     config = CheckerConfig(**{"user_agent": "feedsvc-test", "concurrency": 10, "per_host": 2,
                               "host_gap": 0.0, "timeout": 1.0, "deadline": 3.0,
-                              "max_redirects": 10, **overrides})
+                              "max_redirects": 10, "run_budget": 20.0, **overrides})
     return LinkChecker(config, allow=["127.0.0.1/32"], resolver=RESOLVER)
 
 

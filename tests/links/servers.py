@@ -128,3 +128,22 @@ def reset(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+def redirect_to(location: str, code: int = 302) -> Handler:
+    """A route answering every request with a redirect to `location`, sent byte for byte."""
+
+    async def redirect(request: Request, writer: asyncio.StreamWriter) -> None:
+        await respond(writer, code, {"Location": location}, head=request.method == "HEAD")
+
+    return redirect
+
+
+def answer(status: int, headers: dict[str, str] | None = None) -> Handler:
+    """A route answering every request (HEAD or GET) with `status` and `headers`."""
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> None:
+        await respond(writer, status, headers, b"" if status != 200 else b"<p>fine</p>",
+                      head=request.method == "HEAD")
+
+    return handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from feedsvc.links.checker import CheckResult
@@ -63,3 +64,27 @@ def test_spread_is_even_and_stable():
 def test_archive_url_needs_no_network():
     assert archive_url("https://news.example/a?b=1", datetime(2020, 6, 10, 22, 11, tzinfo=timezone.utc)) == \
         "https://web.archive.org/web/20200610221100/https://news.example/a?b=1"
+
+
+def test_a_deferred_check_changes_nothing_but_the_next_check():
+    failing = run(("broken", 0), ("broken", 12))
+    later = T0 + timedelta(hours=14)
+    wait_until = later + timedelta(minutes=2)
+    deferred = CheckResult(URL, "deferred", 503, URL, False, "asked to wait", later, 0,
+                           retry_at=wait_until)
+    state = apply_result(failing, deferred, RULES)
+    assert state == replace(failing, next_check_at=wait_until)
+    queued = CheckResult(URL, "deferred", None, URL, False, "not reached", later, 0)
+    assert apply_result(failing, queued, RULES) == failing  # still due: first next run
+    fresh = apply_result(None, queued, RULES)
+    assert (fresh.status, fresh.checks, fresh.next_check_at) == ("unchecked", 0, later)
+
+
+def test_blocked_with_retry_after_is_not_asked_before_it():
+    far = T0 + timedelta(days=30)
+    walled = CheckResult(URL, "blocked", 429, URL, False, "HTTP 429", T0, 5, retry_at=far)
+    state = apply_result(None, walled, RULES)
+    assert (state.status, state.consecutive_failures, state.next_check_at) == ("blocked", 0, far)
+    soon = CheckResult(URL, "blocked", 429, URL, False, "HTTP 429", T0, 5,
+                       retry_at=T0 + timedelta(minutes=2))
+    assert apply_result(None, soon, RULES).next_check_at == run(("blocked", 0)).next_check_at

@@ -25,8 +25,7 @@ def test_path_traversal_and_encoded_variants(client, url):
 def test_doubled_slashes_redirect_to_the_canonical_feed(client):
     response = client.get("/feeds//all.rss")
     assert response.status_code == 308
-    assert response.headers["Location"] in ("/feeds/all.rss", "https://feeds.test/feeds/all.rss",
-                                            "http://localhost/feeds/all.rss")
+    assert response.headers["Location"] == "https://feeds.test/feeds/all.rss"  # FEEDSVC_BASE_URL
 
 
 @pytest.mark.parametrize("url", ["/feeds/" + "a" * 5000 + ".rss", "/feeds/all.rss?" + "x=1&" * 2000,

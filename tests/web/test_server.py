@@ -219,3 +219,43 @@ http {{
     finally:
         process.kill()
         process.wait(10)
+
+
+def raw_get(base: str, target: str, host: str) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 request written by hand, so the request line and Host are exactly ours."""
+    address = base.removeprefix("http://").split(":")
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+                     f"Accept: text/html\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize("target, location", [
+    ("/feeds//all.rss", "https://feeds.test/feeds/all.rss"),
+    ("//feeds/all.atom", "https://feeds.test/feeds/all.atom"),
+    ("/topics//privacy?x=1", "https://feeds.test/topics/privacy?x=1"),
+])
+def test_host_header_never_reaches_a_location_over_a_real_server(web_server, target, location):
+    status, headers, body = raw_get(web_server, target, "evil.example")
+    if target.startswith("//") and status == 200:  # the server itself collapsed the slashes
+        assert "location" not in headers and body.startswith(b"<?xml")
+    else:
+        assert status == 308 and headers["location"] == location
+        assert headers["cache-control"] == "public, max-age=300"
+    assert b"evil.example" not in body and "evil.example" not in repr(headers)
+    with httpx.Client(base_url=web_server, trust_env=False) as http:
+        response = http.get("/feeds//all.rss", headers={"Host": "evil.example"})
+        assert response.status_code == 308
+        assert response.headers["location"] == "https://feeds.test/feeds/all.rss"
+        missing = http.get("/nope", headers={"Host": "evil.example", "Accept": "text/html"})
+        assert missing.status_code == 404 and b"evil.example" not in missing.content
+        assert b"https://feeds.test/topics/privacy" in missing.content

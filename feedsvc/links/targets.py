@@ -1,0 +1,127 @@
+"""Which URLs the checker will try to reach, and where a `Location` header points.
+
+Article URLs come from editors and upstream feeds, and redirect `Location`s
+from any site we link to, so both are untrusted text. The standard library
+and httpx disagree on what they accept (`urlsplit` raises `ValueError` for
+port 99999 when asked for the port, httpx accepts it and the socket layer
+raises later; port 0 silently becomes port 80), and an exception escaping
+the checker used to end a whole run. So every URL is judged here first, by
+pure functions that never raise: a URL is either checkable or it has a
+reason, which becomes that URL's `broken` result.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+SCHEMES = ("http", "https")
+MAX_URL_LENGTH = 8192
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # spaces in a path are fine: httpx encodes them
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def _host_problem(host: str) -> str | None:
+    if host.startswith("["):
+        if not host.endswith("]"):
+            return "the IPv6 address is not closed with ']'"
+        try:
+            ipaddress.IPv6Address(host[1:-1].split("%", 1)[0])
+        except ValueError:
+            return f"{host} is not an IPv6 address"
+        return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return f"{host!r} is not a valid international domain name"
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return f"{host!r} is not a valid host name"
+    return None
+
+
+def _port_problem(netloc: str) -> str | None:
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        after = hostport.partition("]")[2]
+        if not after:
+            return None
+        if not after.startswith(":"):
+            return f"unexpected {after!r} after the IPv6 address"
+        raw = after[1:]
+    else:
+        if ":" not in hostport:
+            return None
+        raw = hostport.rpartition(":")[2]
+    if raw == "":
+        return None  # "host:" means the default port
+    if raw.startswith("-") and raw[1:].isdigit() and raw.isascii():
+        return f"port {raw[:20]} is out of range (1-65535)"
+    if not raw.isdigit() or not raw.isascii():
+        return f"port {raw[:20]!r} is not a number"
+    port = int(raw)
+    if port == 0:
+        return "port 0 is not a port anything listens on"
+    if port > 65535:
+        return f"port {raw[:20]} is out of range (1-65535)"
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why the checker must not (or cannot) request `url`, or None when it may."""
+    if not isinstance(url, str) or not url:
+        return "empty URL"
+    if len(url) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters"
+    if _CONTROL.search(url):
+        return "contains control characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"malformed ({exc})"
+    if parts.scheme.lower() not in SCHEMES:
+        return "not an http(s) URL"
+    if not parts.netloc or not parts.hostname:
+        return "no host"
+    problem = _port_problem(parts.netloc)
+    if problem:
+        return problem
+    host = parts.netloc.rpartition("@")[2]
+    host = host.partition("]")[0] + "]" if host.startswith("[") else host.partition(":")[0]
+    problem = _host_problem(host)
+    if problem:
+        return problem
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError) as exc:
+        return f"malformed ({exc})"[:200]
+    if parsed.port == 0 or not parsed.host:
+        return "no usable host and port"
+    return None
+
+
+def redirect_target(current: str, location: str) -> tuple[str | None, str | None]:
+    """Where a `Location` sent for `current` points: (url, None), or (None, why not)."""
+    location = location.strip(" \t")
+    if not location:
+        return None, "an empty Location"
+    if _CONTROL.search(location):
+        return None, "a Location with control characters"
+    try:
+        target = urljoin(current, location)
+    except ValueError as exc:
+        return None, f"a malformed Location ({exc})"
+    problem = url_problem(target)
+    if problem:
+        return None, problem
+    return target, None
+
+
+def describe_location(location: str) -> str:
+    """A Location for a reason line: quoted, escaped, bounded."""
+    text = location if len(location) <= 200 else location[:200] + "..."
+    return repr(text)
