@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
-from feedsvc.content.undated import RecordDates, date_undated
 from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key
+from feedsvc.content.undated import RecordDates, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
-from feedsvc.models import Article, BuildReport, Problem
+from feedsvc.models import Article, BuildReport, BuildStatus, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
 from feedsvc.store import Store
@@ -187,7 +187,7 @@ class Builder:
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
             self._save_cache(timings, extra)
             count = info["report"].get("documents", 0)
-            result = report(status="unchanged", generation=current, documents=count,
+            result = report(status=BuildStatus.UNCHANGED, generation=current, documents=count,
                             documents_written=0, documents_unchanged=count)
             self.store.record_report(_report_dict(result))
             return result
@@ -198,7 +198,7 @@ class Builder:
         def final_report(generation: int, written: int, unchanged: int) -> dict:
             timings["render_publish_s"] = round(time.perf_counter() - render_start, 3)
             return _report_dict(report(
-                status="published", generation=generation, documents=written + unchanged,
+                status=BuildStatus.PUBLISHED, generation=generation, documents=written + unchanged,
                 documents_written=written, documents_unchanged=unchanged))
 
         generation, changed, unchanged = self.store.publish(
@@ -206,7 +206,8 @@ class Builder:
         written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
         self._save_cache(timings, extra)
-        result = report(status="published", generation=generation, documents=written + unchanged,
+        result = report(status=BuildStatus.PUBLISHED, generation=generation,
+                        documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged,
                         changed_paths=tuple(changed))
         self.store.record_report(_report_dict(result))
@@ -231,16 +232,16 @@ def _outside_dates(articles: tuple[Article, ...]) -> str:
 
 
 def _refusal(summary: ContentSummary, info: dict | None, shrink_limit: float,
-             allow_shrink: bool) -> tuple[str, Problem | None] | None:
+             allow_shrink: bool) -> tuple[BuildStatus, Problem | None] | None:
     """Why this build must not publish, as (status, extra problem), or None."""
-    if _content_unavailable(summary):
-        return "content-unavailable", None
+    if summary.load.content_unavailable:
+        return BuildStatus.CONTENT_UNAVAILABLE, None
     if summary.load.taxonomy_errors:
-        return "taxonomy-invalid", None
+        return BuildStatus.TAXONOMY_INVALID, None
     previous = (info or {}).get("report", {}).get("articles") or 0
     count = len(summary.catalog.articles)
     if not allow_shrink and shrink_limit > 0 and previous and count < previous * shrink_limit:
-        return "shrink-refused", Problem(
+        return BuildStatus.SHRINK_REFUSED, Problem(
             ".", None, "error",
             f"this build would publish {count} articles, fewer than {shrink_limit:g} of the "
             f"{previous} published now (FEEDSVC_SHRINK_LIMIT); nothing was published. "
@@ -248,8 +249,3 @@ def _refusal(summary: ContentSummary, info: dict | None, shrink_limit: float,
     return None
 
 
-def _content_unavailable(summary: ContentSummary) -> bool:
-    """No files at all and the directory itself failed: keep serving the last good feeds."""
-    return summary.load.files == 0 and any(
-        p.severity == "error" and p.reason.startswith(("content directory", "cannot list"))
-        for p in summary.problems)

@@ -10,6 +10,111 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class LinkStatus(StrEnum):
+    """What one check of an article's original URL found (the store keeps the last).
+
+    The behaviour that belongs to a status lives here, so that adding one is one
+    edit: whether it counts towards "dead", whether editors should look at it, the
+    order reports and charts list it in, its label and its chart colour (picked
+    from a colour-blind-safe palette)."""
+
+    UNCHECKED = "unchecked"
+    OK = "ok"
+    REDIRECTED = "redirected"
+    BLOCKED = "blocked"    # 401/403/429 and other bot walls: unknown, never a failure
+    ERROR = "error"        # timeouts, resets, 5xx: transient
+    BROKEN = "broken"      # 404, 410, no such host, invalid URL or redirect
+    DEFERRED = "deferred"  # not checked this run (politeness): no result at all
+
+    @property
+    def failing(self) -> bool:
+        """Counts towards a link becoming dead."""
+        return self in (LinkStatus.BROKEN, LinkStatus.ERROR)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Shown to editors on /links (with dead links, which are failing ones)."""
+        return self in (LinkStatus.BROKEN, LinkStatus.ERROR, LinkStatus.BLOCKED,
+                        LinkStatus.REDIRECTED)
+
+    @property
+    def stored(self) -> bool:
+        """A status a link can be left in (a deferral leaves the previous one)."""
+        return self is not LinkStatus.DEFERRED
+
+    @property
+    def checked(self) -> bool:
+        """The result of a real check (what a run reports by status)."""
+        return self not in (LinkStatus.UNCHECKED, LinkStatus.DEFERRED)
+
+    @property
+    def order(self) -> int:
+        """Good to bad: the order of report rows and chart bands."""
+        return _LINK_ORDER.index(self)
+
+    @property
+    def label(self) -> str:
+        return _LINK_LABELS[self]
+
+    @property
+    def colour(self) -> str:
+        return _LINK_COLOURS[self]
+
+    @classmethod
+    def in_order(cls, *, stored_only: bool = True) -> tuple[LinkStatus, ...]:
+        return tuple(s for s in _LINK_ORDER if s.stored or not stored_only)
+
+
+_LINK_ORDER = (LinkStatus.OK, LinkStatus.REDIRECTED, LinkStatus.UNCHECKED, LinkStatus.DEFERRED,
+               LinkStatus.BLOCKED, LinkStatus.ERROR, LinkStatus.BROKEN)
+_LINK_LABELS = {LinkStatus.OK: "works", LinkStatus.REDIRECTED: "redirects",
+                LinkStatus.UNCHECKED: "not checked yet", LinkStatus.DEFERRED: "deferred",
+                LinkStatus.BLOCKED: "blocked (bot wall)", LinkStatus.ERROR: "error (transient)",
+                LinkStatus.BROKEN: "broken"}
+# Okabe-Ito, the palette made for colour-blind readers.
+_LINK_COLOURS = {LinkStatus.OK: "#009e73", LinkStatus.REDIRECTED: "#0072b2",
+                 LinkStatus.UNCHECKED: "#999999", LinkStatus.DEFERRED: "#cccccc",
+                 LinkStatus.BLOCKED: "#e69f00", LinkStatus.ERROR: "#d55e00",
+                 LinkStatus.BROKEN: "#cc79a7"}
+DEAD = "dead"  # not a status: a failing link that failed long enough (see links.policy)
+
+
+class ArticleLink(StrEnum):
+    """What the build did to an article's link, from the link checks (links.effects)."""
+
+    AS_WRITTEN = ""
+    DEAD = "dead"      # pointed at an archive copy or our page, with a note
+    MOVED = "moved"    # a permanent redirect followed
+
+
+class BuildStatus(StrEnum):
+    """How a build ended. Only `published` made a new generation; the refusals keep the
+    last good one served and say why in /status and /readyz."""
+
+    PUBLISHED = "published"
+    UNCHANGED = "unchanged"
+    CONTENT_UNAVAILABLE = "content-unavailable"  # the content directory could not be read
+    TAXONOMY_INVALID = "taxonomy-invalid"        # topics.yml has errors
+    SHRINK_REFUSED = "shrink-refused"            # too few articles: needs --allow-shrink
+
+    @property
+    def refused(self) -> bool:
+        return self not in (BuildStatus.PUBLISHED, BuildStatus.UNCHANGED)
+
+    @property
+    def label(self) -> str:
+        """How /status and /readyz name the state of the content after this build."""
+        return _BUILD_LABELS[self]
+
+
+_BUILD_LABELS = {BuildStatus.PUBLISHED: "ok", BuildStatus.UNCHANGED: "ok",
+                 BuildStatus.CONTENT_UNAVAILABLE: "unavailable",
+                 BuildStatus.TAXONOMY_INVALID: "taxonomy invalid",
+                 BuildStatus.SHRINK_REFUSED: "shrink refused"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +187,7 @@ class Article:
     # (feedsvc.content.undated), and `published` until then is a placeholder.
     dated: bool = True
     # Set by the build from link checks (feedsvc.links.effects), never by the parser:
-    link_status: str = ""             # "", "dead" or "moved"
+    link_status: ArticleLink = ArticleLink.AS_WRITTEN
     link_override: str | None = None  # where the item points instead of original_url
     link_note: str | None = None      # told to readers when the link is dead
 
@@ -129,7 +234,7 @@ class Document:
     hot: bool = True
 
 
-REFUSED_STATUSES = ("content-unavailable", "taxonomy-invalid", "shrink-refused")
+REFUSED_STATUSES = tuple(s for s in BuildStatus if s.refused)
 
 
 @dataclass(frozen=True)
@@ -140,7 +245,7 @@ class BuildReport:
     taxonomy-invalid (topics.yml has errors) and shrink-refused (far fewer
     articles than the current generation, without --allow-shrink)."""
 
-    status: str
+    status: BuildStatus
     generation: int | None
     started_at: datetime
     duration_s: float
@@ -157,11 +262,29 @@ class BuildReport:
 
     @property
     def published(self) -> bool:
-        return self.status == "published"
+        return self.status is BuildStatus.PUBLISHED
 
     @property
     def refused(self) -> bool:
-        return self.status in REFUSED_STATUSES
+        return self.status.refused
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildReport:
+        """A report as stored (JSON: `build._report_dict`), typed again for its readers
+        (/status, /readyz, /metrics); keys it does not know are ignored."""
+        return cls(
+            status=BuildStatus(data["status"]), generation=data.get("generation"),
+            started_at=datetime.fromisoformat(str(data["started_at"])),
+            duration_s=float(data.get("duration_s", 0.0)), articles=int(data.get("articles", 0)),
+            topics=int(data.get("topics", 0)), documents=int(data.get("documents", 0)),
+            documents_written=int(data.get("documents_written", 0)),
+            documents_unchanged=int(data.get("documents_unchanged", 0)),
+            files_parsed=int(data.get("files_parsed", 0)),
+            files_cached=int(data.get("files_cached", 0)),
+            problems=tuple(Problem(p["path"], p.get("line"), p["severity"], p["reason"])
+                           for p in data.get("problems", [])),
+            timings={str(k): float(v) for k, v in (data.get("timings") or {}).items()},
+        )
 
     @property
     def errors(self) -> int:

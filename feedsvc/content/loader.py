@@ -22,12 +22,21 @@ from pathlib import Path
 
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
-    NotARegularFile, directory_name_problem, file_kind, name_problem, printable, read_regular_file,
+    NotARegularFile,
+    directory_name_problem,
+    file_kind,
+    name_problem,
+    printable,
+    read_regular_file,
 )
 from feedsvc.content.limits import Limits, vet_articles
 from feedsvc.content.markup import markdown_limits
 from feedsvc.content.parse import (
-    ARTICLE_SUFFIXES, ParseContext, ParseResult, content_hash, parse_article,
+    ARTICLE_SUFFIXES,
+    ParseContext,
+    ParseResult,
+    content_hash,
+    parse_article,
 )
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem
@@ -149,6 +158,9 @@ class LoadResult:
     # Errors in topics.yml: publishing without the taxonomy would move articles between
     # feeds and drop declared feeds, so a build stops instead (see feedsvc.build).
     taxonomy_errors: list[Problem] = field(default_factory=list)
+    # The content directory itself could not be read: publish nothing, keep the last
+    # good generation (a typed flag: nothing downstream matches message text).
+    content_unavailable: bool = False
 
     @property
     def errors(self) -> list[Problem]:
@@ -157,6 +169,10 @@ class LoadResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+
+class ContentUnavailable(ContentError):
+    """The content directory itself is missing or unreadable (not one file in it)."""
 
 
 def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
@@ -174,8 +190,8 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
     except (OSError, RuntimeError):
         root = None
     if root is None or not root.is_dir():
-        problems.append(ContentError("content directory does not exist or is not a directory",
-                                     path=str(content_dir)))
+        problems.append(ContentUnavailable("content directory does not exist or is not a directory",
+                                           path=str(content_dir)))
         return [], problems
     visited: dict[tuple[int, int], str] = {}
 
@@ -188,7 +204,11 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
             st = os.stat(directory)
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            refuse(shown, f"cannot list directory: {exc.strerror or exc}")
+            if not prefix:  # the content directory itself: nothing can be published
+                problems.append(ContentUnavailable(
+                    f"cannot list directory: {exc.strerror or exc}", path=shown))
+            else:
+                refuse(shown, f"cannot list directory: {exc.strerror or exc}")
             return
         key = (st.st_dev, st.st_ino)
         if key in visited:
@@ -394,6 +414,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
         fingerprint=fingerprint.hexdigest(),
         taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == "error"],
+        content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
+                                                for p in scan_problems),
     )
 
 

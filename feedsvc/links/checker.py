@@ -40,9 +40,15 @@ import httpx
 
 from feedsvc import __version__
 from feedsvc.links.guard import (
-    AddressPolicy, GuardedBackend, NameNotResolved, RefusedAddress, Resolver, SystemResolver,
+    AddressPolicy,
+    GuardedBackend,
+    NameNotResolved,
+    RefusedAddress,
+    Resolver,
+    SystemResolver,
 )
 from feedsvc.links.targets import describe_location, redirect_target, url_problem
+from feedsvc.models import LinkStatus
 
 log = logging.getLogger("feedsvc.links")
 
@@ -65,7 +71,7 @@ class CheckResult:
     """
 
     url: str
-    status: str
+    status: LinkStatus
     code: int | None
     final_url: str
     permanent_redirect: bool
@@ -75,13 +81,17 @@ class CheckResult:
     redirects: int = 0
     retry_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # Accept the status's text too (stored rows, tests); keep the typed value.
+        object.__setattr__(self, "status", LinkStatus(self.status))
+
     @property
     def failed(self) -> bool:
-        return self.status in ("broken", "error")
+        return self.status.failing
 
     @property
     def deferred(self) -> bool:
-        return self.status == "deferred"
+        return self.status is LinkStatus.DEFERRED
 
 
 @dataclass(frozen=True)
@@ -266,7 +276,7 @@ class LinkChecker:
         checked_at = self.now()
         network = _NetworkTime(self.config.deadline)
 
-        def result(status: str, code: int | None, final: str, permanent: bool = False,
+        def result(status: LinkStatus, code: int | None, final: str, permanent: bool = False,
                    error: str | None = None, redirects: int = 0,
                    retry_at: datetime | None = None) -> CheckResult:
             return CheckResult(url, status, code, final, permanent, error, checked_at,
@@ -285,63 +295,63 @@ class LinkChecker:
                 self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
                 if retry.code == 429:
-                    return result("blocked", retry.code, url, error=asked, retry_at=retry.retry_at)
-                return result("deferred", retry.code, url, error=f"{asked}; checking it then",
+                    return result(LinkStatus.BLOCKED, retry.code, url, error=asked, retry_at=retry.retry_at)
+                return result(LinkStatus.DEFERRED, retry.code, url, error=f"{asked}; checking it then",
                               retry_at=retry.retry_at)
             except _Deferred as deferred:
-                return result("deferred", deferred.code, url, error=deferred.reason,
+                return result(LinkStatus.DEFERRED, deferred.code, url, error=deferred.reason,
                               retry_at=deferred.retry_at)
             except _DeadlineExceeded:
-                return result("error", None, url,
+                return result(LinkStatus.ERROR, None, url,
                               error=f"no complete answer within {self.config.deadline:g} s")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the per-URL boundary: nothing escapes
             log.warning("link check of %s failed unexpectedly: %r", url[:300], exc)
             try:
-                return result("error", None, url, error=f"check failed: {_describe(exc)}")
+                return result(LinkStatus.ERROR, None, url, error=f"check failed: {_describe(exc)}")
             except Exception:  # noqa: BLE001 - even describing it failed
-                return CheckResult(url, "error", None, url, False,
+                return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
 
     async def _follow(self, url: str, result, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
         if problem:
-            return result("broken", None, url, error=f"invalid URL: {problem}")
+            return result(LinkStatus.BROKEN, None, url, error=f"invalid URL: {problem}")
         current, seen, permanent = url, {url}, False
         for hop in range(self.config.max_redirects + 1):
             host = (urlsplit(current).hostname or "").lower()
             try:
                 code, location = await self._request(current, host, network)
             except RefusedAddress as exc:
-                return result("blocked", None, current, permanent, str(exc), hop)
+                return result(LinkStatus.BLOCKED, None, current, permanent, str(exc), hop)
             except NameNotResolved as exc:
-                return result("broken", None, current, permanent, str(exc), hop)
+                return result(LinkStatus.BROKEN, None, current, permanent, str(exc), hop)
             except httpx.TimeoutException as exc:
-                return result("error", None, current, permanent, f"timed out ({type(exc).__name__})", hop)
+                return result(LinkStatus.ERROR, None, current, permanent, f"timed out ({type(exc).__name__})", hop)
             except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                return result("error", None, current, permanent, _describe(exc), hop)
+                return result(LinkStatus.ERROR, None, current, permanent, _describe(exc), hop)
             except (ValueError, OverflowError, UnicodeError, OSError) as exc:  # the socket layer
-                return result("error", None, current, permanent, _describe(exc), hop)
+                return result(LinkStatus.ERROR, None, current, permanent, _describe(exc), hop)
             if code in REDIRECT_CODES and location:
                 permanent = permanent or code in PERMANENT_CODES
                 target, problem = redirect_target(current, location)
                 if target is None:
-                    return result("broken", code, current, permanent,
+                    return result(LinkStatus.BROKEN, code, current, permanent,
                                   f"redirected to {describe_location(location)}: {problem}", hop + 1)
                 if target in seen:
-                    return result("broken", code, target, permanent, "redirect loop", hop + 1)
+                    return result(LinkStatus.BROKEN, code, target, permanent, "redirect loop", hop + 1)
                 seen.add(target)
                 current = target
                 continue
             if 200 <= code < 300:
-                return result("redirected" if hop else "ok", code, current, permanent, None, hop)
+                return result(LinkStatus.REDIRECTED if hop else "ok", code, current, permanent, None, hop)
             if code in BROKEN_CODES:
-                return result("broken", code, current, permanent, f"HTTP {code}", hop)
+                return result(LinkStatus.BROKEN, code, current, permanent, f"HTTP {code}", hop)
             if code in BLOCKED_CODES:
-                return result("blocked", code, current, permanent, f"HTTP {code}", hop)
-            return result("error", code, current, permanent, f"HTTP {code}", hop)
-        return result("broken", None, current, permanent,
+                return result(LinkStatus.BLOCKED, code, current, permanent, f"HTTP {code}", hop)
+            return result(LinkStatus.ERROR, code, current, permanent, f"HTTP {code}", hop)
+        return result(LinkStatus.BROKEN, None, current, permanent,
                       f"more than {self.config.max_redirects} redirects", self.config.max_redirects)
 
     async def _request(self, url: str, host: str, network: _NetworkTime) -> tuple[int, str | None]:

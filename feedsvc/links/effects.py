@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from feedsvc.links.policy import LinkState, archive_url
-from feedsvc.models import Article
+from feedsvc.models import Article, ArticleLink, LinkStatus
 from feedsvc.urls import Urls
 
 NOTES = {
@@ -31,7 +31,7 @@ def link_effects(states: Iterable[LinkState], *, follow_permanent: bool) -> dict
     for state in states:
         if state.dead:
             effects[state.url] = LinkEffect(True)
-        elif (follow_permanent and state.permanent_redirect and state.status == "redirected"
+        elif (follow_permanent and state.permanent_redirect and state.status is LinkStatus.REDIRECTED
               and state.final_url and state.final_url != state.url):
             effects[state.url] = LinkEffect(False, state.final_url)
     return effects
@@ -48,10 +48,10 @@ def apply_link_effects(articles: Iterable[Article], effects: Mapping[str, LinkEf
             override = {"keep": None,
                         "archive": archive_url(article.original_url or "", article.published),
                         "self": urls.article_page(article.stem)}[policy]
-            out.append(replace(article, link_status="dead", link_override=override,
+            out.append(replace(article, link_status=ArticleLink.DEAD, link_override=override,
                                link_note=NOTES[policy]))
         else:
-            out.append(replace(article, link_status="moved", link_override=effect.moved_to))
+            out.append(replace(article, link_status=ArticleLink.MOVED, link_override=effect.moved_to))
     return out
 
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from feedsvc.links.checker import CheckResult
+from feedsvc.models import LinkStatus
 
-FAILING = frozenset({"broken", "error"})
 MAX_RETRY = timedelta(days=1)
 
 
@@ -35,7 +35,7 @@ class LinkState:
     """Everything remembered about one URL between checks."""
 
     url: str
-    status: str = "unchecked"
+    status: LinkStatus = LinkStatus.UNCHECKED
     code: int | None = None
     final_url: str | None = None
     permanent_redirect: bool = False
@@ -82,7 +82,7 @@ def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules)
     if result.failed:
         failures += 1
         first_failure = first_failure or result.checked_at
-    elif result.status in ("ok", "redirected"):
+    elif result.status in (LinkStatus.OK, LinkStatus.REDIRECTED):
         failures, first_failure = 0, None
     # "blocked": a bot wall or our own guard says nothing about the page; keep the counters.
     updated = replace(

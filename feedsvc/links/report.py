@@ -6,9 +6,8 @@ import json
 from collections.abc import Iterable
 
 from feedsvc.links.store import LinkStore
+from feedsvc.models import DEAD, LinkStatus
 from feedsvc.store import Store
-
-STATUS_ORDER = {"broken": 0, "error": 1, "blocked": 2, "redirected": 3, "unchecked": 4, "ok": 5}
 
 
 def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = True,
@@ -16,8 +15,8 @@ def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = T
     links = LinkStore(store)
     wanted = set(statuses)
     states = [s for s in links.states().values()
-              if not wanted or s.status in wanted or ("dead" in wanted and s.dead)]
-    states.sort(key=lambda s: (not s.dead, STATUS_ORDER.get(s.status, 9), s.url))
+              if not wanted or s.status in wanted or (DEAD in wanted and s.dead)]
+    states.sort(key=lambda s: (not s.dead, -LinkStatus(s.status).order, s.url))  # worst first
     total = len(states)
     states = states[offset:offset + limit if limit is not None else None]
     urls = [s.url for s in states]

@@ -13,6 +13,7 @@ from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkRules
 from feedsvc.links.store import LinkStore
+from feedsvc.models import LinkStatus
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 
@@ -33,7 +34,7 @@ def checker_config(settings: Settings) -> CheckerConfig:
                          settings.linkcheck_max_redirects, settings.linkcheck_run_budget)
 
 
-STATUSES = ("ok", "redirected", "broken", "blocked", "error")
+STATUSES = tuple(s for s in LinkStatus.in_order() if s.checked)  # what a run reports
 
 
 @dataclass

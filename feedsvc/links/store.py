@@ -15,9 +15,15 @@ from sqlalchemy import and_, delete, func, insert, select, update
 
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
-from feedsvc.models import Article
+from feedsvc.models import DEAD, Article, LinkStatus
 from feedsvc.store import (
-    Store, _utc, in_batches, link_articles, link_checks, link_stats, links,
+    Store,
+    _utc,
+    in_batches,
+    link_articles,
+    link_checks,
+    link_stats,
+    links,
 )
 
 HISTORY_PER_URL = 20
@@ -38,6 +44,7 @@ def _state(row) -> LinkState:
     for name in ("checked_at", "first_failure_at", "next_check_at"):
         if values[name] is not None:
             values[name] = _utc(values[name])
+    values["status"] = LinkStatus(values["status"])
     return LinkState(url=row.url, **values)
 
 
@@ -70,7 +77,7 @@ class LinkStore:
             known = {url: active for url, active in conn.execute(select(links.c.url, links.c.active))}
             used = {url for url, _ in wanted}
             new_urls = sorted(used - set(known))
-            rows = [{"url": url, "status": "unchecked", "code": None, "final_url": None,
+            rows = [{"url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
                      "permanent_redirect": False, "error": None, "checked_at": None,
                      "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                      "checks": 0, "dead": False, "active": True} for url in new_urls]
@@ -208,5 +215,4 @@ class LinkStore:
                 select(links.c.status, func.count()).where(links.c.active).group_by(links.c.status)).all()))
             dead = conn.execute(select(func.count()).select_from(links)
                                 .where(links.c.active, links.c.dead)).scalar()
-        return {**{s: by_status.get(s, 0) for s in ("unchecked", "ok", "redirected", "broken",
-                                                    "blocked", "error")}, "dead": dead or 0}
+        return {**{str(s): by_status.get(s, 0) for s in LinkStatus.in_order()}, DEAD: dead or 0}

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from html import escape
 
-STATUS_COLOURS = {"ok": "#2e7d32", "redirected": "#1565c0", "blocked": "#8d6e63",
-                  "error": "#ef6c00", "broken": "#c62828", "unchecked": "#9e9e9e"}
-STATUS_ORDER = ("ok", "redirected", "unchecked", "blocked", "error", "broken")
+from feedsvc.models import LinkStatus
+
+STATUS_COLOURS = {str(s): s.colour for s in LinkStatus}
+STATUS_ORDER = tuple(str(s) for s in LinkStatus.in_order())
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: list[str], ident: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.catalog import ALL, Catalog
-from feedsvc.models import Article, Document, Topic
+from feedsvc.models import Article, ArticleLink, Document, Topic
 from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.api import render_api_topics
 from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
@@ -237,7 +237,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
                                      articles=articles[:TOPIC_PAGE_ARTICLES]),
                         lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
     for article in catalog.articles:
-        if article.self_published or article.link_status == "dead":
+        if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,
                             _entries_key("article", RENDER_VERSION_HTML, options.key,
                                          [catalog.topics[s] for s in article.topics],

@@ -7,11 +7,11 @@ is read per request (operators' pages, low traffic) and never cached publicly.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-
 from markupsafe import Markup
 
 from feedsvc.links.report import link_report
 from feedsvc.links.store import LinkStore
+from feedsvc.models import DEAD, LinkStatus
 from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import render_page
 from feedsvc.urls import ARTICLES_CHART_PATH
@@ -21,8 +21,8 @@ from feedsvc.web.state import state
 
 bp = Blueprint("links", __name__)
 PAGE_SIZE = 100
-ATTENTION = ("broken", "error", "blocked", "redirected", "dead")
-STATUSES = {"unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"}
+ATTENTION = (*(str(s) for s in LinkStatus.in_order() if s.needs_attention), DEAD)
+STATUSES = {*(str(s) for s in LinkStatus.in_order()), DEAD}
 
 
 @bp.get("/links")

@@ -16,14 +16,14 @@ from flask import Blueprint, Flask, Response, request
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
-from feedsvc.models import REFUSED_STATUSES
+from feedsvc.models import BuildStatus
 from feedsvc.web.http import utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("metrics", __name__)
 _requests: Counter[tuple[str, int]] = Counter()
 _lock = threading.Lock()
-BUILD_STATUSES = ("published", "unchanged", *REFUSED_STATUSES)
+BUILD_STATUSES = tuple(BuildStatus)
 
 
 def _count(response: Response) -> Response:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
-from feedsvc.models import REFUSED_STATUSES
+from feedsvc.models import BuildReport
 from feedsvc.refusal import refusal_reason
 from feedsvc.web.http import uncacheable, utcnow
 from feedsvc.web.state import state
@@ -45,14 +45,12 @@ def readyz() -> Response:
     return uncacheable(response)
 
 
-def _content_state(report: dict) -> str:
+def _content_state(stored: dict) -> str:
     """`ok`, or why the last build published nothing while the last good generation is served."""
-    status = report.get("status")
-    if status not in REFUSED_STATUSES:
+    report = BuildReport.from_dict(stored)
+    if not report.refused:
         return "ok"
-    label = {"content-unavailable": "unavailable", "taxonomy-invalid": "taxonomy invalid",
-             "shrink-refused": "shrink refused"}[status]
-    return f"{label}: {refusal_reason(status, report.get('problems', []))}"[:500]
+    return f"{report.status.label}: {refusal_reason(report.status, report.problems)}"[:500]
 
 
 @bp.get("/status")
@@ -75,7 +73,7 @@ def status() -> Response:
         response.status_code = 503
         return uncacheable(response)
     index = web.cache.refresh()
-    refused = report is not None and report.get("status") in REFUSED_STATUSES
+    refused = report is not None and BuildReport.from_dict(report).refused
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
                         "content": _content_state(report) if report is not None else "unknown",

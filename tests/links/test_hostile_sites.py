@@ -197,7 +197,7 @@ def test_cli_run_completes_and_reports_the_bad_redirect(cli_env, write, redirect
                for line in lines), lines
     assert any(line.startswith("ok ") and urls[1] in line for line in lines)
     assert lines[-1].startswith("checked 4 URLs in ")
-    assert "ok 1, redirected 0, broken 3, blocked 0, error 0; deferred 0" in lines[-1]
+    assert "ok 1, redirected 0, blocked 0, error 0, broken 3; deferred 0" in lines[-1]
     again = runner.invoke(main, ["links", "check", "--all", "--content", str(cli_env)])
     assert again.exit_code == 0 and again.output.strip().splitlines()[-1].startswith("checked 4 URLs")
 

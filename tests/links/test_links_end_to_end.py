@@ -143,7 +143,7 @@ def test_cli_check_and_report(cli_env, server):
     lines = checked.output.strip().splitlines()
     assert any(re.match(rf"broken\s+410 {re.escape(server.url('/gone'))}", line) for line in lines)
     assert lines[-1].startswith("checked 2 URLs in ")
-    assert "ok 1, redirected 0, broken 1, blocked 0, error 0" in lines[-1]
+    assert "ok 1, redirected 0, blocked 0, error 0, broken 1" in lines[-1]
     again = runner.invoke(main, ["links", "check", "--content", str(cli_env)])
     assert "0 URLs to check" in again.output
     forced = runner.invoke(main, ["links", "check", "--all", "--content", str(cli_env)])

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from feedsvc.catalog import Catalog, newest_first
-from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Topic
+from feedsvc.models import Article, ArticleLink, Event, Image, Provider, RelatedLink, Topic
 from feedsvc.render.common import FeedOptions
 
 UTC = timezone.utc
@@ -131,7 +131,7 @@ A3 = Article(
     provider=Provider("News Example", "news.example"),
     fingerprint="a3",
     topics=("privacy",),
-    link_status="dead",
+    link_status=ArticleLink.DEAD,
     link_override="https://web.archive.org/web/20240304081500/https://news.example/2024/03/chatbot-settles",
     link_note="The original link stopped working, so this item now points to an archived copy.",
 )

@@ -1,0 +1,46 @@
+"""The typed vocabularies: every status carries its behaviour, every reader derives from them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from feedsvc.models import BuildReport, BuildStatus, LinkStatus, Problem
+
+
+def test_every_link_status_has_its_behaviour():
+    for status in LinkStatus:
+        assert status.label and status.colour.startswith("#") and status.order >= 0
+    assert {s for s in LinkStatus if s.failing} == {LinkStatus.BROKEN, LinkStatus.ERROR}
+    assert LinkStatus.BLOCKED.needs_attention and not LinkStatus.BLOCKED.failing
+    assert not LinkStatus.DEFERRED.stored and not LinkStatus.DEFERRED.checked
+    assert len({s.colour for s in LinkStatus}) == len(LinkStatus)  # tellable apart
+
+
+def test_the_lists_elsewhere_come_from_the_enum():
+    from feedsvc.links.run import STATUSES as RUN
+    from feedsvc.render.charts import STATUS_COLOURS, STATUS_ORDER
+    from feedsvc.web.links import STATUSES as FILTERS
+
+    stored = [s for s in LinkStatus.in_order()]
+    assert list(STATUS_ORDER) == stored
+    assert set(STATUS_COLOURS) == set(LinkStatus)
+    assert FILTERS == {*stored, "dead"}
+    assert list(RUN) == [s for s in stored if s.checked]
+
+
+def test_a_stored_report_reads_back_typed():
+    report = BuildReport(
+        status=BuildStatus.TAXONOMY_INVALID, generation=3,
+        started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), duration_s=0.5,
+        articles=10, topics=2, documents=0, documents_written=0, documents_unchanged=0,
+        files_parsed=1, files_cached=9, problems=(Problem("topics.yml", 4, "error", "bad"),),
+        timings={"load_s": 0.25})
+    from feedsvc.build import _report_dict
+
+    import json
+
+    stored = json.loads(json.dumps(_report_dict(report), default=str))  # as the store keeps it
+    again = BuildReport.from_dict(stored)
+    assert again == report
+    assert again.status is BuildStatus.TAXONOMY_INVALID and again.refused and not again.published
+    assert BuildStatus.TAXONOMY_INVALID.label == "taxonomy invalid"
