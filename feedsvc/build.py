@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
@@ -39,7 +40,7 @@ def open_parse_cache(settings: Settings) -> ParseCache:
                            cache_key(parse_context(settings), content_limits(settings)))
 
 
-def problem_order(problem: Problem) -> tuple:
+def problem_order(problem: Problem) -> tuple[str, int, str, str]:
     return (problem.path, problem.line or 0, problem.severity, problem.reason)
 
 
@@ -61,7 +62,7 @@ class ContentSummary:
         return (f"{len(self.catalog.articles)} articles, {len(self.catalog.topics)} topics, "
                 f"{self.load.excluded} unpublished, {self.errors} errors, {self.warnings} warnings")
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "articles": len(self.catalog.articles), "topics": len(self.catalog.topics),
             "files": self.load.files, "unpublished": self.load.excluded,
@@ -107,7 +108,7 @@ def feed_options(settings: Settings) -> FeedOptions:
                        settings.language, settings.feed_size, settings.websub_hub)
 
 
-def _report_dict(report: BuildReport) -> dict:
+def _report_dict(report: BuildReport) -> dict[str, Any]:
     data = asdict(report)
     del data["changed_paths"]
     data["errors"], data["warnings"] = report.errors, report.warnings
@@ -164,7 +165,7 @@ class Builder:
         info = self.store.generation_info(current) if current is not None else None
         extra: list[Problem] = []
 
-        def report(**values) -> BuildReport:
+        def report(**values: Any) -> BuildReport:
             return BuildReport(started_at=started, duration_s=round(time.perf_counter() - clock, 4),
                                articles=len(summary.catalog.articles),
                                topics=len(summary.catalog.topics),
@@ -195,7 +196,7 @@ class Builder:
         docs = render_site(summary.catalog, options, previous, now=started, pool=pool)
         render_start = time.perf_counter()
 
-        def final_report(generation: int, written: int, unchanged: int) -> dict:
+        def final_report(generation: int, written: int, unchanged: int) -> dict[str, Any]:
             timings["render_publish_s"] = round(time.perf_counter() - render_start, 3)
             return _report_dict(report(
                 status=BuildStatus.PUBLISHED, generation=generation, documents=written + unchanged,
@@ -231,7 +232,7 @@ def _outside_dates(articles: tuple[Article, ...]) -> str:
     return ",".join(f"{a.id}={a.published.isoformat()}" for a in articles if not a.dated)
 
 
-def _refusal(summary: ContentSummary, info: dict | None, shrink_limit: float,
+def _refusal(summary: ContentSummary, info: dict[str, Any] | None, shrink_limit: float,
              allow_shrink: bool) -> tuple[BuildStatus, Problem | None] | None:
     """Why this build must not publish, as (status, extra problem), or None."""
     if summary.load.content_unavailable:

@@ -10,18 +10,29 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from feedsvc import __version__
 from feedsvc.errors import FeedsvcError
 from feedsvc.settings import (
-    Settings, SettingsError, debug_requested, load_settings, settings_markdown_table,
+    Settings,
+    SettingsError,
+    debug_requested,
+    load_settings,
+    settings_markdown_table,
 )
 
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
-def _settings(**overrides: object) -> Settings:
+    from feedsvc.store import Store
+
+
+def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
@@ -36,7 +47,7 @@ content_option = click.option(
 class FeedsvcGroup(click.Group):
     """Unexpected failures become one clear line (exit 1); --debug shows the traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
@@ -110,10 +121,10 @@ class _progress:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.bar = None
+        self.bar: ProgressBar[int] | None = None
         self.shown = -1
 
-    def __enter__(self):
+    def __enter__(self) -> _progress:
         return self
 
     def __call__(self, done: int, total: int) -> None:
@@ -135,7 +146,7 @@ class _progress:
             self.bar.__exit__(None, None, None)
 
 
-def _open_store(settings: Settings):
+def _open_store(settings: Settings) -> Store:
     from feedsvc.store import Store
 
     store = Store(settings.database_url, settings.db_timeout)
@@ -255,7 +266,10 @@ server_options = [
 ]
 
 
-def _with_server_options(command):
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_server_options(command: F) -> F:
     for option in reversed(server_options):
         command = option(command)
     return command

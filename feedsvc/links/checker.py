@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -59,6 +60,14 @@ BLOCKED_CODES = frozenset({401, 403, 429, 451, 999})
 MAX_RETRY_AFTER = 120.0  # longest Retry-After waited for inside one run
 MAX_RESCHEDULE = 86400.0  # longest Retry-After honoured when rescheduling
 HOST_STRIKES = 3  # URLs of one host told to wait past the run before the host is left alone
+
+
+class _MakeResult(Protocol):
+    """The result-maker `check` hands `_follow`: this URL's time and network use filled in."""
+
+    def __call__(self, status: LinkStatus, code: int | None, final: str, permanent: bool = ...,
+                 error: str | None = ..., redirects: int = ...,
+                 retry_at: datetime | None = ...) -> CheckResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +323,7 @@ class LinkChecker:
                 return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
 
-    async def _follow(self, url: str, result, network: _NetworkTime) -> CheckResult:
+    async def _follow(self, url: str, result: _MakeResult, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
         if problem:
             return result(LinkStatus.BROKEN, None, url, error=f"invalid URL: {problem}")
@@ -345,7 +354,7 @@ class LinkChecker:
                 current = target
                 continue
             if 200 <= code < 300:
-                return result(LinkStatus.REDIRECTED if hop else "ok", code, current, permanent, None, hop)
+                return result(LinkStatus.REDIRECTED if hop else LinkStatus.OK, code, current, permanent, None, hop)
             if code in BROKEN_CODES:
                 return result(LinkStatus.BROKEN, code, current, permanent, f"HTTP {code}", hop)
             if code in BLOCKED_CODES:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import httpcore
+from httpcore._backends.base import SOCKET_OPTION
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -92,7 +93,7 @@ class SystemResolver:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise NameNotResolved(f"{host} does not resolve ({exc.strerror})") from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise NameNotResolved(f"{host} has no address")
         return addresses
@@ -130,7 +131,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self.connections = 0
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options=None) -> httpcore.AsyncNetworkStream:
+                          local_address: str | None = None,
+                          socket_options: Iterable[SOCKET_OPTION] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
         host = host.decode() if isinstance(host, bytes) else host
         if _is_ip_literal(host):
             addresses = [host.strip("[]")]
@@ -163,7 +166,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise error
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options=None) -> httpcore.AsyncNetworkStream:
+                                  socket_options: Iterable[SOCKET_OPTION] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:
         raise RefusedAddress("unix sockets are never contacted")
 
     async def sleep(self, seconds: float) -> None:

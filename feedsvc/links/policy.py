@@ -62,10 +62,11 @@ def is_dead(state: LinkState, rules: LinkRules) -> bool:
 def next_check(state: LinkState, rules: LinkRules) -> datetime:
     assert state.checked_at is not None
     if state.consecutive_failures:
-        backoff = rules.retry_base * 2 ** (state.consecutive_failures - 1)
+        backoff: timedelta = rules.retry_base * (1 << (state.consecutive_failures - 1))
         return state.checked_at + min(backoff, MAX_RETRY)
     # Healthy (or walled off): between 1/2 and 3/2 of the interval, stable per URL.
-    return state.checked_at + rules.ok_interval * (0.5 + spread(state.url))
+    later: datetime = state.checked_at + rules.ok_interval * (0.5 + spread(state.url))
+    return later
 
 
 def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules) -> LinkState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from feedsvc.links.store import LinkStore
 from feedsvc.models import DEAD, LinkStatus
@@ -11,7 +12,7 @@ from feedsvc.store import Store
 
 
 def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = True,
-                offset: int = 0, limit: int | None = None) -> dict:
+                offset: int = 0, limit: int | None = None) -> dict[str, Any]:
     links = LinkStore(store)
     wanted = set(statuses)
     states = [s for s in links.states().values()
@@ -40,7 +41,7 @@ def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = T
     return {"counts": links.counts(), "total": total, "links": rows}
 
 
-def render_report(report: dict, output_format: str) -> str:
+def render_report(report: dict[str, Any], output_format: str) -> str:
     if output_format == "json":
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     counts = ", ".join(f"{k} {v}" for k, v in report["counts"].items())

@@ -45,7 +45,7 @@ class LinkRunReport:
     checked: int = 0
     deferred: int = 0
     duration_s: float = 0.0
-    by_status: Counter = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
     newly_dead: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
 

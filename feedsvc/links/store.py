@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Row, and_, delete, func, insert, select, update
 
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
@@ -39,7 +40,7 @@ class LinkedArticle:
     published: datetime
 
 
-def _state(row) -> LinkState:
+def _state(row: Row[Any]) -> LinkState:
     values = {name: getattr(row, name) for name in STATE_COLUMNS}
     for name in ("checked_at", "first_failure_at", "next_check_at"):
         if values[name] is not None:
@@ -48,7 +49,7 @@ def _state(row) -> LinkState:
     return LinkState(url=row.url, **values)
 
 
-def _row(state: LinkState) -> dict:
+def _row(state: LinkState) -> dict[str, object]:
     return {name: getattr(state, name) for name in STATE_COLUMNS}
 
 
@@ -77,10 +78,11 @@ class LinkStore:
             known = {url: active for url, active in conn.execute(select(links.c.url, links.c.active))}
             used = {url for url, _ in wanted}
             new_urls = sorted(used - set(known))
-            rows = [{"url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
-                     "permanent_redirect": False, "error": None, "checked_at": None,
-                     "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
-                     "checks": 0, "dead": False, "active": True} for url in new_urls]
+            rows: list[dict[str, object]] = [{
+                "url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
+                "permanent_redirect": False, "error": None, "checked_at": None,
+                "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
+                "checks": 0, "dead": False, "active": True} for url in new_urls]
             for chunk in in_batches(rows):
                 conn.execute(insert(links), chunk)
             revive = [url for url, active in known.items() if url in used and not active]
@@ -153,9 +155,9 @@ class LinkStore:
                                                        link_checks.c.id.not_in(keep.scalar_subquery())))
         return updated
 
-    def history(self, urls: Iterable[str]) -> dict[str, list[dict]]:
+    def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         wanted = list(urls)
-        found: dict[str, list[dict]] = {url: [] for url in wanted}
+        found: dict[str, list[dict[str, Any]]] = {url: [] for url in wanted}
         with self.engine.connect() as conn:
             for chunk in in_batches(wanted):
                 rows = conn.execute(select(link_checks).where(link_checks.c.url.in_(chunk))
@@ -192,8 +194,8 @@ class LinkStore:
             rows = conn.execute(select(link_stats).order_by(link_stats.c.day.desc())
                                 .limit(days * 8)).all()
         by_day: dict[str, dict[str, int]] = {}
-        for row in rows:
-            by_day.setdefault(row.day, {})[row.status] = row.count
+        for day, status, count in rows:
+            by_day.setdefault(day, {})[status] = int(count)
         return [(date.fromisoformat(d), by_day[d]) for d in sorted(by_day)[-days:]]
 
     def article_by_stem(self, stem: str) -> tuple[LinkedArticle, str] | None:
@@ -211,7 +213,7 @@ class LinkStore:
     def counts(self) -> dict[str, int]:
         """Active URLs by status, plus how many are dead."""
         with self.engine.connect() as conn:
-            by_status = Counter(dict(conn.execute(
+            by_status: Counter[str] = Counter(dict(conn.execute(
                 select(links.c.status, func.count()).where(links.c.active).group_by(links.c.status)).all()))
             dead = conn.execute(select(func.count()).select_from(links)
                                 .where(links.c.active, links.c.dead)).scalar()

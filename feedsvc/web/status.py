@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from feedsvc.errors import StoreUnavailable
@@ -45,7 +47,7 @@ def readyz() -> Response:
     return uncacheable(response)
 
 
-def _content_state(stored: dict) -> str:
+def _content_state(stored: dict[str, Any]) -> str:
     """`ok`, or why the last build published nothing while the last good generation is served."""
     report = BuildReport.from_dict(stored)
     if not report.refused:
@@ -73,13 +75,13 @@ def status() -> Response:
         response.status_code = 503
         return uncacheable(response)
     index = web.cache.refresh()
-    refused = report is not None and BuildReport.from_dict(report).refused
+    last = BuildReport.from_dict(report) if report is not None else None
     response = jsonify({"generation": index.generation,
                         "published_at": index.published_at.isoformat() if index.published_at else None,
                         "content": _content_state(report) if report is not None else "unknown",
                         "store": web.cache.last_error or "ok",
                         "last_build": report, "links": link_counts})
-    if refused:
-        response.headers["X-Feedsvc-Build"] = report["status"]
+    if last is not None and last.refused:
+        response.headers["X-Feedsvc-Build"] = str(last.status)
     response.status_code = 200 if report is not None else 503
     return uncacheable(response)

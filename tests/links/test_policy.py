@@ -88,3 +88,18 @@ def test_blocked_with_retry_after_is_not_asked_before_it():
     soon = CheckResult(URL, "blocked", 429, URL, False, "HTTP 429", T0, 5,
                        retry_at=T0 + timedelta(minutes=2))
     assert apply_result(None, soon, RULES).next_check_at == run(("blocked", 0)).next_check_at
+
+
+def test_daily_counts_are_numbers(tmp_path):
+    """The trend chart reads whole numbers per day and status."""
+    from feedsvc.links.store import LinkStore
+    from feedsvc.store import Store
+
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store.create()
+    links = LinkStore(store)
+    links.record([result("ok", T0, 200), replace(result("broken", T0, 404), url=URL + "/gone")], RULES)
+    links.snapshot(T0)
+    counts = links.daily_counts()
+    assert counts and counts[-1][0] == T0.date()
+    assert all(isinstance(n, int) for _, by_status in counts for n in by_status.values())
