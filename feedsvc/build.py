@@ -91,11 +91,28 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                         progress=progress, limits=content_limits(settings))
     articles, date_problems = date_undated(load.articles, settings.content_dir,
                                            now or datetime.now(timezone.utc), record_dates)
+    articles, quality_problems = below_quality(articles, settings.min_quality)
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
                                             undeclared=settings.undeclared_topics)
-    problems = sorted([*load.problems, *date_problems, *topic_problems], key=problem_order)
+    problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems],
+                      key=problem_order)
     return ContentSummary(load, catalog, problems)
+
+
+def below_quality(articles: list[Article], minimum: int) -> tuple[list[Article], list[Problem]]:
+    """Upstream scores every article (`quality`, 0-100): an editor may publish only the
+    better ones. One info line says how many were left out; unscored articles stay."""
+    if minimum <= 0:
+        return articles, []
+    kept = [a for a in articles if a.quality is None or a.quality >= minimum]
+    left = sorted((a for a in articles if a.quality is not None and a.quality < minimum),
+                  key=lambda a: a.source)
+    if not left:
+        return kept, []
+    return kept, [Problem(left[0].source, None, "info", (
+        f"left out {len(left)} article(s) scored below FEEDSVC_MIN_QUALITY={minimum} "
+        f"(this one scores {left[0].quality})"))]
 
 
 def check_content(settings: Settings) -> ContentSummary:
@@ -160,7 +177,8 @@ class Builder:
         fingerprint = hashlib.blake2b(
             (summary.load.fingerprint + options.key + effects_fingerprint(
                 effects, settings.dead_link_policy) + _outside_dates(summary.catalog.articles)
-             + settings.undeclared_topics).encode(), digest_size=16).hexdigest()
+             + settings.undeclared_topics + str(settings.min_quality)).encode(),
+            digest_size=16).hexdigest()
         current = self.store.current_generation()
         info = self.store.generation_info(current) if current is not None else None
         extra: list[Problem] = []

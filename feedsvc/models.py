@@ -177,8 +177,7 @@ class Article:
     image: Image | None = None
     related: tuple[RelatedLink, ...] = ()
     kind: str = "article"
-    quality: int | None = None
-    heat: int | None = None
+    quality: int | None = None  # upstream's 0-100 score: FEEDSVC_MIN_QUALITY filters on it
     fingerprint: str = ""
     topics: tuple[str, ...] = ()
     event: Event | None = None

@@ -81,6 +81,9 @@ class Settings:
     max_file_size: int = _setting(
         1_048_576, "Largest article file in bytes; larger files are reported and skipped.",
         minimum=1)
+    min_quality: int = _setting(
+        0, "Leave out articles whose upstream `quality` score (0-100) is below this; 0 keeps "
+        "all, and articles without a score are always kept.", minimum=0)
     undeclared_topics: str = _setting(
         "report", "What a topic an article names but `topics.yml` lacks becomes: `report` "
         "(a warning per name; no feed, so a typo never creates a public feed) or `feed` "

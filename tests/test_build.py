@@ -144,3 +144,16 @@ def test_recent_generations_are_kept_however_many(write, settings_for):
         write(f"2024-02-{n + 1:02d}-b.md", f"---\ntitle: B{n}\nurl: https://e.org/b{n}\n---\n")
         b.build()
     assert b.store.documents(1)  # still there for a web process holding an older index
+
+
+def test_min_quality_leaves_out_lower_scored_articles(write, settings_for):
+    for n, quality in enumerate((90, 40, None)):
+        score = f"quality: {quality}\n" if quality is not None else ""
+        write(f"2024-01-0{n + 1}-q{n}.md", f"---\ntitle: Q{n}\nurl: https://e.example/{n}\n{score}---\n")
+    all_three = builder(settings_for(write.root)).build()
+    assert all_three.articles == 3
+    report = builder(settings_for(write.root, min_quality=50)).build()
+    assert report.published and report.articles == 2  # 90 and the unscored one
+    assert [(p.path, p.severity, p.reason) for p in report.problems if p.severity == "info"] == [
+        ("2024-01-02-q1.md", "info",
+         "left out 1 article(s) scored below FEEDSVC_MIN_QUALITY=50 (this one scores 40)")]

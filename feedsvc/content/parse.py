@@ -43,7 +43,7 @@ from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
 from feedsvc.content.clutter import split_plain_text
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink
 
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 
@@ -246,7 +246,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         topic_names=_topic_names(fields, problems), provider=_provider(fields, problems),
         image=_image(fields, problems), related=_related(fields, problems),
         kind=kind, event=_event(fields, problems), quality=_integer(fields, "quality", problems),
-        heat=_integer(fields, "heat", problems), fingerprint=fingerprint,
+        fingerprint=fingerprint,
     ), False
 
 

@@ -456,15 +456,3 @@ def _describe(exc: Exception) -> str:
             detail = str(root).strip() or type(root).__name__
     return f"{type(exc).__name__}: {detail}"[:300]
 
-
-async def check_urls(urls: Iterable[str], config: CheckerConfig, *, allow: Iterable[str] = (),
-                     resolver: Resolver | None = None,
-                     on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
-    """Check URLs with a fresh checker; call on_result as each finishes."""
-    results: list[CheckResult] = []
-    async with LinkChecker(config, allow=allow, resolver=resolver) as checker:
-        async for checked in checker.check_many(urls):
-            results.append(checked)
-            if on_result is not None:
-                on_result(checked)
-    return results

@@ -93,7 +93,7 @@ A1 = Article(
                     datetime(2024, 3, 7, 18, 0, tzinfo=UTC), "News Example"),
         RelatedLink("What the rules say", "https://explainer.example/frt-rules"),
     ),
-    kind="article", quality=4, heat=71, fingerprint="a1",
+    kind="article", quality=4, fingerprint="a1",
     topics=("facial-recognition", "regulation"),
 )
 
