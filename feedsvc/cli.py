@@ -21,6 +21,7 @@ from feedsvc.errors import FeedsvcError
 from feedsvc.settings import (
     Settings,
     SettingsError,
+    as_environment,
     debug_requested,
     load_settings,
     settings_markdown_table,
@@ -343,12 +344,12 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
 
-    if content_dir is not None:
-        os.environ["FEEDSVC_CONTENT_DIR"] = str(content_dir)
-    if "FEEDSVC_BASE_URL" not in os.environ:
-        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
-        os.environ["FEEDSVC_BASE_URL"] = f"http://{shown}:{port}"
-    settings = _settings()
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    base_url = None if "FEEDSVC_BASE_URL" in os.environ else f"http://{shown}:{port}"
+    settings = _settings(content_dir=content_dir, base_url=base_url)
+    # The server's worker process builds its settings from the environment: hand it
+    # these, whole (as_environment round-trips through load_settings).
+    os.environ.update(as_environment(settings))
     store = _open_store(settings)
     clock = Clock(settings, store, check_links=check_links)
     report = clock.builder.build()  # the clock's own builder: its parse cache stays warm

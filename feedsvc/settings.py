@@ -180,6 +180,25 @@ def env_name(f: dataclasses.Field) -> str:
     return ENV_PREFIX + f.name.upper()
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as the FEEDSVC_* variables that load back to the same Settings.
+
+    The channel to processes that build their own settings (a WSGI server's
+    workers import `create_app()` and call `load_settings()`): explicit and
+    whole, so a value set by a command-line option reaches them too."""
+    out: dict[str, str] = {}
+    for f in setting_fields():
+        value = getattr(settings, f.name)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, tuple):
+            text = ",".join(value)
+        else:
+            text = str(value)
+        out[env_name(f)] = text
+    return out
+
+
 def _parse_value(f: dataclasses.Field, raw: str) -> Any:
     meta = f.metadata
     name = env_name(f)

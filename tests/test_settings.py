@@ -28,3 +28,13 @@ def test_feedsvc_database_url_wins_over_database_url():
 def test_invalid_values_are_refused(name, value, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(env={name: value})
+
+
+def test_settings_survive_the_trip_through_the_environment(tmp_path):
+    """`feedsvc serve` hands its settings to the server's worker through FEEDSVC_*."""
+    from feedsvc.settings import as_environment, load_settings
+
+    chosen = load_settings(env={}, content_dir=tmp_path, base_url="https://feeds.example",
+                           linkcheck_allow=("127.0.0.1", "::1"), trust_proxy=True, feed_size=7,
+                           websub_hub="", min_quality=40)
+    assert load_settings(env=as_environment(chosen)) == chosen
