@@ -68,6 +68,7 @@ def date_from_filename(name: str) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        year, month, day = (int(group) for group in match.groups())
+        return datetime(year, month, day, tzinfo=timezone.utc)
     except ValueError:
         return None

@@ -16,6 +16,7 @@ import pickle
 import sqlite3
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -285,13 +286,13 @@ def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
 def _parse_all(todo: list[SourceFile], ctx: ParseContext, pool: WorkerPool | None,
                limits: Limits) -> Iterable[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
-    if executor is None:
+    if pool is None or executor is None:
         return [(digest, result, None) for digest, result in _parse_batch(todo, ctx, limits)]
     return _parse_in_workers(executor, todo, ctx, limits,
                              max(50, len(todo) // (pool.workers * 8)))
 
 
-def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext, limits: Limits,
+def _parse_in_workers(executor: Executor, todo: list[SourceFile], ctx: ParseContext, limits: Limits,
                       chunk: int) -> Iterator[tuple[str, ParseResult, bytes | None]]:
     batches = list(_chunks(todo, chunk))
     for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches),

@@ -14,6 +14,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -145,7 +146,7 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     return Taxonomy.from_topics(topics), problems
 
 
-def _string_list(entry: dict, key: str, number: int) -> tuple[str, ...]:
+def _string_list(entry: Mapping[str, object], key: str, number: int) -> tuple[str, ...]:
     value = entry.get(key, [])
     if isinstance(value, str):
         value = [value]
