@@ -39,7 +39,7 @@ def link_status_over_time(snapshots: Sequence[tuple[date, dict[str, int]]]) -> s
             f'<text x="{left - 6}" y="{top + plot_h}" font-size="11" text-anchor="end">0</text>']
     for index, (day, counts) in enumerate(snapshots):
         x = left + index * bar
-        y = top + plot_h
+        y: float = top + plot_h
         for status in STATUS_ORDER:
             value = counts.get(status, 0)
             if not value:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 
 from feedsvc.catalog import ALL, Catalog
@@ -28,7 +29,7 @@ from feedsvc.render.api import render_api_topics
 from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
 from feedsvc.render.html import render_article, render_index, render_topic
 from feedsvc.render.opml import render_opml
-from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, environment
+from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, template_source
 from feedsvc.render.charts import articles_per_month
 from feedsvc.render.icons import favicon_ico, icon_png, logo_png
 from feedsvc.urls import (
@@ -117,7 +118,7 @@ class _FragmentSupply:
         self.batch_of = {a.id: n for n, batch in enumerate(self.batches) for a in batch}
         self.topics, self.options = topics, options
         self.executor = pool.executor() if pool is not None and len(order) >= PARALLEL_THRESHOLD else None
-        self.pending: deque[tuple[int, Future]] = deque()
+        self.pending: deque[tuple[int, Future[list[Fragments]]]] = deque()
         self.next_batch = 0
         self.loaded = -1
         self.fragments: dict[str, Fragments] = {}
@@ -211,7 +212,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
     # build time, which must not make every build render it again.
     site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles),
                 updated.isoformat() if catalog.articles else "")
-    planned = [
+    planned: list[tuple[str, datetime, str, Callable[[], bytes]]] = [
         (OPML_PATH, updated, _entries_key("opml", site_key),
          lambda: render_opml([(everything, len(catalog.articles))] + [
              (topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()],
@@ -221,7 +222,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         (API_TOPICS_PATH, updated, _entries_key("api-topics", site_key),
          lambda: render_api_topics(catalog, options, everything)),
         (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION_HTML),
-         lambda: environment.loader.get_source(environment, "feed.xsl")[0].encode("utf-8")),
+         lambda: template_source("feed.xsl").encode("utf-8")),
         (ICON_PATH, EPOCH, _entries_key("icon", RENDER_VERSION_HTML), icon_png),
         (LOGO_PATH, EPOCH, _entries_key("logo", RENDER_VERSION_HTML), logo_png),
         (FAVICON_PATH, EPOCH, _entries_key("favicon", RENDER_VERSION_HTML), favicon_ico),
@@ -235,14 +236,14 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         planned.append((topic_html_path(slug), newest_update(articles, now),
                         _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
                                      articles=articles[:TOPIC_PAGE_ARTICLES]),
-                        lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
+                        partial(render_topic, topic, articles, options)))
     for article in catalog.articles:
         if article.self_published or article.link_status == "dead":
             planned.append((article_html_path(article.stem), article.updated,
                             _entries_key("article", RENDER_VERSION_HTML, options.key,
                                          [catalog.topics[s] for s in article.topics],
                                          articles=(article,)),
-                            lambda article=article: render_article(article, catalog.topics, options)))
+                            partial(render_article, article, catalog.topics, options)))
     for path, when, key, render in planned:
         body = None if previous.get(path) == key else render()
         yield Document(path, media_type_for(path), when, key, body, True)

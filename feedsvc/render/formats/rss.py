@@ -67,6 +67,8 @@ class RssFormat:
         fg = feed_head(topic, page, options, self.name, MEDIA_TYPE, updated, paging_links=False)
         root = etree.fromstring(fg.rss_str(pretty=False))
         channel = root.find("channel")
+        if channel is None:  # pragma: no cover - feedgen always writes one
+            raise ValueError("feedgen wrote an RSS document without a <channel>")
         for rel, href in extra_links(options, page, self.name):
             attrs = {"href": href, "rel": rel}
             if rel != "hub":
