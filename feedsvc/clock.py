@@ -27,6 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import TypedDict
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,7 +55,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def job_defaults(settings: Settings) -> dict:
+class JobDefaults(TypedDict):
+    """APScheduler's per-job defaults, as this clock sets them."""
+
+    coalesce: bool
+    max_instances: int
+    misfire_grace_time: int
+
+
+def job_defaults(settings: Settings) -> JobDefaults:
     # A build that ran long must not make the next one pile up (coalesce, one
     # instance) nor be skipped for being a second late (misfire grace).
     return {"coalesce": True, "max_instances": 1,

@@ -148,7 +148,7 @@ class DocumentCache:
             self._refresh_lock.release()
         return self.index
 
-    def _forget_bodies_not_in(self, docs) -> None:
+    def _forget_bodies_not_in(self, docs: Iterable[ServedDocument]) -> None:
         """Keep memory flat across generations: drop bodies the new one no longer serves
         (a request still sending an old body holds its own reference)."""
         live = {doc.blob_hash for doc in docs}
