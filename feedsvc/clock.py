@@ -26,7 +26,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
@@ -34,8 +34,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feedsvc.errors import StoreUnavailable
 from feedsvc.build import Builder
+from feedsvc.errors import StoreUnavailable
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
@@ -52,7 +52,7 @@ LEASE_NAME = "clock"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class JobDefaults(TypedDict):
@@ -165,7 +165,7 @@ class Clock:
 
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         kind = BlockingScheduler if blocking else BackgroundScheduler
-        return self.configure(kind(timezone=timezone.utc, job_defaults=job_defaults(self.settings)))
+        return self.configure(kind(timezone=UTC, job_defaults=job_defaults(self.settings)))
 
     def run(self) -> None:
         """Run in the foreground until SIGTERM or SIGINT."""

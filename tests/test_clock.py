@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -128,7 +128,7 @@ def test_two_clocks_one_leader_and_takeover(clock_settings, tmp_path):
             time.sleep(3)
             assert len(events(log_a, "build")) >= 3
             assert events(log_b, "build") == [] and events(log_b, "leadership") == []
-            killed_at = datetime.now(timezone.utc)
+            killed_at = datetime.now(UTC)
             stop(a, signal.SIGKILL)
             taken = wait_until(lambda: [e for e in events(log_b, "leadership") if e["leader"]], 10)
             assert taken, log_b.read_text()
@@ -219,7 +219,7 @@ class Hub:
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 assert form["hub.mode"] == ["publish"]
                 if hub.fail_first > 0:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc.models import Document
 from feedsvc.store import Store, body_hash
 
-WHEN = datetime(2024, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def doc(path: str, body: bytes | None) -> Document:

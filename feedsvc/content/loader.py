@@ -23,12 +23,21 @@ from pathlib import Path
 
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
-    NotARegularFile, directory_name_problem, file_kind, name_problem, printable, read_regular_file,
+    NotARegularFile,
+    directory_name_problem,
+    file_kind,
+    name_problem,
+    printable,
+    read_regular_file,
 )
 from feedsvc.content.limits import Limits, vet_articles
 from feedsvc.content.markup import markdown_limits
 from feedsvc.content.parse import (
-    ARTICLE_SUFFIXES, ParseContext, ParseResult, content_hash, parse_article,
+    ARTICLE_SUFFIXES,
+    ParseContext,
+    ParseResult,
+    content_hash,
+    parse_article,
 )
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem
@@ -258,7 +267,7 @@ def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseRe
             path=source.rel),))
     try:
         result = parse_article(source.rel, data, ctx)
-    except Exception as exc:  # noqa: BLE001 - a parser bug must cost one file, not the build
+    except Exception as exc:  # a parser bug must cost one file, not the build
         log.exception("parsing %s failed", source.rel)
         result = ParseResult(None, (ContentError(
             f"could not be parsed ({type(exc).__name__}: {exc})"[:500], path=source.rel, line=1),))
@@ -459,4 +468,4 @@ def _url_key(url: str) -> str:
     return f"{host.lower()}/{path.rstrip('/')}"
 
 
-__all__ = ["Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan", "TOPICS_FILE"]
+__all__ = ["TOPICS_FILE", "Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan"]

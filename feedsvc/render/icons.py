@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from functools import lru_cache
+from functools import cache, lru_cache
 
 ICON_SIZE = 144
 LOGO_WIDTH, LOGO_HEIGHT = 144, 72  # 2:1, and no wider than RSS allows an <image>
@@ -106,19 +106,19 @@ def _png(width: int, height: int) -> bytes:
             + _chunk(b"IDAT", zlib.compress(_pixels(width, height), 9)) + _chunk(b"IEND", b""))
 
 
-@lru_cache(maxsize=None)
+@cache
 def icon_png() -> bytes:
     """Square icon: RSS <image>, Atom <icon>, JSON Feed `icon`."""
     return _png(ICON_SIZE, ICON_SIZE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def logo_png() -> bytes:
     """2:1 logo (Atom <logo>, RSS <image>): the icon on a transparent band."""
     return _png(LOGO_WIDTH, LOGO_HEIGHT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def favicon_ico() -> bytes:
     """An ICO holding PNG images (every current browser reads those)."""
     images = [_png(size, size) for size in FAVICON_SIZES]

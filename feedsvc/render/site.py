@@ -19,22 +19,38 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Document, Topic
-from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.api import render_api_topics
-from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
-from feedsvc.render.html import render_article, render_index, render_topic
-from feedsvc.render.opml import render_opml
-from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, template_source
 from feedsvc.render.charts import articles_per_month
+from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
+from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
+from feedsvc.render.html import (
+    INDEX_LATEST,
+    TOPIC_PAGE_ARTICLES,
+    render_article,
+    render_index,
+    render_topic,
+    template_source,
+)
 from feedsvc.render.icons import favicon_ico, icon_png, logo_png
+from feedsvc.render.opml import render_opml
 from feedsvc.urls import (
-    API_TOPICS_PATH, ARTICLES_CHART_PATH, FAVICON_PATH, ICON_PATH, INDEX_PATH, LOGO_PATH, OPML_PATH,
-    STYLESHEET_PATH, archive_path, article_html_path, feed_path, topic_html_path,
+    API_TOPICS_PATH,
+    ARTICLES_CHART_PATH,
+    FAVICON_PATH,
+    ICON_PATH,
+    INDEX_PATH,
+    LOGO_PATH,
+    OPML_PATH,
+    STYLESHEET_PATH,
+    archive_path,
+    article_html_path,
+    feed_path,
+    topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 

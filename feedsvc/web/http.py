@@ -8,7 +8,7 @@ malformed or future date is ignored rather than trusted.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from werkzeug.datastructures import Accept
@@ -51,4 +51,4 @@ def uncacheable(response: _R, directive: str = "no-store") -> _R:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

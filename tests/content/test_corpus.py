@@ -7,7 +7,7 @@ of our loader: what the file says is what the Article must say.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,10 +47,10 @@ def expected_date(rel: str, meta: dict) -> datetime | None:
     """publishedDateTime, else the file name's date; an event's start is not its date."""
     date = meta.get("publishedDateTime")
     if isinstance(date, datetime):
-        return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        return date if date.tzinfo else date.replace(tzinfo=UTC)
     match = DATED_NAME.match(Path(rel).name)
     if match:
-        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        return datetime(*map(int, match.groups()), tzinfo=UTC)
     return None
 
 

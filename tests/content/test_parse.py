@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from feedsvc.content import parse_article
 from feedsvc.content.dates import DateParseError, parse_datetime
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def parse(ctx, text: str, name: str = "2024-03-13-story.md"):

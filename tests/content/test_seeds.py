@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -143,7 +143,7 @@ def test_a_date_once_recorded_does_not_move_when_the_file_is_committed_later(
     git("init", "-q", cwd=repo)
     settings = settings_for(content)
     key = "tag:feedsvc.test,2026:articles/003_d0ac93be030b5dd0"
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     _, first = build(settings)
     seen = datetime.fromisoformat(first[key]["date_published"])
     assert seen >= before  # first seen now: git has no commit for it yet

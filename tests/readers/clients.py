@@ -19,7 +19,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -67,7 +67,7 @@ class FeedRead:
 
 
 def _struct_to_datetime(value) -> datetime | None:
-    return datetime(*value[:6], tzinfo=timezone.utc) if value else None
+    return datetime(*value[:6], tzinfo=UTC) if value else None
 
 
 def read_feedparser(url: str, fmt: str) -> FeedRead:
@@ -169,7 +169,7 @@ def read_newsboat(url: str, fmt: str, work: Path) -> FeedRead:
         images = ([enclosure] if enclosure else []) + [html.unescape(src) for src in IMG_SRC.findall(content or "")]
         result.items.append(ReadItem(
             "newsboat", url, fmt, guid or None, link or None, title or None,
-            datetime.fromtimestamp(pub, timezone.utc) if pub else None, author or None, tuple(images)))
+            datetime.fromtimestamp(pub, UTC) if pub else None, author or None, tuple(images)))
     return result  # a feed it could not parse shows up as served items it did not read
 
 

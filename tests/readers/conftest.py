@@ -16,7 +16,15 @@ import pytest
 from tests.conftest import CONTENT, CORPUS, REPO
 from tests.readers import clients, compare
 from tests.readers.expected import Expected, read_sources
-from tests.readers.site import Document, WebProcess, build, fetch_documents, free_port, make_content, served_ids
+from tests.readers.site import (
+    Document,
+    WebProcess,
+    build,
+    fetch_documents,
+    free_port,
+    make_content,
+    served_ids,
+)
 
 SEEDS = Path(os.environ.get("FEEDSVC_TEST_SEEDS", REPO.parent / "shared" / "seeds"))
 ARTIFACTS = Path(os.environ.get("FEEDSVC_TEST_ARTIFACTS", REPO / "test-artifacts"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -57,7 +57,7 @@ def test_the_dateless_seed_keeps_its_date_across_rebuilds_and_touches(tmp_path):
                              id_authority="feedsvc.test,2026", build_workers=1)
     store = Store(settings.database_url)
     store.create()
-    first_build = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+    first_build = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     report = Builder(settings, store).build(now=first_build)
     assert report.generation is not None, f"nothing published: {report.problems}"
     before = seed_dates(store)

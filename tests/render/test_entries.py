@@ -8,7 +8,7 @@ test, not the bytes we meant to write.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import pytest
@@ -21,7 +21,7 @@ from feedsvc.render.formats import feed_formats, render_entries
 
 OPTIONS = FeedOptions("https://feeds.test", "Test Site", "Testing.", "en", 50)
 TOPICS = {"privacy": Topic("privacy", "Privacy & data")}
-WHEN = datetime(2021, 4, 18, 10, 20, tzinfo=timezone.utc)
+WHEN = datetime(2021, 4, 18, 10, 20, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -117,8 +117,8 @@ def test_article_without_image_has_no_enclosure():
 
 
 def test_related_coverage_and_event_show_in_the_content_with_the_summary_first():
-    event = Event(datetime(2021, 5, 12, 8, tzinfo=timezone.utc),
-                  datetime(2021, 5, 14, 18, tzinfo=timezone.utc), "Online")
+    event = Event(datetime(2021, 5, 12, 8, tzinfo=UTC),
+                  datetime(2021, 5, 14, 18, tzinfo=UTC), "Online")
     docs = documents(article(event=event, summary="An event <worth> attending."))
     content = feedparser.parse(docs["atom"]).entries[0].content[0].value
     assert content.index("An event &lt;worth&gt; attending.") < content.index("Event:")

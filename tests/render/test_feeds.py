@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import feedparser
 import jsonschema

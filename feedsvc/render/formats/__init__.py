@@ -80,5 +80,6 @@ def render_entries(articles: list[Article], topics: dict[str, Topic],
     return [{f.name: f.entry(article, topics, options) for f in formats} for article in articles]
 
 
-# The formats, registered in the order pages and OpenAPI list them.
-from feedsvc.render.formats import rss, atom, jsonfeed  # noqa: E402,F401  (they register)
+# The formats, registered in the order pages and OpenAPI list them: importing them
+# registers them, after register() exists, and the order is the point (no sorting).
+from feedsvc.render.formats import rss, atom, jsonfeed  # noqa: E402, F401, I001

@@ -16,10 +16,19 @@ from lxml import etree
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
 from feedsvc.render.documents import (
-    ATOM_NS, extra_links, feed_head, mark_archive, serialise, splice,
+    ATOM_NS,
+    extra_links,
+    feed_head,
+    mark_archive,
+    serialise,
+    splice,
 )
 from feedsvc.render.entries import (
-    element, empty_element, entry_html, image_media_type, media_elements,
+    element,
+    empty_element,
+    entry_html,
+    image_media_type,
+    media_elements,
 )
 from feedsvc.render.formats import register
 
