@@ -19,6 +19,7 @@ lease so that another clock can take over at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -102,10 +103,8 @@ class Clock:
     def step_down(self) -> None:
         with self._lease_lock:
             if self.leader:
-                try:
+                with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(LEASE_NAME, self.holder)
-                except StoreUnavailable:  # it will expire anyway
-                    pass
                 self.leader = False
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 

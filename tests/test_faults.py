@@ -272,7 +272,7 @@ def test_every_feed_served_during_rebuilds_is_one_whole_generation(write, settin
                         etree.fromstring(response.content)
                     checked += 1
                     pending = response.content
-                    assert wait_until(lambda: pending in published.get(path, set()), 5), path
+                    assert wait_until(lambda pending=pending, path=path: pending in published.get(path, set()), 5), path
         stop_rebuilding.set()
         rebuilder.join(30)
         assert checked > 100 and rebuilt[0] >= 5

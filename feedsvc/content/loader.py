@@ -348,7 +348,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     parsed = 0
     cache_error: str | None = None
     for number, (source, (digest, result, pickled)) in enumerate(
-            zip(todo, _parse_all(todo, ctx, pool, limits))):
+            zip(todo, _parse_all(todo, ctx, pool, limits), strict=True)):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -463,8 +463,8 @@ def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[Conten
 
 def _url_key(url: str) -> str:
     """URLs that differ only by scheme, host case or a trailing slash are the same story."""
-    scheme, _, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
+    _scheme, _, rest = url.partition("://")
+    host, _slash, path = rest.partition("/")
     return f"{host.lower()}/{path.rstrip('/')}"
 
 

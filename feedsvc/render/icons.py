@@ -64,7 +64,7 @@ def _pixel(left: float, top: float, side: float, state: tuple[bool, bool] | None
     if not covered:
         return b"\0\0\0\0"
     mix = symbol / covered
-    rgb = bytes(round(o + (w - o) * mix) for o, w in zip(_ORANGE, _WHITE))
+    rgb = bytes(round(o + (w - o) * mix) for o, w in zip(_ORANGE, _WHITE, strict=True))
     return rgb + bytes((round(255 * covered / total),))
 
 
@@ -125,7 +125,7 @@ def favicon_ico() -> bytes:
     directory = struct.pack("<HHH", 0, 1, len(images))
     offset = 6 + 16 * len(images)
     entries = b""
-    for size, image in zip(FAVICON_SIZES, images):
+    for size, image in zip(FAVICON_SIZES, images, strict=True):
         entries += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(image), offset)
         offset += len(image)
     return directory + entries + b"".join(images)

@@ -156,7 +156,7 @@ class _FragmentSupply:
             number = self.next_batch
             rendered = render_entries(self.batches[number], self.topics, self.options)
             self.next_batch += 1
-        for article, fragment in zip(self.batches[number], rendered):
+        for article, fragment in zip(self.batches[number], rendered, strict=True):
             self.fragments[article.id] = fragment
         self.loaded = number
         self._submit_ahead()

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL; None for other databases and in-memory ones."""
     parsed = make_url(url)
-    if not parsed.get_backend_name() == "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 

@@ -87,7 +87,7 @@ def test_every_corpus_file_is_accounted_for(loaded):
         candidates[rel] = (meta, date)
     # Two files with one original URL: the newer (then the first by path) is published.
     by_url: dict[str, list[str]] = {}
-    for rel, (meta, date) in candidates.items():
+    for rel, (meta, _date) in candidates.items():
         url = meta.get("originalUrl") or meta.get("webUrl") or meta.get("website")
         by_url.setdefault(url, []).append(rel)
     for url, group in by_url.items():

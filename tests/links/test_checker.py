@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -47,7 +48,7 @@ def test_redirect_to_another_scheme(server, check):
     assert result.status == "broken" and "not an http(s) URL" in result.error
 
 
-@pytest.mark.parametrize("path, code", [("/missing", 404), ("/gone", 410)])
+@pytest.mark.parametrize(("path", "code"), [("/missing", 404), ("/gone", 410)])
 def test_not_found_and_gone(server, check, path, code):
     result = check(server.url(path, "site.test"))
     assert (result.status, result.code) == ("broken", code)
@@ -147,7 +148,7 @@ def test_per_host_limit_and_gap_measured_on_the_server(server):
     assert server.max_in_flight["site.test"] == 2 and server.max_in_flight["other.test"] == 2
     for host in ("site.test", "other.test"):
         starts = sorted(r.started for r in server.requests if r.host == host)
-        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert min(gaps) >= 0.09, gaps
 
 

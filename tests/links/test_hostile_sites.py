@@ -80,7 +80,7 @@ def hostile_urls(server) -> tuple[list[str], list[str]]:
 
 
 def assert_hostile_results(server, states) -> None:
-    for path, (location, words) in BAD_LOCATIONS.items():
+    for path, (_location, words) in BAD_LOCATIONS.items():
         state = states[server.url(path, "site.test")]
         assert state.status == "broken", (path, state)
         assert words in state.error and "redirected to" in state.error, (path, state.error)
@@ -122,7 +122,7 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     assert first_s < 20
 
 
-@pytest.mark.parametrize("url, words", [
+@pytest.mark.parametrize(("url", "words"), [
     ("http://site.test:99999/ok", "invalid URL: port 99999 is out of range"),
     ("http://site.test:65536/ok", "invalid URL: port 65536 is out of range"),
     ("http://site.test:0/ok", "invalid URL: port 0"),
@@ -223,7 +223,7 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
     healthy = [srv.url(f"/page-{n}", "rl.test") for n in range(8)]
     missing = [srv.url(f"/missing-{n}", "rl.test") for n in range(40)]
     limited, maintenance = srv.url("/limited", "rl.test"), srv.url("/maintenance", "rl.test")
-    urls = [limited, maintenance] + healthy + missing
+    urls = [limited, maintenance, *healthy, *missing]
     # The old ceiling: 98 requests 0.05 s apart, 2 at a time, is ~5 s of queue
     # for a 1 s deadline; every URL beyond the first few timed out waiting.
     settings, store = publish(write, settings_for, urls, linkcheck_per_host=2,

@@ -119,7 +119,7 @@ def table(tallies: list[Tally]) -> str:
                   t.count("wrong_links"),
                   f"{t.count('missing_images')}/{t.images_expected}", t.count("title_mismatches"),
                   t.count("date_mismatches"), t.count("author_mismatches"), t.count("unknown_items")]
-        lines.append("  ".join(str(v).ljust(width) for v, (_, width) in zip(values, columns)))
+        lines.append("  ".join(str(v).ljust(width) for v, (_, width) in zip(values, columns, strict=True)))
     return "\n".join(lines)
 
 

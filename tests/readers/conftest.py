@@ -116,6 +116,6 @@ def report(site: Site, tallies: dict[str, compare.Tally], skipped: dict[str, str
                       for d in site.documents],
         "clients": [t.row() for t in tallies.values()],
         "skipped": skipped,
-        "problems": {name: {k: v for k, v in t.problems.items()} for name, t in tallies.items()},
+        "problems": {name: dict(t.problems.items()) for name, t in tallies.items()},
         "table": text,
     }, indent=2, ensure_ascii=False) + "\n")

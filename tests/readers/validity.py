@@ -69,8 +69,7 @@ def entries(doc: Document) -> Iterator[etree._Element]:
 
 
 def entry_name(element: etree._Element) -> str:
-    ident = element.findtext(f"{A}id") or element.findtext("guid") or "?"
-    return ident
+    return element.findtext(f"{A}id") or element.findtext("guid") or "?"
 
 
 # --- the checks -------------------------------------------------------------
@@ -181,9 +180,8 @@ def check_absolute_urls(doc: Document) -> list[str]:
         for name, value in element.attrib.items():
             if name in URL_ATTRIBUTES and not absolute(value):
                 problems.append(f"{element.tag} @{name}={value!r} is not an absolute http(s) URL")
-        if element.tag in URL_ELEMENTS and not len(element):
-            if not absolute(element.text):
-                problems.append(f"<{element.tag}>{element.text!r} is not an absolute http(s) URL")
+        if element.tag in URL_ELEMENTS and not len(element) and not absolute(element.text):
+            problems.append(f"<{element.tag}>{element.text!r} is not an absolute http(s) URL")
         if element.tag == "guid" and element.get("isPermaLink", "true") == "true" and not absolute(element.text):
             problems.append(f"permalink guid {element.text!r} is not an absolute URL")
     return problems

@@ -26,14 +26,14 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def article(**changes) -> Article:
-    values = dict(
-        id="tag:feedsvc.test,2026:articles/a", stem="a", source="a.md", title="Title",
-        summary="Summary.", content_html="", published=WHEN, updated=WHEN,
-        original_url="https://news.example/story", self_published=False, topic_names=(),
-        topics=("privacy",), provider=Provider("The Outlet", "outlet.example"),
-        image=Image("https://img.example/photo.jpg", 1280, 640),
-        related=(RelatedLink("Another story", "https://other.example/related", None, "Other"),),
-    )
+    values = {
+        "id": "tag:feedsvc.test,2026:articles/a", "stem": "a", "source": "a.md", "title": "Title",
+        "summary": "Summary.", "content_html": "", "published": WHEN, "updated": WHEN,
+        "original_url": "https://news.example/story", "self_published": False, "topic_names": (),
+        "topics": ("privacy",), "provider": Provider("The Outlet", "outlet.example"),
+        "image": Image("https://img.example/photo.jpg", 1280, 640),
+        "related": (RelatedLink("Another story", "https://other.example/related", None, "Other"),),
+    }
     values.update(changes)
     return Article(**values)
 
@@ -49,7 +49,7 @@ def documents(*articles: Article) -> dict[str, bytes]:
 def test_atom_entry_has_exactly_one_alternate_and_it_comes_first():
     atom = etree.fromstring(documents(article())["atom"])
     links = atom.find(f"{ATOM}entry").findall(f"{ATOM}link")
-    assert [(l.get("rel"), l.get("href")) for l in links] == [
+    assert [(link.get("rel"), link.get("href")) for link in links] == [
         ("alternate", "https://news.example/story"),
         ("related", "https://other.example/related"),
         ("enclosure", "https://img.example/photo.jpg"),

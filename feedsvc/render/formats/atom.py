@@ -8,6 +8,7 @@ link, first (see `feedsvc.render.entries`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from lxml import etree
 
@@ -63,7 +64,7 @@ class AtomFormat:
     media_type = MEDIA_TYPE
     label = "Atom 1.0"
     short_label = "Atom"
-    openapi_schema = {"type": "string"}
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         return atom_entry(article, topics, options).encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
+from typing import Any, ClassVar
 
 from lxml import etree
 
@@ -66,7 +67,7 @@ class RssFormat:
     media_type = MEDIA_TYPE
     label = "RSS 2.0"
     short_label = "RSS"
-    openapi_schema = {"type": "string"}
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         return rss_item(article, topics, options).encode("utf-8")
