@@ -154,7 +154,8 @@ class Clock:
         if self.check_links:
             scheduler.add_job(self.links_job, "interval", seconds=self.settings.linkcheck_interval,
                               id="links", replace_existing=True,
-                              next_run_time=now + timedelta(seconds=min(30, self.settings.linkcheck_interval)))
+                              next_run_time=now + timedelta(
+                                  seconds=min(30, self.settings.linkcheck_interval)))
         scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         return scheduler
 

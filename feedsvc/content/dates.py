@@ -41,7 +41,8 @@ def parse_datetime(value: object) -> tuple[datetime, bool]:
     if iso.endswith(("z", "Z")):
         iso = iso[:-1] + "+00:00"
     iso = _COMPACT_OFFSET.sub(r"\1:\2", iso) if "T" in iso or " " in iso else iso
-    iso = _SHORT_OFFSET.sub(r"\1:00", iso) if re.search(r"[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$", iso) else iso
+    if re.search(r"[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$", iso):
+        iso = _SHORT_OFFSET.sub(r"\1:00", iso)
     try:
         return _to_utc(datetime.fromisoformat(iso))
     except ValueError:

@@ -189,7 +189,9 @@ class _Fields:
 
 
 def _yaml_kind(value: Any) -> str:
-    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def _split_front_matter(text: str) -> tuple[str, str]:

@@ -54,7 +54,8 @@ def _document(media_type: str, schema: JSONObject, summary: str, parameters: lis
                     "headers": {"ETag": {"schema": {"type": "string"}},
                                 "Last-Modified": {"schema": {"type": "string"}}},
                     "content": {media_type: {"schema": schema}}},
-            "304": {"description": "Not modified since the client's copy (If-None-Match / If-Modified-Since)."},
+            "304": {"description":
+                    "Not modified since the client's copy (If-None-Match / If-Modified-Since)."},
             **_error_responses(404, 414, 429, 503),
         }}}
 
@@ -130,7 +131,8 @@ def openapi_document(settings: Settings) -> JSONObject:
                                        "date_modified": {"type": "string"},
                                        "tags": {"type": "array", "items": {"type": "string"}}}}}}},
             "TopicList": {"type": "object", "required": ["topics"], "properties": {"topics": {
-                "type": "array", "items": {"type": "object", "required": ["slug", "title", "articles", "feeds"],
+                "type": "array", "items": {"type": "object",
+                                           "required": ["slug", "title", "articles", "feeds"],
                                            "properties": {"slug": {"type": "string"},
                                                           "title": {"type": "string"},
                                                           "articles": {"type": "integer"},
