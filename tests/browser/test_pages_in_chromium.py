@@ -99,7 +99,8 @@ def test_index_lists_every_topic(page):
     page.goto("/")
     rows = page.locator("table.topics tbody tr")
     assert rows.count() == 13
-    assert "Facial recognition" in rows.all_inner_texts()[3] or "Facial recognition" in " ".join(rows.all_inner_texts())
+    assert ("Facial recognition" in rows.all_inner_texts()[3]
+            or "Facial recognition" in " ".join(rows.all_inner_texts()))
     screenshot(page, "index")
 
 

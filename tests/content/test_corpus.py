@@ -111,7 +111,8 @@ def test_every_corpus_file_is_accounted_for(loaded):
     assert set(errors) <= set(files)
     info = sorted(p.reason for p in result.problems if p.severity == "info")
     assert info == sorted(
-        f"skipped {count} file(s) of type `{kind}` ({next(p.path for p in result.problems if p.severity == 'info' and f'`{kind}`' in p.reason)}"
+        f"skipped {count} file(s) of type `{kind}` "
+        f"({next(p.path for p in result.problems if p.severity == 'info' and f'`{kind}`' in p.reason)}"
         f"{f' and {count - 1} more' if count > 1 else ''}): not news, so not published"
         for kind, count in skipped_kinds.items())
     assert set(skipped_kinds) == {"profile", "course", "book", "collection", "learning resource"}

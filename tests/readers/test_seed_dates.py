@@ -36,8 +36,8 @@ def seed_dates(store: Store) -> dict[str, datetime | None]:
     found["json"] = next((parse_date(i.get("date_published")) for i in json.loads(body)["items"]
                           if i.get("id") == ID), None)
     _, body = store.read("feeds/all.atom")
-    entry = next((e for e in etree.fromstring(body).iter(f"{{{ATOM}}}entry") if e.findtext(f"{{{ATOM}}}id") == ID),
-                 None)
+    entry = next((e for e in etree.fromstring(body).iter(f"{{{ATOM}}}entry")
+                  if e.findtext(f"{{{ATOM}}}id") == ID), None)
     found["atom"] = parse_date(entry.findtext(f"{{{ATOM}}}published")) if entry is not None else None
     _, body = store.read("feeds/all.rss")
     item = next((i for i in etree.fromstring(body).iter("item") if i.findtext("guid") == ID), None)

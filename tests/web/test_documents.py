@@ -233,7 +233,8 @@ def test_a_new_generation_is_picked_up(client, site_settings, publish):
     after = client.get("/feeds/privacy.rss")
     assert after.headers["ETag"] != before.headers["ETag"]
     assert b"A new privacy story" in after.data
-    assert client.get("/feeds/privacy.rss", headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+    assert client.get("/feeds/privacy.rss",
+                      headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
 
 
 def test_store_outage_serves_memory_and_reports_not_ready(client, app, monkeypatch):
