@@ -19,6 +19,7 @@ lease so that another clock can take over at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -26,15 +27,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feedsvc.errors import StoreUnavailable
 from feedsvc.build import Builder
+from feedsvc.errors import StoreUnavailable
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
@@ -51,10 +53,18 @@ LEASE_NAME = "clock"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def job_defaults(settings: Settings) -> dict:
+class JobDefaults(TypedDict):
+    """APScheduler's per-job defaults, as this clock sets them."""
+
+    coalesce: bool
+    max_instances: int
+    misfire_grace_time: int
+
+
+def job_defaults(settings: Settings) -> JobDefaults:
     # A build that ran long must not make the next one pile up (coalesce, one
     # instance) nor be skipped for being a second late (misfire grace).
     return {"coalesce": True, "max_instances": 1,
@@ -93,10 +103,8 @@ class Clock:
     def step_down(self) -> None:
         with self._lease_lock:
             if self.leader:
-                try:
+                with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(LEASE_NAME, self.holder)
-                except StoreUnavailable:  # it will expire anyway
-                    pass
                 self.leader = False
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 
@@ -146,7 +154,8 @@ class Clock:
         if self.check_links:
             scheduler.add_job(self.links_job, "interval", seconds=self.settings.linkcheck_interval,
                               id="links", replace_existing=True,
-                              next_run_time=now + timedelta(seconds=min(30, self.settings.linkcheck_interval)))
+                              next_run_time=now + timedelta(
+                                  seconds=min(30, self.settings.linkcheck_interval)))
         scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
         return scheduler
 
@@ -156,7 +165,7 @@ class Clock:
 
     def scheduler(self, *, blocking: bool) -> BaseScheduler:
         kind = BlockingScheduler if blocking else BackgroundScheduler
-        return self.configure(kind(timezone=timezone.utc, job_defaults=job_defaults(self.settings)))
+        return self.configure(kind(timezone=UTC, job_defaults=job_defaults(self.settings)))
 
     def run(self) -> None:
         """Run in the foreground until SIGTERM or SIGINT."""

@@ -7,28 +7,40 @@ report without importing the pipeline.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict
 
 from feedsvc.content.topics import TOPICS_FILE
 from feedsvc.models import BuildStatus, Problem
 
 
-def refusal_reason(status: BuildStatus, problems: Iterable[Problem | dict]) -> str:
+class ProblemRecord(TypedDict):
+    """A Problem as a stored build report holds it (its JSON form)."""
+
+    path: str
+    line: int | None
+    severity: str
+    reason: str
+
+
+def _as_problem(p: Problem | ProblemRecord) -> Problem:
+    if isinstance(p, Problem):
+        return p
+    return Problem(path=p["path"], line=p["line"], severity=p["severity"], reason=p["reason"])
+
+
+def refusal_reason(status: BuildStatus, problems: Iterable[Problem | ProblemRecord]) -> str:
     """Why a refused build published nothing, from its problems (Problem objects or
     the dicts a stored report holds), for logs, /status and /readyz."""
-    def field(p, name):
-        return p[name] if isinstance(p, dict) else getattr(p, name)
-
-    errors = [p for p in problems if field(p, "severity") == "error"]
+    errors = [p for p in map(_as_problem, problems) if p.severity == "error"]
     if status is BuildStatus.TAXONOMY_INVALID:
-        errors = [p for p in errors if field(p, "path") == TOPICS_FILE]
+        errors = [p for p in errors if p.path == TOPICS_FILE]
         prefix = f"{TOPICS_FILE} has errors: "
     elif status is BuildStatus.SHRINK_REFUSED:
-        errors = [p for p in errors if field(p, "path") == "."]
+        errors = [p for p in errors if p.path == "."]
         prefix = ""
     else:
-        errors = [p for p in errors if field(p, "reason").startswith(("content directory", "cannot list"))]
+        errors = [p for p in errors if p.reason.startswith(("content directory", "cannot list"))]
         prefix = ""
     return prefix + "; ".join(
-        (f"line {field(p, 'line')}: " if field(p, "line") and status is BuildStatus.TAXONOMY_INVALID
-         else "")
-        + field(p, "reason") for p in errors)
+        (f"line {p.line}: " if p.line and status is BuildStatus.TAXONOMY_INVALID else "") + p.reason
+        for p in errors)

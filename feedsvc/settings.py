@@ -16,21 +16,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from feedsvc.errors import FeedsvcError
 
 ENV_PREFIX = "FEEDSVC_"
+_T = TypeVar("_T")
 
 
 class SettingsError(FeedsvcError, ValueError):
     """A setting has a value feedsvc cannot use."""
 
 
-def _setting(default: Any, help: str, *, minimum: int | None = None,
+def _setting(default: _T, help: str, *, minimum: float | None = None,
              choices: tuple[str, ...] | None = None, kind: str | None = None,
-             fallback_env: str | None = None) -> Any:
+             fallback_env: str | None = None) -> _T:
     return field(default=default, metadata={
         "help": help, "minimum": minimum, "choices": choices, "kind": kind,
         "fallback_env": fallback_env,
@@ -172,11 +173,11 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def setting_fields() -> tuple[dataclasses.Field, ...]:
+def setting_fields() -> tuple[dataclasses.Field[Any], ...]:
     return dataclasses.fields(Settings)
 
 
-def env_name(f: dataclasses.Field) -> str:
+def env_name(f: dataclasses.Field[Any]) -> str:
     return ENV_PREFIX + f.name.upper()
 
 
@@ -199,7 +200,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
     return out
 
 
-def _parse_value(f: dataclasses.Field, raw: str) -> Any:
+def _parse_value(f: dataclasses.Field[Any], raw: str) -> Any:
     meta = f.metadata
     name = env_name(f)
     raw = raw.strip()
@@ -276,16 +277,17 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     for key, value in overrides.items():
         if value is None:
             continue
-        f = next((f for f in setting_fields() if f.name == key), None)
-        if f is None:
+        known = next((f for f in setting_fields() if f.name == key), None)
+        if known is None:
             raise SettingsError(f"unknown setting {key!r}")
+        f = known
         if isinstance(value, str) or (f.metadata["kind"] == "list" and isinstance(value, (list, tuple))):
             value = _parse_value(f, value if isinstance(value, str) else ",".join(value))
         values[key] = value
     return Settings(**values)
 
 
-def _default_text(f: dataclasses.Field) -> str:
+def _default_text(f: dataclasses.Field[Any]) -> str:
     default = f.default
     if default in ("", ()):
         return "(empty)"

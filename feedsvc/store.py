@@ -18,21 +18,53 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table,
-    Text, create_engine, delete, event, insert, select, update,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
 )
-from sqlalchemy.engine import Engine, ExceptionContext, make_url
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.models import Document
 
 T = TypeVar("T")
+# A build report as stored: a JSON object whose shape the build pipeline owns; the
+# store only serialises it, so its values stay untyped here.
+JSONObject = dict[str, Any]
+
+
+class GenerationInfo(TypedDict):
+    """One published generation's row, with its report decoded."""
+
+    id: int
+    created_at: datetime
+    input_fingerprint: str
+    report: JSONObject
+
+
 metadata = MetaData()
 
 blobs = Table(
@@ -179,7 +211,7 @@ class StoredDocument:
 
 def _utc(value: datetime) -> datetime:
     """Aware UTC, whatever the driver returns (SQLite gives naive datetimes back)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _whole_second(value: datetime) -> datetime:
@@ -204,7 +236,8 @@ def engine_for(url: str, timeout: float = 30.0) -> Engine:
         engine = create_engine(url, connect_args={"timeout": timeout})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
+                            _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -245,7 +278,7 @@ class Store:
             value = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
         return int(value) if value is not None else None
 
-    def generation_info(self, generation: int) -> dict | None:
+    def generation_info(self, generation: int) -> GenerationInfo | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(generations).where(generations.c.id == generation)).first()
         if row is None:
@@ -282,17 +315,17 @@ class Store:
 
     # --- writing ---------------------------------------------------------
 
-    def _insert_ignoring_duplicates(self, table: Table):
+    def _insert_ignoring_duplicates(self, table: Table) -> Insert:
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        elif self.engine.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(self.engine.dialect.name)
-        return dialect_insert(table).on_conflict_do_nothing()
+            from sqlalchemy.dialects import postgresql
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects import sqlite
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise NotImplementedError(self.engine.dialect.name)  # pragma: no cover - only these two
 
     def publish(self, docs: Iterable[Document], input_fingerprint: str,
-                report: dict | Callable[[int, int, int], dict], *,
+                report: JSONObject | Callable[[int, int, int], JSONObject], *,
                 created_at: datetime) -> tuple[int, list[str], int]:
         """Publish a generation atomically. Returns (generation, changed paths, unchanged count).
 
@@ -321,8 +354,8 @@ class Store:
                     previous[path] = digest
                     previous_modified[path] = _utc(modified)
             known = set(previous.values())
-            rows: list[dict] = []
-            blob_rows: list[dict] = []
+            rows: list[dict[str, object]] = []
+            blob_rows: list[dict[str, object]] = []
             insert_blob = self._insert_ignoring_duplicates(blobs)
             changed: list[str] = []
 
@@ -340,7 +373,7 @@ class Store:
                 rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
                              "last_modified": modified, "render_key": doc.key})
 
-            def finish(doc: Document, future: Future) -> None:
+            def finish(doc: Document, future: Future[tuple[str, bytes]]) -> None:
                 digest, packed = future.result()
                 if digest not in known:
                     known.add(digest)
@@ -350,7 +383,7 @@ class Store:
                         blob_rows.clear()
                 row(doc, digest)
 
-            pending: deque[tuple[Document, Future]] = deque()
+            pending: deque[tuple[Document, Future[tuple[str, bytes]]]] = deque()
             with ThreadPoolExecutor(HASH_THREADS) as threads:
                 for doc in docs:
                     if doc.body is None:
@@ -366,9 +399,12 @@ class Store:
                     finish(*pending.popleft())
             if blob_rows:
                 conn.execute(insert_blob, blob_rows)
-            generation = conn.execute(insert(generations).values(
+            key = conn.execute(insert(generations).values(
                 created_at=_utc(created_at), input_fingerprint=input_fingerprint, report="{}",
-            )).inserted_primary_key[0]
+            )).inserted_primary_key
+            if key is None:  # pragma: no cover - every supported database returns it
+                raise RuntimeError("the database returned no id for the new generation")
+            generation: int = key[0]
             unchanged = len(rows) - len(changed)
             final = report(generation, len(changed), unchanged) if callable(report) else report
             conn.execute(update(generations).where(generations.c.id == generation).values(
@@ -384,7 +420,7 @@ class Store:
             self._prune(conn, generation, _utc(created_at))
         return generation, changed, unchanged
 
-    def _prune(self, conn, newest: int, now: datetime) -> None:
+    def _prune(self, conn: Connection, newest: int, now: datetime) -> None:
         """Drop generations that are both beyond the last KEEP_GENERATIONS and older than
         KEEP_SECONDS: a web process that looked up an index a moment ago, however many
         builds ran since, still finds every body it refers to."""
@@ -405,21 +441,21 @@ class Store:
         ids = list(proposed)
         recorded: dict[str, datetime] = {}
         with self.engine.begin() as conn:
-            for chunk in in_batches(ids):
+            for id_chunk in in_batches(ids):
                 for article_id, when in conn.execute(
                         select(article_dates.c.article_id, article_dates.c.published)
-                        .where(article_dates.c.article_id.in_(chunk))):
+                        .where(article_dates.c.article_id.in_(id_chunk))):
                     recorded[article_id] = _utc(when)
             missing = [{"article_id": i, "published": _utc(proposed[i])}
                        for i in ids if i not in recorded]
-            for chunk in in_batches(missing):
-                conn.execute(self._insert_ignoring_duplicates(article_dates), list(chunk))
+            for row_chunk in in_batches(missing):
+                conn.execute(self._insert_ignoring_duplicates(article_dates), list(row_chunk))
         if missing:  # another process may have won a race: read back what stands
             with self.engine.connect() as conn:
-                for chunk in in_batches([row["article_id"] for row in missing]):
+                for id_chunk in in_batches([str(row["article_id"]) for row in missing]):
                     for article_id, when in conn.execute(
                             select(article_dates.c.article_id, article_dates.c.published)
-                            .where(article_dates.c.article_id.in_(chunk))):
+                            .where(article_dates.c.article_id.in_(id_chunk))):
                         recorded[article_id] = _utc(when)
         return recorded
 
@@ -458,7 +494,7 @@ class Store:
             row = conn.execute(select(leases).where(leases.c.name == name)).first()
         return (row.holder, _utc(row.expires_at)) if row else None
 
-    def record_report(self, report: dict) -> None:
+    def record_report(self, report: JSONObject) -> None:
         """Keep the latest build report even when no new generation was published."""
         value = json.dumps(report, sort_keys=True, default=str)
         with self.engine.begin() as conn:
@@ -467,7 +503,7 @@ class Store:
             if not changed:
                 conn.execute(insert(state).values(key="last_report", value=value))
 
-    def last_report(self) -> dict | None:
+    def last_report(self) -> JSONObject | None:
         with self.engine.connect() as conn:
             value = conn.execute(select(state.c.value).where(state.c.key == "last_report")).scalar()
         return json.loads(value) if value else None

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 
 PRELOAD = ["feedsvc.content.parse", "feedsvc.render.entries"]
 
@@ -78,9 +79,11 @@ class WorkerPool:
         if self.workers <= 1:
             return None
         if self._executor is None:
+            context: BaseContext
             if "forkserver" in multiprocessing.get_all_start_methods():
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(PRELOAD)
+                forkserver = multiprocessing.get_context("forkserver")
+                forkserver.set_forkserver_preload(PRELOAD)
+                context = forkserver
             else:  # pragma: no cover - not POSIX
                 context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-
 import os
 import shutil
+from datetime import UTC
 
 from feedsvc.build import Builder
 from feedsvc.store import Store
@@ -118,14 +118,14 @@ def test_a_broken_file_is_reported_and_the_rest_publish(write, settings_for):
 
 
 def test_old_generations_are_pruned_with_their_blobs(write, settings_for):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from sqlalchemy import func, select
 
     from feedsvc.store import KEEP_GENERATIONS, KEEP_SECONDS, blobs
 
     b = builder(settings_for(write.root))
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(KEEP_GENERATIONS + 3):
         write(f"2024-01-{n + 1:02d}-a.md", f"---\ntitle: A{n}\nurl: https://e.org/{n}\n---\n")
         b.build(now=start + timedelta(seconds=KEEP_SECONDS * 2 * n))

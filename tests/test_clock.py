@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -72,7 +72,8 @@ def test_jobs_run_do_not_overlap_and_survive_failures(clock_settings):
     assert clock.store.current_generation() is not None
 
 
-def start_process(args: list[str], settings, log_path: Path, extra_env: dict | None = None) -> subprocess.Popen:
+def start_process(args: list[str], settings, log_path: Path,
+                  extra_env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "FEEDSVC_DATABASE_URL": settings.database_url, "FEEDSVC_CONTENT_DIR": str(settings.content_dir),
            "FEEDSVC_CACHE_DIR": str(settings.cache_dir), "FEEDSVC_BASE_URL": settings.base_url,
@@ -128,7 +129,7 @@ def test_two_clocks_one_leader_and_takeover(clock_settings, tmp_path):
             time.sleep(3)
             assert len(events(log_a, "build")) >= 3
             assert events(log_b, "build") == [] and events(log_b, "leadership") == []
-            killed_at = datetime.now(timezone.utc)
+            killed_at = datetime.now(UTC)
             stop(a, signal.SIGKILL)
             taken = wait_until(lambda: [e for e in events(log_b, "leadership") if e["leader"]], 10)
             assert taken, log_b.read_text()
@@ -166,13 +167,15 @@ def test_two_web_processes_serve_identical_etags(clock_settings, tmp_path):
     try:
         def ready() -> bool:
             try:
-                return all(httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=1).status_code == 200 for p in ports)
+                return all(httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=1).status_code == 200
+                           for p in ports)
             except httpx.TransportError:
                 return False
 
         assert wait_until(ready, 30)
         for path in ("/feeds/all.atom", "/feeds/privacy.rss", "/feeds.opml", "/", "/api/topics"):
-            answers = [httpx.get(f"http://127.0.0.1:{p}{path}", headers={"Accept-Encoding": "gzip"}) for p in ports]
+            answers = [httpx.get(f"http://127.0.0.1:{p}{path}", headers={"Accept-Encoding": "gzip"})
+                       for p in ports]
             assert answers[0].headers["etag"] == answers[1].headers["etag"], path
             assert answers[0].content == answers[1].content
     finally:
@@ -219,7 +222,7 @@ class Hub:
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 assert form["hub.mode"] == ["publish"]
                 if hub.fail_first > 0:

@@ -67,7 +67,8 @@ def test_file_disappearing_during_the_build_is_skipped_with_a_warning(write, set
     monkeypatch.setattr(loader, "scan", scan_then_delete)
     report = make_builder(settings_for(write.root)).build()
     assert report.published and report.articles == 1
-    assert [(p.path, p.severity) for p in report.problems if p.path == "vanishes.md"] == [("vanishes.md", "warning")]
+    assert [(p.path, p.severity) for p in report.problems
+            if p.path == "vanishes.md"] == [("vanishes.md", "warning")]
 
 
 def test_file_changing_during_the_build_is_picked_up_next_time(write, settings_for, monkeypatch):
@@ -272,7 +273,8 @@ def test_every_feed_served_during_rebuilds_is_one_whole_generation(write, settin
                         etree.fromstring(response.content)
                     checked += 1
                     pending = response.content
-                    assert wait_until(lambda: pending in published.get(path, set()), 5), path
+                    assert wait_until(
+                        lambda pending=pending, path=path: pending in published.get(path, set()), 5), path
         stop_rebuilding.set()
         rebuilder.join(30)
         assert checked > 100 and rebuilt[0] >= 5

@@ -123,7 +123,7 @@ def test_a_broken_taxonomy_stops_the_publish(site, tmp_path, how):
 
 
 def test_a_repaired_taxonomy_publishes_again(site, tmp_path):
-    settings, store, client, first = site
+    settings, _store, client, first = site
     break_with(settings.content_dir, "stray-quote", tmp_path)
     assert build(settings)[0].status == "taxonomy-invalid"
     (settings.content_dir / "topics.yml").write_text(TOPICS)
@@ -163,7 +163,7 @@ def test_an_emptied_content_directory_needs_allow_shrink(site, caplog):
 
 
 def test_losing_less_than_the_limit_publishes(site):
-    settings, store, _, first = site
+    settings, _store, _, _first = site
     for name in ("s0.md", "s1.md", "s2.md"):  # half of six: not fewer than half
         (settings.content_dir / name).unlink()
     report, _ = build(settings)
@@ -173,7 +173,7 @@ def test_losing_less_than_the_limit_publishes(site):
 
 
 def test_the_shrink_limit_is_a_setting(site):
-    settings, store, _, first = site
+    settings, _store, _, _first = site
     for name in ("s0.md", "s1.md", "s2.md"):
         (settings.content_dir / name).unlink()
     report, _ = build(settings.replace(shrink_limit=0.9))
@@ -237,7 +237,7 @@ def test_a_store_file_deleted_under_the_web_is_noticed(site, tmp_path, settings_
 
 
 def test_metrics_name_the_refusal(site):
-    settings, store, client, first = site
+    settings, _store, client, _first = site
     (settings.content_dir / "topics.yml").write_text("topics: [")
     assert build(settings)[0].status == "taxonomy-invalid"
     text = client.get("/metrics").get_data(as_text=True)

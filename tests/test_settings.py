@@ -19,7 +19,7 @@ def test_feedsvc_database_url_wins_over_database_url():
     assert s.database_url == "sqlite:///a.db"
 
 
-@pytest.mark.parametrize("name, value, message", [
+@pytest.mark.parametrize(("name", "value", "message"), [
     ("FEEDSVC_FEED_SIZE", "0", "FEEDSVC_FEED_SIZE: must be at least 1, got 0"),
     ("FEEDSVC_BASE_URL", "feeds.example.org", "FEEDSVC_BASE_URL: expected an absolute http(s) URL"),
     ("FEEDSVC_WEBSUB_HUB", "ftp://hub", "FEEDSVC_WEBSUB_HUB: expected an absolute http(s) URL"),

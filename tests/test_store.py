@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gzip
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc.models import Document
 from feedsvc.store import Store, body_hash
 
-WHEN = datetime(2024, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def doc(path: str, body: bytes | None) -> Document:
@@ -79,5 +79,5 @@ def test_an_unreachable_store_is_the_products_error_not_sqlalchemys(tmp_path):
         missing.current_generation()
     assert isinstance(caught.value, FeedsvcError)
     refused = Store("postgresql://nobody@127.0.0.1:1/none", timeout=2)  # a closed loopback port
-    with pytest.raises(StoreUnavailable, match="Connection refused|connection failed"):
+    with pytest.raises(StoreUnavailable, match=r"Connection refused|connection failed"):
         refused.current_generation()

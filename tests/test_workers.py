@@ -77,7 +77,7 @@ def test_workers_die_with_a_killed_build(tmp_path):
         assert build.poll() is None, "the build finished before its workers were seen"
         os.kill(build.pid, signal.SIGKILL)  # the build alone: no clean-up runs
         build.wait(CEILING)
-        started.update({pid: t for pid, t in descendants(build.pid).items()})
+        started.update(dict(descendants(build.pid).items()))
         gone = wait_until(lambda: not [p for p, t in started.items() if alive(p, t)], CEILING)
         left = [p for p, t in started.items() if alive(p, t)]
         assert gone, f"processes left behind: {left}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
@@ -26,7 +26,7 @@ def parse_datetime(value: object) -> tuple[datetime, bool]:
     if isinstance(value, datetime):
         return _to_utc(value)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=timezone.utc), False
+        return datetime.combine(value, time(0), tzinfo=UTC), False
     if not isinstance(value, str):
         raise DateParseError(f"expected a date, got {type(value).__name__} {value!r}")
     text = value.strip()
@@ -34,14 +34,15 @@ def parse_datetime(value: object) -> tuple[datetime, bool]:
         raise DateParseError("the date is empty")
     if len(text) == 10 and text[4:5] == "-":
         try:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=timezone.utc), False
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC), False
         except ValueError as exc:
             raise DateParseError(f"{text!r} is not a valid date ({exc})") from None
     iso = text
     if iso.endswith(("z", "Z")):
         iso = iso[:-1] + "+00:00"
     iso = _COMPACT_OFFSET.sub(r"\1:\2", iso) if "T" in iso or " " in iso else iso
-    iso = _SHORT_OFFSET.sub(r"\1:00", iso) if re.search(r"[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$", iso) else iso
+    if re.search(r"[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}$", iso):
+        iso = _SHORT_OFFSET.sub(r"\1:00", iso)
     try:
         return _to_utc(datetime.fromisoformat(iso))
     except ValueError:
@@ -58,8 +59,8 @@ def parse_datetime(value: object) -> tuple[datetime, bool]:
 
 def _to_utc(value: datetime) -> tuple[datetime, bool]:
     if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=timezone.utc), True
-    return value.astimezone(timezone.utc), False
+        return value.replace(tzinfo=UTC), True
+    return value.astimezone(UTC), False
 
 
 def date_from_filename(name: str) -> datetime | None:
@@ -68,6 +69,7 @@ def date_from_filename(name: str) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        year, month, day = (int(group) for group in match.groups())
+        return datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from feedsvc.errors import FeedsvcError
 from feedsvc.models import Problem
 
@@ -32,7 +34,8 @@ class ContentError(FeedsvcError):
     def __str__(self) -> str:
         return str(self.to_problem())
 
-    def __reduce__(self):  # picklable across worker processes
+    def __reduce__(self) -> tuple[Callable[[str, str, int | None, str], ContentError],
+                                  tuple[str, str, int | None, str]]:  # picklable across worker processes
         return (_rebuild, (self.reason, self.path, self.line, self.severity))
 
 

@@ -16,6 +16,7 @@ import pickle
 import sqlite3
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -277,7 +278,7 @@ def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseRe
             path=source.rel),))
     try:
         result = parse_article(source.rel, data, ctx)
-    except Exception as exc:  # noqa: BLE001 - a parser bug must cost one file, not the build
+    except Exception as exc:  # a parser bug must cost one file, not the build
         log.exception("parsing %s failed", source.rel)
         result = ParseResult(None, (ContentError(
             f"could not be parsed ({type(exc).__name__}: {exc})"[:500], path=source.rel, line=1),))
@@ -305,13 +306,13 @@ def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
 def _parse_all(todo: list[SourceFile], ctx: ParseContext, pool: WorkerPool | None,
                limits: Limits) -> Iterable[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
-    if executor is None:
+    if pool is None or executor is None:
         return [(digest, result, None) for digest, result in _parse_batch(todo, ctx, limits)]
     return _parse_in_workers(executor, todo, ctx, limits,
                              max(50, len(todo) // (pool.workers * 8)))
 
 
-def _parse_in_workers(executor, todo: list[SourceFile], ctx: ParseContext, limits: Limits,
+def _parse_in_workers(executor: Executor, todo: list[SourceFile], ctx: ParseContext, limits: Limits,
                       chunk: int) -> Iterator[tuple[str, ParseResult, bytes | None]]:
     batches = list(_chunks(todo, chunk))
     for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches),
@@ -358,7 +359,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     parsed = 0
     cache_error: str | None = None
     for number, (source, (digest, result, pickled)) in enumerate(
-            zip(todo, _parse_all(todo, ctx, pool, limits))):
+            zip(todo, _parse_all(todo, ctx, pool, limits), strict=True)):
         entry = cache.entries.get(source.rel)
         if digest and entry is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
@@ -475,9 +476,9 @@ def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[Conten
 
 def _url_key(url: str) -> str:
     """URLs that differ only by scheme, host case or a trailing slash are the same story."""
-    scheme, _, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
+    _scheme, _, rest = url.partition("://")
+    host, _slash, path = rest.partition("/")
     return f"{host.lower()}/{path.rstrip('/')}"
 
 
-__all__ = ["Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan", "TOPICS_FILE"]
+__all__ = ["TOPICS_FILE", "Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan"]

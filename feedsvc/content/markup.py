@@ -67,17 +67,20 @@ _markdown.inline.ruler.before("text", "feedsvc_deadline", _check_deadline)
 
 def _render_within_limits(markdown: str) -> str:
     limits = getattr(_limits, "value", None)
+    html: str
     if limits is None:
-        return _markdown.render(markdown)
+        html = _markdown.render(markdown)
+        return html
     max_chars, budget_s = limits
     if len(markdown) > max_chars:
         raise MarkdownTooCostly(f"the Markdown body is {len(markdown):,} characters, over the "
                                 f"limit of {max_chars:,} (FEEDSVC_MAX_BODY_SIZE)")
     _limits.deadline = time.monotonic() + budget_s
     try:
-        return _markdown.render(markdown)
+        html = _markdown.render(markdown)
     finally:
         _limits.deadline = None
+    return html
 
 
 _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -34,13 +34,16 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from feedsvc.content.clutter import split_plain_text
 from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.markup import (
-    first_forbidden_line, markdown_to_safe_html, one_line, strip_forbidden,
+    first_forbidden_line,
+    markdown_to_safe_html,
+    one_line,
+    strip_forbidden,
 )
 from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
-from feedsvc.content.clutter import split_plain_text
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink
 
 PARSER_VERSION = "6"
@@ -186,7 +189,9 @@ class _Fields:
 
 
 def _yaml_kind(value: Any) -> str:
-    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def _split_front_matter(text: str) -> tuple[str, str]:
@@ -531,4 +536,4 @@ def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerpri
 
 
 # Where an undated article sits until the build dates it (never published as is).
-UNDATED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+UNDATED = datetime(1970, 1, 1, tzinfo=UTC)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     return Taxonomy.from_topics(topics), problems
 
 
-def _string_list(entry: dict, key: str, number: int) -> tuple[str, ...]:
+def _string_list(entry: Mapping[str, object], key: str, number: int) -> tuple[str, ...]:
     value = entry.get(key, [])
     if isinstance(value, str):
         value = [value]

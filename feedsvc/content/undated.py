@@ -22,7 +22,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from feedsvc.models import Article, Problem
@@ -70,7 +70,7 @@ def _parse_log(text: str, wanted: set[str]) -> dict[str, datetime]:
         field = field.lstrip("\n")
         if field.startswith(_MARK):
             try:
-                when = datetime.fromisoformat(field[len(_MARK):]).astimezone(timezone.utc)
+                when = datetime.fromisoformat(field[len(_MARK):]).astimezone(UTC)
             except ValueError:
                 when = None
         elif when is not None and field in wanted:

@@ -17,23 +17,25 @@ import yaml
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# The base is chosen at run time (the C loader when libyaml is there), which mypy
+# cannot follow as a base class; both are SafeLoader in behaviour.
 class FrontMatterLoader(_Base):  # type: ignore[misc, valid-type]
     """Safe loader that keeps timestamps and `hh:mm` values as the text written."""
 
 
-def _keep_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+def _keep_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
     return loader.construct_scalar(node)
 
 
-def _int_unless_sexagesimal(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    text = loader.construct_scalar(node)
+def _int_unless_sexagesimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+    text: str = loader.construct_scalar(node)
     if ":" in text:
         return text
     return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
 
 
-def _float_unless_sexagesimal(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    text = loader.construct_scalar(node)
+def _float_unless_sexagesimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float | str:
+    text: str = loader.construct_scalar(node)
     if ":" in text:
         return text
     return yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)

@@ -35,12 +35,13 @@ def link_status_over_time(snapshots: Sequence[tuple[date, dict[str, int]]]) -> s
     peak = max(sum(counts.values()) for _, counts in snapshots) or 1
     plot_w, plot_h = width - left - 10, height - bottom - top
     bar = plot_w / len(snapshots)
-    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="currentColor"/>',
+    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+            'stroke="currentColor"/>',
             f'<text x="{left - 6}" y="{top + 10}" font-size="11" text-anchor="end">{peak}</text>',
             f'<text x="{left - 6}" y="{top + plot_h}" font-size="11" text-anchor="end">0</text>']
     for index, (day, counts) in enumerate(snapshots):
         x = left + index * bar
-        y = top + plot_h
+        y: float = top + plot_h
         for status in STATUS_ORDER:
             value = counts.get(status, 0)
             if not value:
@@ -48,13 +49,15 @@ def link_status_over_time(snapshots: Sequence[tuple[date, dict[str, int]]]) -> s
             h = value / peak * plot_h
             y -= h
             body.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" height="{h:.1f}" '
-                        f'fill="{STATUS_COLOURS[status]}"><title>{day.isoformat()}: {value} {status}</title></rect>')
+                        f'fill="{STATUS_COLOURS[status]}">'
+                        f'<title>{day.isoformat()}: {value} {status}</title></rect>')
         if index in (0, len(snapshots) - 1) or len(snapshots) <= 12:
             body.append(f'<text x="{x + bar / 2:.1f}" y="{height - 12}" font-size="10" text-anchor="middle">'
                         f'{day.strftime("%d %b")}</text>')
     legend_x = left
     for status in STATUS_ORDER:
-        body.append(f'<rect x="{legend_x}" y="{height - 10}" width="10" height="10" fill="{STATUS_COLOURS[status]}"/>'
+        body.append(f'<rect x="{legend_x}" y="{height - 10}" width="10" height="10" '
+                    f'fill="{STATUS_COLOURS[status]}"/>'
                     f'<text x="{legend_x + 14}" y="{height - 1}" font-size="10">{status}</text>')
         legend_x += 90
     latest_day, latest = snapshots[-1]
@@ -100,9 +103,11 @@ def articles_per_month(rows: Iterable[tuple[str, str, date]], *, months: int = 2
         for column, month in enumerate(shown_months):
             value = counts[(slug, month)]
             shade = 0.08 + 0.92 * value / peak if value else 0.0
-            body.append(f'<rect x="{left + column * cell + 1}" y="{y + 1}" width="{cell - 2}" height="{cell - 2}" '
+            body.append(f'<rect x="{left + column * cell + 1}" y="{y + 1}" '
+                        f'width="{cell - 2}" height="{cell - 2}" '
                         f'fill="#1565c0" fill-opacity="{shade:.2f}" stroke="#8888" stroke-width="0.5">'
-                        f'<title>{escape(titles[slug])}, {month}: {value} article{"s" if value != 1 else ""}</title></rect>')
+                        f'<title>{escape(titles[slug])}, {month}: '
+                        f'{value} article{"s" if value != 1 else ""}</title></rect>')
     busiest = ", ".join(f"{titles[s]} ({per_topic[s]})" for s in shown_topics[:3])
     return _svg(width, height, "Articles per month per topic",
                 f"Articles per month for the {len(shown_topics)} busiest topics from {shown_months[0]} "

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc import __version__
 from feedsvc.models import Article
 from feedsvc.urls import Urls
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = ("feedsvc", __version__, "https://pypi.org/project/feedsvc/")
 
 

@@ -42,7 +42,7 @@ from urllib.parse import unquote, urlsplit
 from feedgen.feed import FeedGenerator
 
 from feedsvc.content.markup import XML_FORBIDDEN
-from feedsvc.models import Article, Image
+from feedsvc.models import Article, Event, Image
 
 
 def new_feed_generator() -> FeedGenerator:
@@ -114,7 +114,7 @@ def entry_html(article: Article) -> str:
         body = f"<p>{escape(article.summary)}</p>"
     parts = [part for part in (image, body) if part]
     if article.event is not None:
-        parts.append(_event_html(article))
+        parts.append(_event_html(article.event))
     if article.related:
         items = "".join(
             f'<li><a href="{escape(r.url, quote=True)}">{escape(r.title)}</a>'
@@ -140,9 +140,7 @@ def _lead_image_html(article: Article) -> str:
     return f'<p class="lead-image"><img src="{escape(image.url, quote=True)}" alt="{alt}"{size}></p>'
 
 
-def _event_html(article: Article) -> str:
-    event = article.event
-    assert event is not None
+def _event_html(event: Event) -> str:
     when = f"{event.start:%d %B %Y}".lstrip("0")
     if event.end is not None and event.end.date() != event.start.date():
         when += f" to {event.end:%d %B %Y}".replace(" 0", " ")

@@ -9,6 +9,7 @@ sanitised HTML.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -20,8 +21,9 @@ from feedsvc.render.formats import feed_format, feed_formats
 TOPIC_PAGE_ARTICLES = 200
 INDEX_LATEST = 20
 
+_loader = PackageLoader("feedsvc", "templates")
 environment = Environment(
-    loader=PackageLoader("feedsvc", "templates"),
+    loader=_loader,
     autoescape=select_autoescape(["html"]),
     trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
 )
@@ -66,9 +68,23 @@ def _render(template: str, options: FeedOptions, **context: object) -> bytes:
     return render_page(template, options, **context).encode("utf-8")
 
 
+class IndexRow(TypedDict):
+    """One topic's line on the home page."""
+
+    topic: Topic
+    count: int
+    feeds: list[FeedLink]
+
+
+def template_source(name: str) -> str:
+    """A template file's text as shipped, for documents served verbatim (the XSL)."""
+    source, _filename, _uptodate = _loader.get_source(environment, name)
+    return source
+
+
 def render_index(catalog: Catalog, options: FeedOptions) -> bytes:
     everything = feed_links(ALL, options.site_title, options)
-    rows = [{"topic": topic, "count": len(catalog.by_topic[slug]),
+    rows: list[IndexRow] = [{"topic": topic, "count": len(catalog.by_topic[slug]),
              "feeds": feed_links(slug, topic.title, options)} for slug, topic in catalog.topics.items()]
     alternates = everything + [link for row in rows for link in row["feeds"]]
     return _render("index.html", options, topics=rows, subscribe=everything,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from functools import lru_cache
+from functools import cache, lru_cache
 
 ICON_SIZE = 144
 LOGO_WIDTH, LOGO_HEIGHT = 144, 72  # 2:1, and no wider than RSS allows an <image>
@@ -64,7 +64,7 @@ def _pixel(left: float, top: float, side: float, state: tuple[bool, bool] | None
     if not covered:
         return b"\0\0\0\0"
     mix = symbol / covered
-    rgb = bytes(round(o + (w - o) * mix) for o, w in zip(_ORANGE, _WHITE))
+    rgb = bytes(round(o + (w - o) * mix) for o, w in zip(_ORANGE, _WHITE, strict=True))
     return rgb + bytes((round(255 * covered / total),))
 
 
@@ -106,26 +106,26 @@ def _png(width: int, height: int) -> bytes:
             + _chunk(b"IDAT", zlib.compress(_pixels(width, height), 9)) + _chunk(b"IEND", b""))
 
 
-@lru_cache(maxsize=None)
+@cache
 def icon_png() -> bytes:
     """Square icon: RSS <image>, Atom <icon>, JSON Feed `icon`."""
     return _png(ICON_SIZE, ICON_SIZE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def logo_png() -> bytes:
     """2:1 logo (Atom <logo>, RSS <image>): the icon on a transparent band."""
     return _png(LOGO_WIDTH, LOGO_HEIGHT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def favicon_ico() -> bytes:
     """An ICO holding PNG images (every current browser reads those)."""
     images = [_png(size, size) for size in FAVICON_SIZES]
     directory = struct.pack("<HHH", 0, 1, len(images))
     offset = 6 + 16 * len(images)
     entries = b""
-    for size, image in zip(FAVICON_SIZES, images):
+    for size, image in zip(FAVICON_SIZES, images, strict=True):
         entries += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(image), offset)
         offset += len(image)
     return directory + entries + b"".join(images)

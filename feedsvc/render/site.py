@@ -16,24 +16,41 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, ArticleLink, Document, Topic
-from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
 from feedsvc.render.api import render_api_topics
-from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
-from feedsvc.render.html import render_article, render_index, render_topic
-from feedsvc.render.opml import render_opml
-from feedsvc.render.html import INDEX_LATEST, TOPIC_PAGE_ARTICLES, environment
 from feedsvc.render.charts import articles_per_month
+from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
+from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
+from feedsvc.render.html import (
+    INDEX_LATEST,
+    TOPIC_PAGE_ARTICLES,
+    render_article,
+    render_index,
+    render_topic,
+    template_source,
+)
 from feedsvc.render.icons import favicon_ico, icon_png, logo_png
+from feedsvc.render.opml import render_opml
 from feedsvc.urls import (
-    API_TOPICS_PATH, ARTICLES_CHART_PATH, FAVICON_PATH, ICON_PATH, INDEX_PATH, LOGO_PATH, OPML_PATH,
-    STYLESHEET_PATH, archive_path, article_html_path, feed_path, topic_html_path,
+    API_TOPICS_PATH,
+    ARTICLES_CHART_PATH,
+    FAVICON_PATH,
+    ICON_PATH,
+    INDEX_PATH,
+    LOGO_PATH,
+    OPML_PATH,
+    STYLESHEET_PATH,
+    archive_path,
+    article_html_path,
+    feed_path,
+    topic_html_path,
 )
 from feedsvc.workers import WorkerPool
 
@@ -117,7 +134,7 @@ class _FragmentSupply:
         self.batch_of = {a.id: n for n, batch in enumerate(self.batches) for a in batch}
         self.topics, self.options = topics, options
         self.executor = pool.executor() if pool is not None and len(order) >= PARALLEL_THRESHOLD else None
-        self.pending: deque[tuple[int, Future]] = deque()
+        self.pending: deque[tuple[int, Future[list[Fragments]]]] = deque()
         self.next_batch = 0
         self.loaded = -1
         self.fragments: dict[str, Fragments] = {}
@@ -139,7 +156,7 @@ class _FragmentSupply:
             number = self.next_batch
             rendered = render_entries(self.batches[number], self.topics, self.options)
             self.next_batch += 1
-        for article, fragment in zip(self.batches[number], rendered):
+        for article, fragment in zip(self.batches[number], rendered, strict=True):
             self.fragments[article.id] = fragment
         self.loaded = number
         self._submit_ahead()
@@ -211,7 +228,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
     # build time, which must not make every build render it again.
     site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles),
                 updated.isoformat() if catalog.articles else "")
-    planned = [
+    planned: list[tuple[str, datetime, str, Callable[[], bytes]]] = [
         (OPML_PATH, updated, _entries_key("opml", site_key),
          lambda: render_opml([(everything, len(catalog.articles))] + [
              (topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()],
@@ -221,7 +238,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         (API_TOPICS_PATH, updated, _entries_key("api-topics", site_key),
          lambda: render_api_topics(catalog, options, everything)),
         (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION_HTML),
-         lambda: environment.loader.get_source(environment, "feed.xsl")[0].encode("utf-8")),
+         lambda: template_source("feed.xsl").encode("utf-8")),
         (ICON_PATH, EPOCH, _entries_key("icon", RENDER_VERSION_HTML), icon_png),
         (LOGO_PATH, EPOCH, _entries_key("logo", RENDER_VERSION_HTML), logo_png),
         (FAVICON_PATH, EPOCH, _entries_key("favicon", RENDER_VERSION_HTML), favicon_ico),
@@ -235,14 +252,14 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         planned.append((topic_html_path(slug), newest_update(articles, now),
                         _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
                                      articles=articles[:TOPIC_PAGE_ARTICLES]),
-                        lambda topic=topic, articles=articles: render_topic(topic, articles, options)))
+                        partial(render_topic, topic, articles, options)))
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,
                             _entries_key("article", RENDER_VERSION_HTML, options.key,
                                          [catalog.topics[s] for s in article.topics],
                                          articles=(article,)),
-                            lambda article=article: render_article(article, catalog.topics, options)))
+                            partial(render_article, article, catalog.topics, options)))
     for path, when, key, render in planned:
         body = None if previous.get(path) == key else render()
         yield Document(path, media_type_for(path), when, key, body, True)

@@ -36,7 +36,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_app(app, settings)
 
     from feedsvc.web import (
-        conventional, errors, links, metrics, openapi, origin, ratelimit, routes, status,
+        conventional,
+        errors,
+        links,
+        metrics,
+        openapi,
+        origin,
+        ratelimit,
+        routes,
+        status,
     )
 
     app.register_blueprint(routes.bp)

@@ -10,6 +10,8 @@ the feed whose id and ETags never change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort
 
 from feedsvc.urls import FAVICON_PATH, ICON_PATH, LOGO_PATH, feed_path
@@ -27,7 +29,7 @@ SITE_FEED_ALIASES = {
 }
 
 
-def _site_feed(fmt: str):
+def _site_feed(fmt: str) -> Callable[[], Response]:
     def view() -> Response:
         return redirect_to(feed_path("all", fmt))
     return view

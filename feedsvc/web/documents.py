@@ -14,6 +14,7 @@ and the failure is visible in /readyz.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import re
@@ -37,10 +38,8 @@ CHARSET_TYPES = ("application/rss+xml", "application/atom+xml", "application/fee
 def _return_freed_memory() -> None:
     """Hand freed body memory back to the OS (glibc keeps it otherwise), so a
     long-running web process stays flat across generations."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +147,7 @@ class DocumentCache:
             self._refresh_lock.release()
         return self.index
 
-    def _forget_bodies_not_in(self, docs) -> None:
+    def _forget_bodies_not_in(self, docs: Iterable[ServedDocument]) -> None:
         """Keep memory flat across generations: drop bodies the new one no longer serves
         (a request still sending an old body holds its own reference)."""
         live = {doc.blob_hash for doc in docs}

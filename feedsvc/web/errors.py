@@ -19,7 +19,8 @@ def _wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     if best is None:
         return not request.path.startswith(("/api/", "/feeds/", "/feeds.opml"))
-    return best == "text/html" and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"]
+    accepted = request.accept_mimetypes
+    return best == "text/html" and accepted[best] > accepted["application/json"]
 
 
 def _topics() -> list[str]:

@@ -8,10 +8,14 @@ malformed or future date is ignored rather than trusted.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from werkzeug.datastructures import Accept
 from werkzeug.http import parse_date, parse_etags
+from werkzeug.wrappers import Response
+
+_R = TypeVar("_R", bound=Response)
 
 
 def not_modified(if_none_match: str | None, if_modified_since: str | None,
@@ -39,7 +43,7 @@ def accepts_gzip(accept_encodings: Accept) -> bool:
     return accept_encodings["gzip"] > 0
 
 
-def uncacheable(response, directive: str = "no-store"):
+def uncacheable(response: _R, directive: str = "no-store") -> _R:
     """Operational answers (status, errors, live link data) that caches must not keep."""
     response.headers["Cache-Control"] = directive
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -47,4 +51,4 @@ def uncacheable(response, directive: str = "no-store"):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -6,12 +6,18 @@ schemathesis against it, so a route that drifts from this description fails.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from feedsvc import __version__
 from feedsvc.render.formats import feed_formats
 from feedsvc.settings import Settings
 from feedsvc.web.state import state
+
+# An OpenAPI document is a JSON tree of heterogeneous objects, built here literally
+# and checked against the OpenAPI schema by the tests, not by the type checker.
+JSONObject = dict[str, Any]
 
 bp = Blueprint("openapi", __name__)
 
@@ -24,11 +30,11 @@ PAGE = {"name": "page", "in": "path", "required": True,
 TEXT = {"schema": {"type": "string"}}
 
 
-def _ref(name: str) -> dict:
+def _ref(name: str) -> JSONObject:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _error_responses(*codes: int) -> dict:
+def _error_responses(*codes: int) -> JSONObject:
     described = {
         "400": "The request is malformed (for example a bad `page`).",
         "404": "No such topic or document; the JSON body lists every topic.",
@@ -40,7 +46,7 @@ def _error_responses(*codes: int) -> dict:
         "application/json": {"schema": _ref("Error")}, "text/html": TEXT}} for code in codes}
 
 
-def _document(media_type: str, schema: dict, summary: str, parameters: list[dict]) -> dict:
+def _document(media_type: str, schema: JSONObject, summary: str, parameters: list[JSONObject]) -> JSONObject:
     return {"get": {
         "summary": summary, "parameters": parameters,
         "responses": {
@@ -48,13 +54,14 @@ def _document(media_type: str, schema: dict, summary: str, parameters: list[dict
                     "headers": {"ETag": {"schema": {"type": "string"}},
                                 "Last-Modified": {"schema": {"type": "string"}}},
                     "content": {media_type: {"schema": schema}}},
-            "304": {"description": "Not modified since the client's copy (If-None-Match / If-Modified-Since)."},
+            "304": {"description":
+                    "Not modified since the client's copy (If-None-Match / If-Modified-Since)."},
             **_error_responses(404, 414, 429, 503),
         }}}
 
 
-def _feed_paths() -> dict:
-    paths: dict = {}
+def _feed_paths() -> JSONObject:
+    paths: JSONObject = {}
     formats = [(f.name, f.media_type, f.openapi_schema) for f in feed_formats()]
     for ext, media_type, schema in formats:
         paths[f"/feeds/{{topic}}.{ext}"] = _document(
@@ -65,9 +72,10 @@ def _feed_paths() -> dict:
     return paths
 
 
-def openapi_document(settings: Settings) -> dict:
-    json_ok = lambda schema, text: {"description": text, "content": {  # noqa: E731
-        "application/json": {"schema": schema}}}
+def openapi_document(settings: Settings) -> JSONObject:
+    def json_ok(schema: JSONObject, text: str) -> JSONObject:
+        return {"description": text, "content": {"application/json": {"schema": schema}}}
+
     paths = _feed_paths()
     paths["/api/topics"] = _document("application/json", _ref("TopicList"), "Every topic.", [])
     paths["/api/topics/{topic}/articles"] = _document(
@@ -123,7 +131,8 @@ def openapi_document(settings: Settings) -> dict:
                                        "date_modified": {"type": "string"},
                                        "tags": {"type": "array", "items": {"type": "string"}}}}}}},
             "TopicList": {"type": "object", "required": ["topics"], "properties": {"topics": {
-                "type": "array", "items": {"type": "object", "required": ["slug", "title", "articles", "feeds"],
+                "type": "array", "items": {"type": "object",
+                                           "required": ["slug", "title", "articles", "feeds"],
                                            "properties": {"slug": {"type": "string"},
                                                           "title": {"type": "string"},
                                                           "articles": {"type": "integer"},

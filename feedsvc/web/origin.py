@@ -15,6 +15,7 @@ only on the path, so caching them is safe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response
@@ -42,7 +43,7 @@ class BaseUrlFlask(Flask):
         return adapter
 
 
-def cache_redirects(cache_control: str):
+def cache_redirects(cache_control: str) -> Callable[[Response], Response]:
     """An after_request hook: routing redirects (merge-slashes, strict-slashes) carry no
     Cache-Control of their own; give them the documents' one."""
 

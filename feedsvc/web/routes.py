@@ -8,8 +8,15 @@ from flask import Blueprint, Response, abort, request
 
 from feedsvc.render.formats import format_names
 from feedsvc.urls import (
-    API_TOPICS_PATH, ARTICLES_CHART_PATH, INDEX_PATH, OPML_PATH, STYLESHEET_PATH, archive_path,
-    article_html_path, feed_path, topic_html_path,
+    API_TOPICS_PATH,
+    ARTICLES_CHART_PATH,
+    INDEX_PATH,
+    OPML_PATH,
+    STYLESHEET_PATH,
+    archive_path,
+    article_html_path,
+    feed_path,
+    topic_html_path,
 )
 from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error

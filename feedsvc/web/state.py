@@ -50,4 +50,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def state() -> WebState:
-    return current_app.extensions["feedsvc"]
+    web = current_app.extensions.get("feedsvc")
+    if not isinstance(web, WebState):  # pragma: no cover - every app comes from create_app
+        raise RuntimeError("this Flask app was not set up by feedsvc's create_app()")
+    return web

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL; None for other databases and in-memory ones."""
     parsed = make_url(url)
-    if not parsed.get_backend_name() == "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 
@@ -62,8 +64,11 @@ class StoreFileWatch:
 class WatchedDocumentCache(DocumentCache):
     """The document cache, plus the store-file identity check at each generation check."""
 
-    def __init__(self, store: Store, watch: StoreFileWatch | None, **kwargs) -> None:
-        super().__init__(store, **kwargs)
+    def __init__(self, store: Store, watch: StoreFileWatch | None, *, check_interval: float = 1.0,
+                 max_body_bytes: int = 256 * 1024 * 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(store, check_interval=check_interval, max_body_bytes=max_body_bytes,
+                         clock=clock)
         self.watch = watch
         self.file_problem: str | None = None  # set while the store file is gone
 

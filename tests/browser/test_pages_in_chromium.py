@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -52,7 +52,7 @@ def site(tmp_path_factory):
     Builder(settings, store).build()
     links = LinkStore(store)
     urls = links.active_urls()
-    start = datetime.now(timezone.utc) - timedelta(days=5)
+    start = datetime.now(UTC) - timedelta(days=5)
     for day in range(5):  # recorded history, not checks: no test ever contacts these sites
         when = start + timedelta(days=day)
         links.record([CheckResult(u, "broken" if i % 7 == 0 else "ok", 404 if i % 7 == 0 else 200, u,
@@ -99,7 +99,8 @@ def test_index_lists_every_topic(page):
     page.goto("/")
     rows = page.locator("table.topics tbody tr")
     assert rows.count() == 13
-    assert "Facial recognition" in rows.all_inner_texts()[3] or "Facial recognition" in " ".join(rows.all_inner_texts())
+    assert ("Facial recognition" in rows.all_inner_texts()[3]
+            or "Facial recognition" in " ".join(rows.all_inner_texts()))
     screenshot(page, "index")
 
 

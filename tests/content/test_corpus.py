@@ -7,7 +7,7 @@ of our loader: what the file says is what the Article must say.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,10 +47,10 @@ def expected_date(rel: str, meta: dict) -> datetime | None:
     """publishedDateTime, else the file name's date; an event's start is not its date."""
     date = meta.get("publishedDateTime")
     if isinstance(date, datetime):
-        return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        return date if date.tzinfo else date.replace(tzinfo=UTC)
     match = DATED_NAME.match(Path(rel).name)
     if match:
-        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        return datetime(*map(int, match.groups()), tzinfo=UTC)
     return None
 
 
@@ -87,7 +87,7 @@ def test_every_corpus_file_is_accounted_for(loaded):
         candidates[rel] = (meta, date)
     # Two files with one original URL: the newer (then the first by path) is published.
     by_url: dict[str, list[str]] = {}
-    for rel, (meta, date) in candidates.items():
+    for rel, (meta, _date) in candidates.items():
         url = meta.get("originalUrl") or meta.get("webUrl") or meta.get("website")
         by_url.setdefault(url, []).append(rel)
     for url, group in by_url.items():
@@ -111,7 +111,8 @@ def test_every_corpus_file_is_accounted_for(loaded):
     assert set(errors) <= set(files)
     info = sorted(p.reason for p in result.problems if p.severity == "info")
     assert info == sorted(
-        f"skipped {count} file(s) of type `{kind}` ({next(p.path for p in result.problems if p.severity == 'info' and f'`{kind}`' in p.reason)}"
+        f"skipped {count} file(s) of type `{kind}` "
+        f"({next(p.path for p in result.problems if p.severity == 'info' and f'`{kind}`' in p.reason)}"
         f"{f' and {count - 1} more' if count > 1 else ''}): not news, so not published"
         for kind, count in skipped_kinds.items())
     assert set(skipped_kinds) == {"profile", "course", "book", "collection", "learning resource"}

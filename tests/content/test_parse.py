@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from feedsvc.content import parse_article
 from feedsvc.content.dates import DateParseError, parse_datetime
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def parse(ctx, text: str, name: str = "2024-03-13-story.md"):
-    result = parse_article(name, text.encode(), ctx)
-    return result
+    return parse_article(name, text.encode(), ctx)
 
 
 def test_upstream_schema(ctx):
@@ -132,7 +131,7 @@ def test_crlf_files_parse_like_lf(ctx):
     assert (lf.title, lf.published, lf.content_html) == (crlf.title, crlf.published, crlf.content_html)
 
 
-@pytest.mark.parametrize("text, expected", [
+@pytest.mark.parametrize(("text", "expected"), [
     ("2020-04-06T10:26:00Z", datetime(2020, 4, 6, 10, 26, tzinfo=UTC)),
     ("2020-07-12T08:00:00-08:00", datetime(2020, 7, 12, 16, 0, tzinfo=UTC)),
     ("2020-07-12T08:00:00-0800", datetime(2020, 7, 12, 16, 0, tzinfo=UTC)),

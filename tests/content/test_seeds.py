@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def content_with_seeds(root: Path, seeds: Path) -> Path:
 
 
 def published_items(store: Store) -> dict[str, dict]:
-    doc, body = store.read("feeds/all.json")
+    _doc, body = store.read("feeds/all.json")
     return {item["id"]: item for item in json.loads(body)["items"]}
 
 
@@ -97,11 +97,11 @@ def test_seed_003_date_and_id_hold_across_rebuilds_and_a_second_store(
         tmp_path, settings_for, seeds_dir):
     content = content_with_seeds(tmp_path / "content", seeds_dir)
     settings = settings_for(content)
-    store, first = build(settings)
+    _store, first = build(settings)
     key = "tag:feedsvc.test,2026:articles/003_d0ac93be030b5dd0"
     date = first[key]["date_published"]
     (content / "2024-01-01-another.txt").write_text("Another\n\nA standfirst.\n\nBody.\n")
-    store, again = build(settings)  # a rebuild that publishes something else
+    _store, again = build(settings)  # a rebuild that publishes something else
     assert again[key]["date_published"] == date
     # Not in git: a second store sees the file for the first time now, later.
     other = settings_for(content, database_url=f"sqlite:///{tmp_path / 'other.sqlite3'}",
@@ -143,7 +143,7 @@ def test_a_date_once_recorded_does_not_move_when_the_file_is_committed_later(
     git("init", "-q", cwd=repo)
     settings = settings_for(content)
     key = "tag:feedsvc.test,2026:articles/003_d0ac93be030b5dd0"
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     _, first = build(settings)
     seen = datetime.fromisoformat(first[key]["date_published"])
     assert seen >= before  # first seen now: git has no commit for it yet

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc.catalog import build_catalog
 from feedsvc.content import parse_taxonomy, slugify
@@ -21,7 +21,7 @@ TAXONOMY = """topics:
 
 
 def article(stem: str, names=(), title="t", summary="") -> Article:
-    when = datetime(2024, 1, int(stem[-1]), tzinfo=timezone.utc)
+    when = datetime(2024, 1, int(stem[-1]), tzinfo=UTC)
     return Article(id=f"id-{stem}", stem=stem, source=f"{stem}.md", title=title, summary=summary,
                    content_html="", published=when, updated=when, original_url=None,
                    self_published=True, topic_names=tuple(names))

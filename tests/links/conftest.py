@@ -16,7 +16,8 @@ GIB = 1024 ** 3
 def install_routes(server: LoopbackServer) -> None:
     @server.route("/ok")
     async def ok(request, writer):
-        await respond(writer, 200, {"Content-Type": "text/html"}, b"<p>fine</p>", head=request.method == "HEAD")
+        await respond(writer, 200, {"Content-Type": "text/html"}, b"<p>fine</p>",
+                      head=request.method == "HEAD")
 
     @server.route("/moved")
     async def moved(request, writer):

@@ -10,6 +10,7 @@ what the politeness and no-download tests measure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
@@ -113,10 +114,8 @@ class LoopbackServer:
         except (ConnectionError, asyncio.CancelledError, ValueError):
             pass
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 writer.close()
-            except Exception:  # noqa: BLE001
-                pass
 
 
 async def _not_found(request: Request, writer: asyncio.StreamWriter) -> None:

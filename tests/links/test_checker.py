@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -47,7 +48,7 @@ def test_redirect_to_another_scheme(server, check):
     assert result.status == "broken" and "not an http(s) URL" in result.error
 
 
-@pytest.mark.parametrize("path, code", [("/missing", 404), ("/gone", 410)])
+@pytest.mark.parametrize(("path", "code"), [("/missing", 404), ("/gone", 410)])
 def test_not_found_and_gone(server, check, path, code):
     result = check(server.url(path, "site.test"))
     assert (result.status, result.code) == ("broken", code)
@@ -162,7 +163,7 @@ def test_per_host_gap_spreads_requests_on_the_server(server):
     assert {r.status for r in results} == {"ok"}
     starts = sorted(r.started for r in server.requests if r.host == "site.test")
     assert len(starts) >= 11
-    assert starts[-1] - starts[0] >= 0.8, [round(b - a, 3) for a, b in zip(starts, starts[1:])]
+    assert starts[-1] - starts[0] >= 0.8, [round(b - a, 3) for a, b in itertools.pairwise(starts)]
 
 
 def test_global_limit(server):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -80,7 +80,7 @@ def hostile_urls(server) -> tuple[list[str], list[str]]:
 
 
 def assert_hostile_results(server, states) -> None:
-    for path, (location, words) in BAD_LOCATIONS.items():
+    for path, (_location, words) in BAD_LOCATIONS.items():
         state = states[server.url(path, "site.test")]
         assert state.status == "broken", (path, state)
         assert words in state.error and "redirected to" in state.error, (path, state.error)
@@ -109,9 +109,9 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     assert {r.host for r in redirector.requests} == {"site.test"}
     # One HEAD per bad redirect (never followed); /ok 1, /moved 2, /gone 2, /server-error 2.
     assert len(redirector.requests) == len(bad) + 7
-    assert links.due(datetime.now(timezone.utc)) == []  # all recorded and rescheduled
+    assert links.due(datetime.now(UTC)) == []  # all recorded and rescheduled
 
-    later = datetime.now(timezone.utc) + timedelta(days=30)  # the clock, a month on: all due
+    later = datetime.now(UTC) + timedelta(days=30)  # the clock, a month on: all due
     second = Clock(settings, store, resolver=RESOLVER, now=lambda: later).links_job()
     assert second is not None and second.checked == first.checked
     states = links.states()
@@ -122,7 +122,7 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     assert first_s < 20
 
 
-@pytest.mark.parametrize("url, words", [
+@pytest.mark.parametrize(("url", "words"), [
     ("http://site.test:99999/ok", "invalid URL: port 99999 is out of range"),
     ("http://site.test:65536/ok", "invalid URL: port 65536 is out of range"),
     ("http://site.test:0/ok", "invalid URL: port 0"),
@@ -223,7 +223,7 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
     healthy = [srv.url(f"/page-{n}", "rl.test") for n in range(8)]
     missing = [srv.url(f"/missing-{n}", "rl.test") for n in range(40)]
     limited, maintenance = srv.url("/limited", "rl.test"), srv.url("/maintenance", "rl.test")
-    urls = [limited, maintenance] + healthy + missing
+    urls = [limited, maintenance, *healthy, *missing]
     # The old ceiling: 98 requests 0.05 s apart, 2 at a time, is ~5 s of queue
     # for a 1 s deadline; every URL beyond the first few timed out waiting.
     settings, store = publish(write, settings_for, urls, linkcheck_per_host=2,
@@ -234,7 +234,7 @@ def test_a_rate_limited_path_spoils_nothing_else_on_its_host(write, settings_for
     # taken, which would squeeze the first server-side gap below.
     run_link_check(settings, store, [healthy[0]], resolver=LIMITED)
     srv.requests.clear()
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     started = time.monotonic()
     report = run_link_check(settings, store, urls, resolver=LIMITED)
     elapsed = time.monotonic() - started
@@ -272,7 +272,7 @@ def test_a_host_that_asks_everything_to_wait_is_left_alone_this_run(write, setti
         srv.routes[f"/walled-{n}"] = answer(429, {"Retry-After": "600"})
     urls = [srv.url(f"/walled-{n}", "wall.test") for n in range(12)]
     settings, store = publish(write, settings_for, urls, linkcheck_per_host=2)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     report = run_link_check(settings, store, urls, resolver=LIMITED)
     states = LinkStore(store).states()
     blocked = [u for u in urls if states[u].status == "blocked"]
@@ -297,14 +297,14 @@ def test_what_does_not_fit_in_the_run_budget_is_deferred_and_first_next_time(
                               linkcheck_host_gap=0.5, linkcheck_run_budget=1.2)
     links = LinkStore(store)
     started = time.monotonic()
-    report = run_link_check(settings, store, links.due(datetime.now(timezone.utc)), resolver=LIMITED)
+    report = run_link_check(settings, store, links.due(datetime.now(UTC)), resolver=LIMITED)
     assert time.monotonic() - started < 1.2 + 3.0 + 2  # the budget, one deadline, slack
     assert report.by_status["ok"] == report.checked and 1 <= report.checked <= 4
     assert report.deferred == 8 - report.checked
     states = links.states()
     left = sorted(u for u in urls if states[u].status == "unchecked")
     assert len(left) == report.deferred
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     due = links.due(now)
     assert due == left  # still due, and nothing else is: the next run starts with them
     history = links.history(left)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -48,7 +48,7 @@ def entries(store: Store, path: str = "feeds/all.atom") -> dict[str, etree._Elem
 def test_build_registers_urls_and_a_run_records_them(linked, server):
     settings, store = linked
     links = LinkStore(store)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     due = links.due(now)
     assert len(due) == 3 and links.counts()["unchecked"] == 3
     report = run_link_check(settings, store, due, resolver=RESOLVER)
@@ -69,7 +69,7 @@ def test_articles_that_disappear_are_no_longer_checked(linked, write, server):
 
 
 def record_failures(store: Store, settings, url: str, hours=(0, 12, 25)) -> None:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for h in hours:
         LinkStore(store).record([CheckResult(url, "broken", 410, url, False, "HTTP 410",
                                              start + timedelta(hours=h), 3)], rules_from(settings))
@@ -115,7 +115,7 @@ def test_dead_link_policies(linked, server, policy):
 
 def test_permanent_redirects_update_links_when_enabled(linked, server):
     settings, store = linked
-    run_link_check(settings, store, LinkStore(store).due(datetime.now(timezone.utc)), resolver=RESOLVER)
+    run_link_check(settings, store, LinkStore(store).due(datetime.now(UTC)), resolver=RESOLVER)
     Builder(settings, store).build()
     assert entries(store)["Story C"].find("a:link", ATOM).get("href") == server.url("/moved", "site.test")
     Builder(settings.replace(follow_permanent_redirects=True), store).build()
@@ -164,7 +164,7 @@ def test_web_links_page_api_and_status(linked, server):
     from feedsvc.web import create_app
 
     settings, store = linked
-    run_link_check(settings, store, LinkStore(store).due(datetime.now(timezone.utc)), resolver=RESOLVER)
+    run_link_check(settings, store, LinkStore(store).due(datetime.now(UTC)), resolver=RESOLVER)
     client = create_app({"FEEDSVC_SETTINGS": settings}).test_client()
     page = client.get("/links")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-cache"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, apply_result, archive_url, spread
 
-T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 RULES = LinkRules(dead_after_failures=3, dead_after=timedelta(hours=24),
                   ok_interval=timedelta(days=7), retry_base=timedelta(hours=2))
 URL = "https://news.example/story"
@@ -62,7 +62,7 @@ def test_spread_is_even_and_stable():
 
 
 def test_archive_url_needs_no_network():
-    assert archive_url("https://news.example/a?b=1", datetime(2020, 6, 10, 22, 11, tzinfo=timezone.utc)) == \
+    assert archive_url("https://news.example/a?b=1", datetime(2020, 6, 10, 22, 11, tzinfo=UTC)) == \
         "https://web.archive.org/web/20200610221100/https://news.example/a?b=1"
 
 

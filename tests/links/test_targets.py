@@ -19,7 +19,7 @@ def test_checkable_urls(url):
     assert url_problem(url) is None
 
 
-@pytest.mark.parametrize("url, reason", [
+@pytest.mark.parametrize(("url", "reason"), [
     ("http://site.test:99999/", "port 99999 is out of range (1-65535)"),
     ("http://site.test:65536/", "port 65536 is out of range (1-65535)"),
     ("http://site.test:-1/", "port -1 is out of range (1-65535)"),
@@ -47,7 +47,7 @@ def test_unusable_urls_say_why(url, reason):
     assert url_problem(url) == reason
 
 
-@pytest.mark.parametrize("location, target", [
+@pytest.mark.parametrize(("location", "target"), [
     ("/ok", "http://site.test:8080/ok"), ("c", "http://site.test:8080/a/c"),
     ("//other.test/x", "http://other.test/x"), ("https://other.test:8443/", "https://other.test:8443/"),
     ("  /padded  ", "http://site.test:8080/padded"), ("?q=1", "http://site.test:8080/a/b?q=1"),
@@ -56,7 +56,7 @@ def test_redirect_targets(location, target):
     assert redirect_target(BASE, location) == (target, None)
 
 
-@pytest.mark.parametrize("location, reason", [
+@pytest.mark.parametrize(("location", "reason"), [
     ("http://site.test:99999/", "port 99999 is out of range (1-65535)"),
     ("http://site.test:0/", "port 0 is not a port anything listens on"),
     ("//site.test:-1/", "port -1 is out of range (1-65535)"),

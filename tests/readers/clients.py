@@ -19,7 +19,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -67,7 +67,7 @@ class FeedRead:
 
 
 def _struct_to_datetime(value) -> datetime | None:
-    return datetime(*value[:6], tzinfo=timezone.utc) if value else None
+    return datetime(*value[:6], tzinfo=UTC) if value else None
 
 
 def read_feedparser(url: str, fmt: str) -> FeedRead:
@@ -156,7 +156,8 @@ def read_newsboat(url: str, fmt: str, work: Path) -> FeedRead:
                           "-l", "5", "-d", "newsboat.log"],
                          cwd=work, env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     if run.returncode != 0:
-        result.error = f"newsboat exited {run.returncode}: {(run.stdout + run.stderr).decode(errors='replace')[-500:]}"
+        output = (run.stdout + run.stderr).decode(errors="replace")
+        result.error = f"newsboat exited {run.returncode}: {output[-500:]}"
         return result
     log = (work / "newsboat.log").read_text(errors="replace")
     fetched = set(FETCHED.findall(log))
@@ -166,10 +167,11 @@ def read_newsboat(url: str, fmt: str, work: Path) -> FeedRead:
         rows = db.execute("SELECT guid, url, title, author, pubDate, enclosure_url, content FROM rss_item "
                           "WHERE feedurl = ? AND deleted = 0 ORDER BY id", (url,)).fetchall()
     for guid, link, title, author, pub, enclosure, content in rows:
-        images = ([enclosure] if enclosure else []) + [html.unescape(src) for src in IMG_SRC.findall(content or "")]
+        images = (([enclosure] if enclosure else [])
+                  + [html.unescape(src) for src in IMG_SRC.findall(content or "")])
         result.items.append(ReadItem(
             "newsboat", url, fmt, guid or None, link or None, title or None,
-            datetime.fromtimestamp(pub, timezone.utc) if pub else None, author or None, tuple(images)))
+            datetime.fromtimestamp(pub, UTC) if pub else None, author or None, tuple(images)))
     return result  # a feed it could not parse shows up as served items it did not read
 
 
@@ -196,14 +198,16 @@ def read_all_node(feeds: list[tuple[str, str]]) -> list[FeedRead]:
     run = subprocess.run(["node", str(NODE_DIR / "read.mjs")], input=request.encode(), capture_output=True,
                          timeout=300, cwd=NODE_DIR)
     if run.returncode != 0:
-        raise AssertionError(f"node read.mjs exited {run.returncode} after {time.monotonic() - started:.1f} s:\n"
+        raise AssertionError(f"node read.mjs exited {run.returncode} after "
+                             f"{time.monotonic() - started:.1f} s:\n"
                              f"{run.stderr.decode(errors='replace')[-2000:]}")
     reads = []
     for row in json.loads(run.stdout):
         read = FeedRead(row["library"], row["url"], row["format"], error=row.get("error"))
         for item in row.get("items", []):
             read.items.append(ReadItem(
-                row["library"], row["url"], row["format"], item.get("id"), item.get("link"), item.get("title"),
-                parse_date(item.get("date")), item.get("author"), tuple(i for i in item.get("images", []) if i)))
+                row["library"], row["url"], row["format"], item.get("id"), item.get("link"),
+                item.get("title"), parse_date(item.get("date")), item.get("author"),
+                tuple(i for i in item.get("images", []) if i)))
         reads.append(read)
     return reads

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from tests.readers.clients import FeedRead, ReadItem
 from tests.readers.expected import Expected
 
-CHECKS = ("failed_feeds", "empty_feeds_refused", "missing_items", "wrong_links", "missing_images", "title_mismatches",
-          "date_mismatches", "author_mismatches", "unknown_items")
+CHECKS = ("failed_feeds", "empty_feeds_refused", "missing_items", "wrong_links", "missing_images",
+          "title_mismatches", "date_mismatches", "author_mismatches", "unknown_items")
 
 
 def _clean(text: str | None) -> str | None:
@@ -47,7 +47,8 @@ class Tally:
         return len(self.problems.get(check, []))
 
     def row(self) -> dict:
-        return {"client": self.client, "formats": list(self.formats), "feeds_read": self.feeds - self.feeds_failed,
+        return {"client": self.client, "formats": list(self.formats),
+                "feeds_read": self.feeds - self.feeds_failed,
                 "feeds_failed": self.feeds_failed, "items_read": self.items,
                 "items_with_image_expected": self.images_expected,
                 **{check: self.count(check) for check in CHECKS}}
@@ -75,7 +76,8 @@ def check_item(item: ReadItem, source: Expected, tally: Tally, check_image: bool
     if source.date is None and item.date is None:
         tally.problems["date_mismatches"].append(f"{where}: no date at all (a stable one is required)")
     if source.author is not None and _clean(item.author) != source.author:
-        tally.problems["author_mismatches"].append(f"{where}: author {item.author!r}, expected {source.author!r}")
+        tally.problems["author_mismatches"].append(
+            f"{where}: author {item.author!r}, expected {source.author!r}")
 
 
 def tally(client: str, formats: tuple[str, ...], reads: list[FeedRead], by_id: dict[str, Expected],
@@ -119,7 +121,7 @@ def table(tallies: list[Tally]) -> str:
                   t.count("wrong_links"),
                   f"{t.count('missing_images')}/{t.images_expected}", t.count("title_mismatches"),
                   t.count("date_mismatches"), t.count("author_mismatches"), t.count("unknown_items")]
-        lines.append("  ".join(str(v).ljust(width) for v, (_, width) in zip(values, columns)))
+        lines.append("  ".join(str(v).ljust(width) for v, (_, width) in zip(values, columns, strict=True)))
     return "\n".join(lines)
 
 

@@ -16,7 +16,15 @@ import pytest
 from tests.conftest import CONTENT, CORPUS, REPO
 from tests.readers import clients, compare
 from tests.readers.expected import Expected, read_sources
-from tests.readers.site import Document, WebProcess, build, fetch_documents, free_port, make_content, served_ids
+from tests.readers.site import (
+    Document,
+    WebProcess,
+    build,
+    fetch_documents,
+    free_port,
+    make_content,
+    served_ids,
+)
 
 SEEDS = Path(os.environ.get("FEEDSVC_TEST_SEEDS", REPO.parent / "shared" / "seeds"))
 ARTIFACTS = Path(os.environ.get("FEEDSVC_TEST_ARTIFACTS", REPO / "test-artifacts"))
@@ -55,8 +63,9 @@ class Reading:
 def site(tmp_path_factory) -> Site:
     for what, path in (("upstream corpus", CORPUS), ("seed articles", SEEDS)):
         if not path.is_dir():
-            pytest.skip(f"the {what} is not beside this checkout ({path}): the reader-conformance suite needs "
-                        "the shared corpus and seeds (set FEEDSVC_TEST_CORPUS / FEEDSVC_TEST_SEEDS)")
+            pytest.skip(f"the {what} is not beside this checkout ({path}): the reader-conformance "
+                        "suite needs the shared corpus and seeds "
+                        "(set FEEDSVC_TEST_CORPUS / FEEDSVC_TEST_SEEDS)")
     work = tmp_path_factory.mktemp("readers")
     content = make_content(work / "content", CORPUS, SEEDS, CONTENT / "topics.yml")
     port = free_port()
@@ -76,13 +85,15 @@ def reading(site: Site, tmp_path_factory) -> Reading:
     """Every client over every document it can read, compared with the sources; writes the table."""
     reads: dict[str, list[clients.FeedRead]] = {}
     skipped: dict[str, str] = {}
-    reads["feedparser"] = [clients.read_feedparser(u, f) for u, f in site.feeds(clients.CLIENT_FORMATS["feedparser"])]
+    reads["feedparser"] = [clients.read_feedparser(u, f)
+                           for u, f in site.feeds(clients.CLIENT_FORMATS["feedparser"])]
     reads["jsonfeed-spec"] = [clients.read_jsonfeed(u, f) for u, f in site.feeds(("json",))]
     if clients.newsboat_available():
         reads["newsboat"] = clients.read_all_newsboat(site.feeds(clients.CLIENT_FORMATS["newsboat"]),
                                                       tmp_path_factory.mktemp("newsboat"))
     else:
-        skipped["newsboat"] = "newsboat is not installed (scripts/test installs Debian's newsboat when run as root)"
+        skipped["newsboat"] = ("newsboat is not installed "
+                               "(scripts/test installs Debian's newsboat when run as root)")
     if (why := clients.node_problem()) is None:
         for read in clients.read_all_node(site.feeds(("rss", "atom", "json"))):
             reads.setdefault(read.client, []).append(read)
@@ -104,10 +115,10 @@ def report(site: Site, tallies: dict[str, compare.Tally], skipped: dict[str, str
     print(f"\nreader conformance over {len(site.documents)} documents at {site.base}:\n{text}\n")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "reader-conformance.json").write_text(json.dumps({
-        "documents": [{"path": d.url.removeprefix(site.base), "format": d.fmt, "kind": d.kind, "status": d.status}
-                      for d in site.documents],
+        "documents": [{"path": d.url.removeprefix(site.base), "format": d.fmt, "kind": d.kind,
+                       "status": d.status} for d in site.documents],
         "clients": [t.row() for t in tallies.values()],
         "skipped": skipped,
-        "problems": {name: {k: v for k, v in t.problems.items()} for name, t in tallies.items()},
+        "problems": {name: dict(t.problems.items()) for name, t in tallies.items()},
         "table": text,
     }, indent=2, ensure_ascii=False) + "\n")

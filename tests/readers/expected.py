@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -63,8 +63,8 @@ def parse_date(value: object) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _first_text(meta: dict, *keys: str) -> str | None:
@@ -108,7 +108,7 @@ def read_source(root: Path, path: Path, id_authority: str, base_url: str) -> Exp
     text = path.read_text(encoding="utf-8-sig")
     name_date = None
     if m := DATE_PREFIX.match(path.name):
-        name_date = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=timezone.utc)
+        name_date = datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
 
     if not text.startswith("---"):
         # Plain text, our own article: title on the first line, linked to its own page.

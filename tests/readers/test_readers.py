@@ -40,7 +40,8 @@ def test_the_published_set_is_every_dated_article_and_both_seeds(site, fmt):
     for group in groups:
         shown = [s.path for s in group if s.id in ids]
         if len(shown) != 1:
-            problems.append(f"duplicates of {group[0].original_url}: {len(shown)} published ({shown}), expected 1")
+            problems.append(f"duplicates of {group[0].original_url}: "
+                            f"{len(shown)} published ({shown}), expected 1")
     problems += [f"missing: {by_id[i].path}" for i in sorted(expected - set(ids))]
     grouped = {s.id for g in groups for s in g}
     problems += [f"not expected: {by_id[i].path if i in by_id else i}"
@@ -89,7 +90,8 @@ def test_client_shows_each_article_as_its_source_says(reading, client, check):
 
 
 def test_every_client_shows_the_dateless_seed_with_one_date(site, reading):
-    """003 has no date anywhere in its source: all clients, feeds and formats must agree on the one it gets."""
+    """003 has no date anywhere in its source: all clients, feeds and formats must agree on the
+    one it gets."""
     seed = next(s for s in site.sources if s.path.startswith("003_"))
     shown = {(r.client, r.url): item.date for reads in reading.reads.values() for r in reads
              for item in r.items if item.id == seed.id}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -36,8 +36,8 @@ def seed_dates(store: Store) -> dict[str, datetime | None]:
     found["json"] = next((parse_date(i.get("date_published")) for i in json.loads(body)["items"]
                           if i.get("id") == ID), None)
     _, body = store.read("feeds/all.atom")
-    entry = next((e for e in etree.fromstring(body).iter(f"{{{ATOM}}}entry") if e.findtext(f"{{{ATOM}}}id") == ID),
-                 None)
+    entry = next((e for e in etree.fromstring(body).iter(f"{{{ATOM}}}entry")
+                  if e.findtext(f"{{{ATOM}}}id") == ID), None)
     found["atom"] = parse_date(entry.findtext(f"{{{ATOM}}}published")) if entry is not None else None
     _, body = store.read("feeds/all.rss")
     item = next((i for i in etree.fromstring(body).iter("item") if i.findtext("guid") == ID), None)
@@ -57,7 +57,7 @@ def test_the_dateless_seed_keeps_its_date_across_rebuilds_and_touches(tmp_path):
                              id_authority="feedsvc.test,2026", build_workers=1)
     store = Store(settings.database_url)
     store.create()
-    first_build = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+    first_build = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     report = Builder(settings, store).build(now=first_build)
     assert report.generation is not None, f"nothing published: {report.problems}"
     before = seed_dates(store)

@@ -9,7 +9,8 @@ from tests.readers.site import Document
 
 URL = "http://127.0.0.1:1/feeds/t.atom"
 RSS_URL = "http://127.0.0.1:1/feeds/t.rss"
-HEADERS = {"content-type": "application/atom+xml; charset=utf-8", "last-modified": "Tue, 15 Jun 2021 09:00:00 GMT"}
+HEADERS = {"content-type": "application/atom+xml; charset=utf-8",
+           "last-modified": "Tue, 15 Jun 2021 09:00:00 GMT"}
 
 
 def atom(entry: str, head: str = f'<link rel="self" href="{URL}"/>') -> Document:
@@ -22,7 +23,8 @@ def atom(entry: str, head: str = f'<link rel="self" href="{URL}"/>') -> Document
 
 
 def rss(item: str, channel: str = f'<atom:link rel="self" href="{RSS_URL}"/>') -> Document:
-    body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
+    body = (f'<?xml version="1.0" encoding="utf-8"?>'
+            f'<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
             f'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>'
             f'<link>http://127.0.0.1:1/</link><description>d</description>{channel}'
             f'<item><title>a</title><guid isPermaLink="false">tag:x,2026:articles/a</guid>{item}</item>'
@@ -57,7 +59,8 @@ def test_a_good_document_passes(check):
     ("absolute-urls", rss("<link>articles/a</link>"), "articles/a"),
     ("self-link", atom('<link href="https://example.org/a"/>', head=""), 'rel="self"'),
     ("self-link", rss("", channel=""), 'rel="self"'),
-    ("no-1970", atom('<link href="https://example.org/a"/><published>1970-01-01T00:00:00Z</published>'), "1970"),
+    ("no-1970",
+     atom('<link href="https://example.org/a"/><published>1970-01-01T00:00:00Z</published>'), "1970"),
     ("no-1970", Document(URL, "atom", "subscription", 200, {**HEADERS, "last-modified":
                                                             "Thu, 01 Jan 1970 00:00:00 GMT"}, GOOD_ATOM.body),
      "Last-Modified"),

@@ -33,7 +33,8 @@ RFC822 = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "
                     r"\d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|GMT|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT|Z)$")
 BARE_AMPERSAND = re.compile(r"&(?!#\d+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 BARE_LT = re.compile(r"<(?![A-Za-z/!?])")
-DATE_1970 = re.compile(rb"1970-\d\d-\d\d|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 1970\b")
+DATE_1970 = re.compile(rb"1970-\d\d-\d\d"
+                       rb"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 1970\b")
 URL_ATTRIBUTES = {"href", "url", "src", "domain", "scheme", "uri"}
 URL_ELEMENTS = {"link", "docs", "comments", f"{A}uri", f"{A}icon", f"{A}logo", "url"}
 JSON_URL_KEYS = {"home_page_url", "feed_url", "next_url", "url", "external_url", "image", "banner_image",
@@ -69,8 +70,7 @@ def entries(doc: Document) -> Iterator[etree._Element]:
 
 
 def entry_name(element: etree._Element) -> str:
-    ident = element.findtext(f"{A}id") or element.findtext("guid") or "?"
-    return ident
+    return element.findtext(f"{A}id") or element.findtext("guid") or "?"
 
 
 # --- the checks -------------------------------------------------------------
@@ -119,7 +119,8 @@ def check_atom_schematron(doc: Document) -> list[str]:
 def check_media_groups(doc: Document) -> list[str]:
     if doc.fmt == "json":
         return []
-    return [f"{entry_name(group.getparent())}: media:group around {n} media:content (a group needs two or more)"
+    return [f"{entry_name(group.getparent())}: media:group around {n} media:content "
+            "(a group needs two or more)"
             for group in xml(doc).iter(f"{M}group")
             if (n := len(group.findall(f"{M}content"))) < 2]
 
@@ -181,10 +182,10 @@ def check_absolute_urls(doc: Document) -> list[str]:
         for name, value in element.attrib.items():
             if name in URL_ATTRIBUTES and not absolute(value):
                 problems.append(f"{element.tag} @{name}={value!r} is not an absolute http(s) URL")
-        if element.tag in URL_ELEMENTS and not len(element):
-            if not absolute(element.text):
-                problems.append(f"<{element.tag}>{element.text!r} is not an absolute http(s) URL")
-        if element.tag == "guid" and element.get("isPermaLink", "true") == "true" and not absolute(element.text):
+        if element.tag in URL_ELEMENTS and not len(element) and not absolute(element.text):
+            problems.append(f"<{element.tag}>{element.text!r} is not an absolute http(s) URL")
+        if (element.tag == "guid" and element.get("isPermaLink", "true") == "true"
+                and not absolute(element.text)):
             problems.append(f"permalink guid {element.text!r} is not an absolute URL")
     return problems
 

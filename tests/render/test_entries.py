@@ -8,7 +8,7 @@ test, not the bytes we meant to write.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import pytest
@@ -21,19 +21,19 @@ from feedsvc.render.formats import feed_formats, render_entries
 
 OPTIONS = FeedOptions("https://feeds.test", "Test Site", "Testing.", "en", 50)
 TOPICS = {"privacy": Topic("privacy", "Privacy & data")}
-WHEN = datetime(2021, 4, 18, 10, 20, tzinfo=timezone.utc)
+WHEN = datetime(2021, 4, 18, 10, 20, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def article(**changes) -> Article:
-    values = dict(
-        id="tag:feedsvc.test,2026:articles/a", stem="a", source="a.md", title="Title",
-        summary="Summary.", content_html="", published=WHEN, updated=WHEN,
-        original_url="https://news.example/story", self_published=False, topic_names=(),
-        topics=("privacy",), provider=Provider("The Outlet", "outlet.example"),
-        image=Image("https://img.example/photo.jpg", 1280, 640),
-        related=(RelatedLink("Another story", "https://other.example/related", None, "Other"),),
-    )
+    values = {
+        "id": "tag:feedsvc.test,2026:articles/a", "stem": "a", "source": "a.md", "title": "Title",
+        "summary": "Summary.", "content_html": "", "published": WHEN, "updated": WHEN,
+        "original_url": "https://news.example/story", "self_published": False, "topic_names": (),
+        "topics": ("privacy",), "provider": Provider("The Outlet", "outlet.example"),
+        "image": Image("https://img.example/photo.jpg", 1280, 640),
+        "related": (RelatedLink("Another story", "https://other.example/related", None, "Other"),),
+    }
     values.update(changes)
     return Article(**values)
 
@@ -49,7 +49,7 @@ def documents(*articles: Article) -> dict[str, bytes]:
 def test_atom_entry_has_exactly_one_alternate_and_it_comes_first():
     atom = etree.fromstring(documents(article())["atom"])
     links = atom.find(f"{ATOM}entry").findall(f"{ATOM}link")
-    assert [(l.get("rel"), l.get("href")) for l in links] == [
+    assert [(link.get("rel"), link.get("href")) for link in links] == [
         ("alternate", "https://news.example/story"),
         ("related", "https://other.example/related"),
         ("enclosure", "https://img.example/photo.jpg"),
@@ -117,8 +117,8 @@ def test_article_without_image_has_no_enclosure():
 
 
 def test_related_coverage_and_event_show_in_the_content_with_the_summary_first():
-    event = Event(datetime(2021, 5, 12, 8, tzinfo=timezone.utc),
-                  datetime(2021, 5, 14, 18, tzinfo=timezone.utc), "Online")
+    event = Event(datetime(2021, 5, 12, 8, tzinfo=UTC),
+                  datetime(2021, 5, 14, 18, tzinfo=UTC), "Online")
     docs = documents(article(event=event, summary="An event <worth> attending."))
     content = feedparser.parse(docs["atom"]).entries[0].content[0].value
     assert content.index("An event &lt;worth&gt; attending.") < content.index("Event:")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import feedparser
 import jsonschema
@@ -136,7 +135,8 @@ def test_every_document_of_the_bundled_content_is_valid(content_site):
 def test_three_formats_carry_the_same_items_in_the_same_order(content_site):
     stems = {path.rsplit(".", 1)[0] for path in content_site if path.startswith("feeds/")}
     for stem in stems:
-        rss, atom, jsn = (feed_ids(f"{stem}.{e}", content_site[f"{stem}.{e}"]) for e in ("rss", "atom", "json"))
+        rss, atom, jsn = (feed_ids(f"{stem}.{e}", content_site[f"{stem}.{e}"])
+                          for e in ("rss", "atom", "json"))
         assert rss == atom == jsn and len(set(rss)) == len(rss), stem
 
 
@@ -150,7 +150,8 @@ def test_feed_date_is_the_newest_entry_date(content_site):
 
 
 def test_categories_authors_and_self_published_links(content_site):
-    entries = [e for path, body in content_site.items() if path.startswith("feeds/all") and path.endswith(".atom")
+    entries = [e for path, body in content_site.items()
+               if path.startswith("feeds/all") and path.endswith(".atom")
                for e in etree.fromstring(body).xpath("atom:entry", namespaces=NS)]
     entry = next(e for e in entries if "amazon-pauses-police" in e.findtext("atom:id", namespaces=NS))
     terms = entry.xpath("atom:category/@term", namespaces=NS)
@@ -198,8 +199,10 @@ def test_every_document_of_the_upstream_corpus_is_valid(corpus_dir, settings_for
 
 
 def article_file(n: int, title: str = "", summary: str = "", topic: str = "Privacy") -> str:
-    return (f"---\ntitle: {json.dumps(title or f'Story {n}', ensure_ascii=False)}\ndate: 2024-01-{n:02d}T10:00:00Z\n"
-            f"url: https://news.example/{n}\nsummary: {json.dumps(summary or f'Summary {n}.', ensure_ascii=False)}\n"
+    return (f"---\ntitle: {json.dumps(title or f'Story {n}', ensure_ascii=False)}\n"
+            f"date: 2024-01-{n:02d}T10:00:00Z\n"
+            f"url: https://news.example/{n}\n"
+            f"summary: {json.dumps(summary or f'Summary {n}.', ensure_ascii=False)}\n"
             f"topics: [{topic}]\n---\n")
 
 

@@ -115,7 +115,7 @@ def readable_diff(path: str, expected: bytes, actual: bytes) -> str:
     diff = list(difflib.unified_diff(readable_lines(path, expected), readable_lines(path, actual),
                                      f"golden/{path}", f"rendered/{path}", lineterm="", n=3))
     if not diff:  # same structure, different bytes (whitespace, quoting, attribute order)
-        at = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b),
+        at = next((i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b),
                   min(len(expected), len(actual)))
         return (f"the pretty-printed forms agree but the bytes differ at offset {at}:\n"
                 f"  golden:   {expected[max(0, at - 60):at + 60]!r}\n"

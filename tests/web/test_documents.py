@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
@@ -50,7 +50,7 @@ def test_full_archive_pages_are_immutable_and_the_newest_is_not(client):
 
 def test_last_modified_is_when_the_bytes_changed_not_the_newest_entry(client, publish,
                                                                       site_settings):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     first = client.get("/feeds/all.atom")
     modified = parsedate_to_datetime(first.headers["Last-Modified"])
     assert b"<updated>2026-11-16T00:00:00+00:00</updated>" in first.data  # newest entry
@@ -108,13 +108,13 @@ def test_if_modified_since_edge_cases(client):
         return client.get("/feeds/privacy.rss", headers={"If-Modified-Since": value}).status_code
 
     assert status(format_datetime(modified, usegmt=True)) == 304          # equal
-    later = datetime.now(timezone.utc)  # not before the publish, not in the future
+    later = datetime.now(UTC)  # not before the publish, not in the future
     assert status(format_datetime(later, usegmt=True)) == 304
     assert status(format_datetime(modified - timedelta(seconds=1), usegmt=True)) == 200
     assert status("Sunday, 06-Nov-94 08:49:37 GMT") == 200                 # RFC 850, older
     assert status("not a date") == 200                                     # malformed: ignored
     assert status("") == 200
-    future = datetime.now(timezone.utc) + timedelta(days=400)
+    future = datetime.now(UTC) + timedelta(days=400)
     assert status(format_datetime(future, usegmt=True)) == 200             # future: ignored
 
 
@@ -233,7 +233,8 @@ def test_a_new_generation_is_picked_up(client, site_settings, publish):
     after = client.get("/feeds/privacy.rss")
     assert after.headers["ETag"] != before.headers["ETag"]
     assert b"A new privacy story" in after.data
-    assert client.get("/feeds/privacy.rss", headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+    assert client.get("/feeds/privacy.rss",
+                      headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
 
 
 def test_store_outage_serves_memory_and_reports_not_ready(client, app, monkeypatch):

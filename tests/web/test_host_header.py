@@ -27,7 +27,7 @@ def assert_clean(response) -> None:
     assert EVIL.encode() not in response.get_data()
 
 
-@pytest.mark.parametrize("path, target", [
+@pytest.mark.parametrize(("path", "target"), [
     ("/feeds//all.rss", "https://feeds.test/feeds/all.rss"),
     ("/feeds///all.atom", "https://feeds.test/feeds/all.atom"),
     ("/feeds//privacy.json", "https://feeds.test/feeds/privacy.json"),

@@ -103,5 +103,6 @@ def test_forwarded_for_is_ignored_unless_trusted(site_settings, publish):
     assert spoofed == [200, 200, 429, 429]
     trusting = create_app({"FEEDSVC_SETTINGS": site_settings.replace(
         rate_limit=6.0, rate_limit_burst=2.0, trust_proxy=True)}).test_client()
-    assert [trusting.get("/feeds/all.rss", headers={"X-Forwarded-For": f"203.0.113.{n}, 10.0.0.1"}).status_code
+    assert [trusting.get("/feeds/all.rss",
+                         headers={"X-Forwarded-For": f"203.0.113.{n}, 10.0.0.1"}).status_code
             for n in range(4)] == [200] * 4

@@ -30,7 +30,8 @@ def test_index_lists_every_topic_with_counts_and_feeds(client):
     assert len(rows) == 13
     privacy = next(r for r in rows if r.xpath("td[1]/a/text()") == ["Privacy and data protection"])
     assert privacy.xpath("td[2]/text()") == ["5"]  # see test_documents.test_api
-    assert privacy.xpath("td[3]/a/@href") == [f"https://feeds.test/feeds/privacy.{f}" for f in ("rss", "atom", "json")]
+    assert privacy.xpath("td[3]/a/@href") == [f"https://feeds.test/feeds/privacy.{f}"
+                                              for f in ("rss", "atom", "json")]
     assert tree.xpath("//input[@readonly]/@value")[0] == "https://feeds.test/feeds/all.rss"
     assert set(tree.xpath("//a[@download]/@href")) == {"https://feeds.test/feeds.opml"}
     assert [b.get("data-copy") for b in tree.xpath("//button[@data-copy]")][:3] == [

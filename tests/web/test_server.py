@@ -188,7 +188,7 @@ http {{
                     if process.poll() is not None or time.monotonic() > deadline:
                         raise AssertionError((prefix / "logs" / "error.log").read_text()
                                              if (prefix / "logs" / "error.log").exists() else
-                                             process.stdout.read().decode(errors="replace"))
+                                             process.stdout.read().decode(errors="replace")) from None
                     time.sleep(0.1)
             assert before.status_code == 200 and b"Machine Bias" in before.content
             correct_backdated_article(site_settings.content_dir)
@@ -239,7 +239,7 @@ def raw_get(base: str, target: str, host: str) -> tuple[int, dict[str, str], byt
     return int(lines[0].split()[1]), headers, body
 
 
-@pytest.mark.parametrize("target, location", [
+@pytest.mark.parametrize(("target", "location"), [
     ("/feeds//all.rss", "https://feeds.test/feeds/all.rss"),
     ("//feeds/all.atom", "https://feeds.test/feeds/all.atom"),
     ("/topics//privacy?x=1", "https://feeds.test/topics/privacy?x=1"),

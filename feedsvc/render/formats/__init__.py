@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import FeedOptions, Page
@@ -27,7 +27,7 @@ class FeedFormat(Protocol):
     media_type: str       # served as, with charset=utf-8
     label: str            # "RSS 2.0": for people choosing a feed
     short_label: str      # "RSS"
-    openapi_schema: dict[str, Any]  # the response body's schema in /openapi.json
+    openapi_schema: ClassVar[dict[str, Any]]  # the response body's schema in /openapi.json
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         """One article's entry fragment, the same in every document that holds it."""
@@ -80,5 +80,6 @@ def render_entries(articles: list[Article], topics: dict[str, Topic],
     return [{f.name: f.entry(article, topics, options) for f in formats} for article in articles]
 
 
-# The formats, registered in the order pages and OpenAPI list them.
-from feedsvc.render.formats import rss, atom, jsonfeed  # noqa: E402,F401  (they register)
+# The formats, registered in the order pages and OpenAPI list them: importing them
+# registers them, after register() exists, and the order is the point (no sorting).
+from feedsvc.render.formats import rss, atom, jsonfeed  # noqa: E402, F401, I001

@@ -8,6 +8,7 @@ link, first (see `feedsvc.render.entries`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from lxml import etree
 
@@ -15,7 +16,11 @@ from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, DEAD_LINK_TERM, FeedOptions, Page, item_link
 from feedsvc.render.documents import feed_head, mark_archive, serialise, splice
 from feedsvc.render.entries import (
-    element, empty_element, entry_html, image_media_type, media_elements,
+    element,
+    empty_element,
+    entry_html,
+    image_media_type,
+    media_elements,
 )
 from feedsvc.render.formats import register
 
@@ -59,7 +64,7 @@ class AtomFormat:
     media_type = MEDIA_TYPE
     label = "Atom 1.0"
     short_label = "Atom"
-    openapi_schema = {"type": "string"}
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         return atom_entry(article, topics, options).encode("utf-8")

@@ -8,7 +8,7 @@ paging maps onto `next_url` (towards older pages); archive pages say so in the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
@@ -92,7 +92,7 @@ class JsonFeedFormat:
     media_type = MEDIA_TYPE
     label = "JSON Feed 1.1"
     short_label = "JSON"
-    openapi_schema = {"$ref": "#/components/schemas/JsonFeed"}
+    openapi_schema: ClassVar[dict[str, Any]] = {"$ref": "#/components/schemas/JsonFeed"}
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         return dump_json(json_item(article, topics, options))

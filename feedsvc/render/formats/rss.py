@@ -10,16 +10,26 @@ from __future__ import annotations
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
+from typing import Any, ClassVar
 
 from lxml import etree
 
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
 from feedsvc.render.documents import (
-    ATOM_NS, extra_links, feed_head, mark_archive, serialise, splice,
+    ATOM_NS,
+    extra_links,
+    feed_head,
+    mark_archive,
+    serialise,
+    splice,
 )
 from feedsvc.render.entries import (
-    element, empty_element, entry_html, image_media_type, media_elements,
+    element,
+    empty_element,
+    entry_html,
+    image_media_type,
+    media_elements,
 )
 from feedsvc.render.formats import register
 
@@ -57,7 +67,7 @@ class RssFormat:
     media_type = MEDIA_TYPE
     label = "RSS 2.0"
     short_label = "RSS"
-    openapi_schema = {"type": "string"}
+    openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
     def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
         return rss_item(article, topics, options).encode("utf-8")
@@ -67,6 +77,8 @@ class RssFormat:
         fg = feed_head(topic, page, options, self.name, MEDIA_TYPE, updated, paging_links=False)
         root = etree.fromstring(fg.rss_str(pretty=False))
         channel = root.find("channel")
+        if channel is None:  # pragma: no cover - feedgen always writes one
+            raise ValueError("feedgen wrote an RSS document without a <channel>")
         for rel, href in extra_links(options, page, self.name):
             attrs = {"href": href, "rel": rel}
             if rel != "hub":

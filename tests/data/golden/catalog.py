@@ -26,13 +26,13 @@ Changing anything here changes the golden files: regenerate them
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc.catalog import Catalog, newest_first
 from feedsvc.models import Article, ArticleLink, Event, Image, Provider, RelatedLink, Topic
 from feedsvc.render.common import FeedOptions
 
-UTC = timezone.utc
+UTC = UTC
 AUTHORITY = "feedsvc.test,2026"
 
 OPTIONS = FeedOptions(
