@@ -22,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import rss_kb  # noqa: E402
+
 OUT = HERE / "out"
 
 

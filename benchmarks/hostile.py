@@ -80,7 +80,8 @@ def run(case: str, good: int, timeout: float) -> dict:
         env = {**os.environ, "FEEDSVC_CONTENT_DIR": str(root), "FEEDSVC_DATABASE_URL": f"sqlite:///{store}",
                "FEEDSVC_CACHE_DIR": str(base / "cache"), "FEEDSVC_BUILD_WORKERS": "1"}
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-c", WRAPPER, sys.executable, "-m", "feedsvc.cli", "build"],
+        process = subprocess.Popen([sys.executable, "-c", WRAPPER, sys.executable, "-m", "feedsvc.cli",
+                                    "build"],
                                    env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -105,7 +106,8 @@ def run(case: str, good: int, timeout: float) -> dict:
                 documents = -1
         last = output.decode(errors="replace").strip().splitlines()[-1:] or [""]
         return {"case": case, "exit": status, "wall_s": round(wall, 2), "peak_rss_mb": round(peak / 1024),
-                "documents": documents, "store_mb": round(store.stat().st_size / 1e6, 1) if store.exists() else 0,
+                "documents": documents,
+                "store_mb": round(store.stat().st_size / 1e6, 1) if store.exists() else 0,
                 "last_line": last[0][:160]}
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port  # noqa: E402
+from common import free_port
 
 
 def serve(hosts: int, port: int, latency: float, ready) -> None:
@@ -111,7 +111,8 @@ def main() -> None:
                                   handle.name], capture_output=True, text=True)
             took = time.perf_counter() - started
             tail = " ".join(out.stdout.strip().splitlines()[-6:])[:300]
-            print(f"lychee {subprocess.run([lychee, '--version'], capture_output=True, text=True).stdout.strip()}: "
+            version = subprocess.run([lychee, "--version"], capture_output=True, text=True).stdout.strip()
+            print(f"lychee {version}: "
                   f"{took:.2f} s, {args.urls / took:,.0f} URLs/s (exit {out.returncode}; {tail})")
             os.unlink(handle.name)
     server.terminate()

@@ -18,8 +18,9 @@ from pathlib import Path
 OUTLETS = [("The New York Times", "nytimes.com"), ("TechCrunch", "techcrunch.com"),
            ("The Verge", "theverge.com"), ("Reuters", "reuters.com"), ("BBC News", "bbc.co.uk"),
            ("Wired", "wired.com"), ("ZDNet", "zdnet.com"), ("VentureBeat", "venturebeat.com")]
-WORDS = ("algorithm bias privacy model data police face recognition regulation audit court "
-         "workers health children deepfake surveillance ethics transparency consent").split()
+WORDS = ["algorithm", "bias", "privacy", "model", "data", "police", "face", "recognition", "regulation",
+         "audit", "court", "workers", "health", "children", "deepfake", "surveillance", "ethics",
+         "transparency", "consent"]
 
 
 def sentence(rng: random.Random, words: int) -> str:

@@ -254,10 +254,10 @@ def build_section(count: int, rounds: int, hugo: str | None) -> Path | None:
 # ---------------------------------------------------------------- serve
 
 def fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers)
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback http only
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=10) as response:  # noqa: S310 - loopback only
+        with opener.open(request, timeout=10) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:  # 304 arrives as an HTTPError
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
@@ -441,11 +441,13 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
         if run.returncode == 0:
             result = json.loads(run.stdout.strip().splitlines()[-1])
             rows.append(("feedsvc", concurrency, bound, result["elapsed"], run,
-                         f"{result['counts']}; checking alone {result['cpu_check'] * 1000 / count:.3f} ms/URL"))
+                         f"{result['counts']}; checking alone "
+                         f"{result['cpu_check'] * 1000 / count:.3f} ms/URL"))
         else:
             say(f"  feedsvc checker failed: {run.stderr.strip()[-800:]}")
         if lychee is not None:
-            run = run_tree([lychee, "--no-progress", "--format", "json", "--max-concurrency", str(concurrency),
+            run = run_tree([lychee, "--no-progress", "--format", "json",
+                            "--max-concurrency", str(concurrency),
                             "--host-concurrency", str(per_host), "--host-request-interval", "0ms",
                             "--max-retries", "0", "--timeout", "10", str(url_file)])
             try:

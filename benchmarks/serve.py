@@ -85,7 +85,8 @@ def main() -> None:
 
     store = Store(env["FEEDSVC_DATABASE_URL"])
     path = next(d.path for d in store.documents(store.current_generation())
-                if d.path.startswith("feeds/topic-0") and d.path.endswith(".rss") and "/archive/" not in d.path)
+                if d.path.startswith("feeds/topic-0") and d.path.endswith(".rss")
+                and "/archive/" not in d.path)
     doc, body = store.read(path)
     (work / "body.rss").write_bytes(body)
     env["CEILING_BODY"] = str(work / "body.rss")

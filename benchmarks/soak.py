@@ -85,7 +85,8 @@ def main() -> None:
         while not stop.wait(args.rebuild / 2):
             for path in rng.sample(files, 5):
                 text = path.read_text()
-                path.write_text(re.sub(r'title: "([^"]*)"', lambda m: f'title: "{m.group(1)} +"', text, count=1))
+                edited = re.sub(r'title: "([^"]*)"', lambda m: f'title: "{m.group(1)} +"', text, count=1)
+                path.write_text(edited)
             stats["edits"] += 5
 
     def verify() -> None:
@@ -143,10 +144,11 @@ def main() -> None:
         for process in (web, clock):
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(20)
-    builds = sum(1 for line in open(work / "clock.log") if "event=build " in line and "status=published" in line)
+    with open(work / "clock.log") as log:
+        builds = sum(1 for line in log if "event=build " in line and "status=published" in line)
     print(f"soak: {args.seconds} s, {args.connections} connections over {len(feeds)} feeds; "
           f"clock rebuilt every {args.rebuild} s ({builds} generations published, {stats['edits']} edits)")
-    for name, result in zip(("plain", "revalidating"), outputs):
+    for name, result in zip(("plain", "revalidating"), outputs, strict=True):
         print(f"  {name:<13} {result['requests']:>9,} requests ({result['rps']:,.0f}/s), "
               f"non-2xx/304: {result['non_2xx_3xx']}, p99 {result['p99']}")
     print(f"  verifier: {stats['verified']:,} bodies checked against their ETag, "

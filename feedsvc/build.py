@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from feedsvc.catalog import Catalog, build_catalog
@@ -20,7 +20,7 @@ from feedsvc.links.store import LinkStore
 from feedsvc.models import Article, BuildReport, BuildStatus, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
-from feedsvc.store import Store
+from feedsvc.store import GenerationInfo, Store
 from feedsvc.urls import Urls
 from feedsvc.workers import WorkerPool, worker_count
 
@@ -90,7 +90,7 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings))
     articles, date_problems = date_undated(load.articles, settings.content_dir,
-                                           now or datetime.now(timezone.utc), record_dates)
+                                           now or datetime.now(UTC), record_dates)
     articles, quality_problems = below_quality(articles, settings.min_quality)
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
@@ -163,7 +163,7 @@ class Builder:
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
                progress: Callable[[int, int], None] | None, allow_shrink: bool) -> BuildReport:
-        started = now or datetime.now(timezone.utc)
+        started = now or datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
         settings = self.settings
@@ -250,14 +250,15 @@ def _outside_dates(articles: tuple[Article, ...]) -> str:
     return ",".join(f"{a.id}={a.published.isoformat()}" for a in articles if not a.dated)
 
 
-def _refusal(summary: ContentSummary, info: dict[str, Any] | None, shrink_limit: float,
+def _refusal(summary: ContentSummary, info: GenerationInfo | None, shrink_limit: float,
              allow_shrink: bool) -> tuple[BuildStatus, Problem | None] | None:
     """Why this build must not publish, as (status, extra problem), or None."""
     if summary.load.content_unavailable:
         return BuildStatus.CONTENT_UNAVAILABLE, None
     if summary.load.taxonomy_errors:
         return BuildStatus.TAXONOMY_INVALID, None
-    previous = (info or {}).get("report", {}).get("articles") or 0
+    stored = info["report"].get("articles") if info is not None else None
+    previous = stored if isinstance(stored, int) else 0
     count = len(summary.catalog.articles)
     if not allow_shrink and shrink_limit > 0 and previous and count < previous * shrink_limit:
         return BuildStatus.SHRINK_REFUSED, Problem(

@@ -53,7 +53,7 @@ class FeedsvcGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into messages
+        except Exception as exc:
             if (ctx.obj or {}).get("debug") or debug_requested():
                 raise
             click.echo(f"error: {describe_failure(exc)} (run with --debug for the traceback)", err=True)
@@ -117,7 +117,7 @@ def check(content_dir: Path | None, output_format: str) -> None:
     sys.exit(1 if summary.errors else 0)
 
 
-class _progress:
+class Progress:
     """Progress for long work: a bar on a terminal, a plain line every 10% otherwise."""
 
     def __init__(self, label: str) -> None:
@@ -125,7 +125,7 @@ class _progress:
         self.bar: ProgressBar[int] | None = None
         self.shown = -1
 
-    def __enter__(self) -> _progress:
+    def __enter__(self) -> Progress:
         return self
 
     def __call__(self, done: int, total: int) -> None:
@@ -181,7 +181,7 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
-    with _progress("parsing") as progress:
+    with Progress("parsing") as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
                                                 allow_shrink=allow_shrink)
     for problem in report.problems:
@@ -240,7 +240,7 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
                    access_log: bool = False) -> None:
     """Run create_app() under a production WSGI server, in the foreground."""
     if server == "gunicorn":
-        os.execvp(sys.executable, [
+        os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--threads", str(threads), "--worker-class", "gthread" if threads > 1 else "sync",
             "--access-logfile", "-" if access_log else "/dev/null",
@@ -255,7 +255,8 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
 
 
 server_options = [
-    click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on."),
+    click.option("--host", default="0.0.0.0", show_default=True,  # noqa: S104 - a server's job
+                 help="Address to listen on."),
     click.option("--port", type=int, default=_default_port, show_default="$PORT or 8000",
                  help="Port to listen on."),
     click.option("--workers", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
@@ -344,7 +345,7 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
 
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base_url = None if "FEEDSVC_BASE_URL" in os.environ else f"http://{shown}:{port}"
     settings = _settings(content_dir=content_dir, base_url=base_url)
     # The server's worker process builds its settings from the environment: hand it

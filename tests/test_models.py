@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from feedsvc.models import BuildReport, BuildStatus, LinkStatus, Problem
 
@@ -21,23 +21,23 @@ def test_the_lists_elsewhere_come_from_the_enum():
     from feedsvc.render.charts import STATUS_COLOURS, STATUS_ORDER
     from feedsvc.web.links import STATUSES as FILTERS
 
-    stored = [s for s in LinkStatus.in_order()]
+    stored = list(LinkStatus.in_order())
     assert list(STATUS_ORDER) == stored
     assert set(STATUS_COLOURS) == set(LinkStatus)
-    assert FILTERS == {*stored, "dead"}
+    assert {*stored, "dead"} == FILTERS
     assert list(RUN) == [s for s in stored if s.checked]
 
 
 def test_a_stored_report_reads_back_typed():
     report = BuildReport(
         status=BuildStatus.TAXONOMY_INVALID, generation=3,
-        started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), duration_s=0.5,
+        started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), duration_s=0.5,
         articles=10, topics=2, documents=0, documents_written=0, documents_unchanged=0,
         files_parsed=1, files_cached=9, problems=(Problem("topics.yml", 4, "error", "bad"),),
         timings={"load_s": 0.25})
-    from feedsvc.build import _report_dict
-
     import json
+
+    from feedsvc.build import _report_dict
 
     stored = json.loads(json.dumps(_report_dict(report), default=str))  # as the store keeps it
     again = BuildReport.from_dict(stored)

@@ -31,7 +31,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -189,7 +189,7 @@ class _NetworkTime:
 class LinkChecker:
     def __init__(self, config: CheckerConfig, *, allow: Iterable[str] = (),
                  resolver: Resolver | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config = config
         self.now = now
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
@@ -218,7 +218,7 @@ class LinkChecker:
             transport = httpx.AsyncHTTPTransport(verify=self._ssl, retries=0)
             # httpx has no public hook for the network backend: swap in a pool that
             # connects through the guard, with the options httpx would use.
-            transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
+            transport._pool = httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl, max_connections=self.config.per_host,
                 max_keepalive_connections=self.config.per_host, keepalive_expiry=5.0,
                 network_backend=self.backend)
@@ -337,7 +337,8 @@ class LinkChecker:
             except NameNotResolved as exc:
                 return result(LinkStatus.BROKEN, None, current, permanent, str(exc), hop)
             except httpx.TimeoutException as exc:
-                return result(LinkStatus.ERROR, None, current, permanent, f"timed out ({type(exc).__name__})", hop)
+                return result(LinkStatus.ERROR, None, current, permanent,
+                              f"timed out ({type(exc).__name__})", hop)
             except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 return result(LinkStatus.ERROR, None, current, permanent, _describe(exc), hop)
             except (ValueError, OverflowError, UnicodeError, OSError) as exc:  # the socket layer
@@ -354,7 +355,8 @@ class LinkChecker:
                 current = target
                 continue
             if 200 <= code < 300:
-                return result(LinkStatus.REDIRECTED if hop else LinkStatus.OK, code, current, permanent, None, hop)
+                found = LinkStatus.REDIRECTED if hop else LinkStatus.OK
+                return result(found, code, current, permanent, None, hop)
             if code in BROKEN_CODES:
                 return result(LinkStatus.BROKEN, code, current, permanent, f"HTTP {code}", hop)
             if code in BLOCKED_CODES:

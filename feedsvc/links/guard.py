@@ -134,13 +134,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[SOCKET_OPTION] | None = None,
                           ) -> httpcore.AsyncNetworkStream:
-        host = host.decode() if isinstance(host, bytes) else host
         if _is_ip_literal(host):
             addresses = [host.strip("[]")]
         else:
             try:
                 addresses = await asyncio.wait_for(self.resolver.resolve(host, port), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
         allowed: list[str] = []
         refusals: list[str] = []
@@ -162,8 +161,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 return stream
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
-        assert error is not None
-        raise error
+        raise error if error is not None else RefusedAddress(f"{host}: no address to connect to")
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[SOCKET_OPTION] | None = None,

@@ -60,7 +60,8 @@ def is_dead(state: LinkState, rules: LinkRules) -> bool:
 
 
 def next_check(state: LinkState, rules: LinkRules) -> datetime:
-    assert state.checked_at is not None
+    if state.checked_at is None:
+        raise ValueError("next_check needs a checked state")
     if state.consecutive_failures:
         backoff: timedelta = rules.retry_base * (1 << (state.consecutive_failures - 1))
         return state.checked_at + min(backoff, MAX_RETRY)

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
 from feedsvc.links.guard import Resolver
@@ -111,4 +111,4 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -75,7 +75,8 @@ class LinkStore:
                       "published": a.published} for (u, i), a in wanted.items() if (u, i) not in existing]
             for chunk in in_batches(fresh):
                 conn.execute(insert(link_articles), chunk)
-            known = {url: active for url, active in conn.execute(select(links.c.url, links.c.active))}
+            known: dict[str, bool] = {url: active for url, active in conn.execute(  # noqa: C416
+                select(links.c.url, links.c.active))}  # Row pairs, typed for mypy
             used = {url for url, _ in wanted}
             new_urls = sorted(used - set(known))
             rows: list[dict[str, object]] = [{
@@ -83,13 +84,13 @@ class LinkStore:
                 "permanent_redirect": False, "error": None, "checked_at": None,
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                 "checks": 0, "dead": False, "active": True} for url in new_urls]
-            for chunk in in_batches(rows):
-                conn.execute(insert(links), chunk)
+            for batch in in_batches(rows):
+                conn.execute(insert(links), batch)
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):
-                for chunk in in_batches(url_list):
-                    conn.execute(update(links).where(links.c.url.in_(chunk)).values(active=active))
+                for urls in in_batches(url_list):
+                    conn.execute(update(links).where(links.c.url.in_(urls)).values(active=active))
         return len(new_urls)
 
     def flagged(self) -> list[LinkState]:
@@ -187,7 +188,8 @@ class LinkStore:
         counts = self.counts()
         with self.engine.begin() as conn:
             conn.execute(delete(link_stats).where(link_stats.c.day == day))
-            conn.execute(insert(link_stats), [{"day": day, "status": s, "count": n} for s, n in counts.items()])
+            conn.execute(insert(link_stats),
+                         [{"day": day, "status": s, "count": n} for s, n in counts.items()])
 
     def daily_counts(self, days: int = 60) -> list[tuple[date, dict[str, int]]]:
         with self.engine.connect() as conn:
