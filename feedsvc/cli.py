@@ -425,8 +425,9 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
       feedsvc links check --all --content content/
     """
     from feedsvc.build import load_catalog, open_parse_cache
-    from feedsvc.links.run import run_link_check, select_urls, utcnow
+    from feedsvc.links.run import run_link_check, select_urls
     from feedsvc.links.store import LinkStore
+    from feedsvc.models import utcnow
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)

@@ -41,7 +41,7 @@ from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
 from feedsvc.logs import log_event
-from feedsvc.models import BuildReport
+from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import Store
@@ -52,8 +52,6 @@ log = logging.getLogger("feedsvc.clock")
 LEASE_NAME = "clock"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobDefaults(TypedDict):

@@ -9,9 +9,14 @@ UTC; the loader guarantees it, so nothing downstream needs to check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+
+def utcnow() -> datetime:
+    """The one clock reading feedsvc takes: aware, UTC (tests pass their own times)."""
+    return datetime.now(UTC)
 
 
 class LinkStatus(StrEnum):

@@ -7,13 +7,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkRules
 from feedsvc.links.store import LinkStore
-from feedsvc.models import LinkStatus
+from feedsvc.models import LinkStatus, utcnow
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 
@@ -109,6 +109,3 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
         report.duration_s = time.perf_counter() - started
     return report
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

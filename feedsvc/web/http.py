@@ -8,7 +8,7 @@ malformed or future date is ignored rather than trusted.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from werkzeug.datastructures import Accept
@@ -49,6 +49,3 @@ def uncacheable(response: _R, directive: str = "no-store") -> _R:
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

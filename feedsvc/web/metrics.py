@@ -16,8 +16,7 @@ from flask import Blueprint, Flask, Response, request
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
-from feedsvc.models import BuildStatus
-from feedsvc.web.http import utcnow
+from feedsvc.models import BuildStatus, utcnow
 from feedsvc.web.state import state
 
 bp = Blueprint("metrics", __name__)

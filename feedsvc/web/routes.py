@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
+from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
 from feedsvc.urls import (
     API_TOPICS_PATH,
@@ -20,7 +21,7 @@ from feedsvc.urls import (
 )
 from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error
-from feedsvc.web.http import accepts_gzip, not_modified, uncacheable, utcnow
+from feedsvc.web.http import accepts_gzip, not_modified, uncacheable
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, jsonify
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
-from feedsvc.models import BuildReport
+from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
-from feedsvc.web.http import uncacheable, utcnow
+from feedsvc.web.http import uncacheable
 from feedsvc.web.state import state
 
 bp = Blueprint("status", __name__)
