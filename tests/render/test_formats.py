@@ -27,7 +27,7 @@ TOY_FORMAT = textwrap.dedent('''
         short_label = "Titles"
         openapi_schema = {"type": "string"}
 
-        def entry(self, article, topics, options):
+        def entry(self, article, content, topics, options):
             return (article.title + "\\n").encode()
 
         def document(self, topic, page, options, entries, updated):

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import FeedOptions, Page
+from feedsvc.render.entries import entry_html
 from feedsvc.urls import MEDIA_TYPES
 
 
@@ -29,8 +30,11 @@ class FeedFormat(Protocol):
     short_label: str      # "RSS"
     openapi_schema: ClassVar[dict[str, Any]]  # the response body's schema in /openapi.json
 
-    def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
-        """One article's entry fragment, the same in every document that holds it."""
+    def entry(self, article: Article, content: str, topics: dict[str, Topic],
+              options: FeedOptions) -> bytes:
+        """One article's entry fragment, the same in every document that holds it.
+        `content` is its content HTML (`entries.entry_html`), computed once for
+        every format."""
         ...
 
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
@@ -77,7 +81,11 @@ def render_entries(articles: list[Article], topics: dict[str, Topic],
                    options: FeedOptions) -> list[dict[str, bytes]]:
     """Every format's entry for each article, in the same order: {format name: bytes}."""
     formats = tuple(_REGISTRY.values())
-    return [{f.name: f.entry(article, topics, options) for f in formats} for article in articles]
+    entries = []
+    for article in articles:
+        content = entry_html(article)  # the same HTML in every format: build it once
+        entries.append({f.name: f.entry(article, content, topics, options) for f in formats})
+    return entries
 
 
 # The formats, registered in the order pages and OpenAPI list them: importing them

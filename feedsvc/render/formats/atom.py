@@ -18,7 +18,6 @@ from feedsvc.render.documents import feed_head, mark_archive, serialise, splice
 from feedsvc.render.entries import (
     element,
     empty_element,
-    entry_html,
     image_media_type,
     media_elements,
 )
@@ -27,7 +26,7 @@ from feedsvc.render.formats import register
 MEDIA_TYPE = "application/atom+xml"
 
 
-def atom_entry(article: Article, topics: dict[str, Topic], options: FeedOptions) -> str:
+def atom_entry(article: Article, content: str, topics: dict[str, Topic], options: FeedOptions) -> str:
     urls = options.urls
     parts = [element("id", article.id), element("title", article.title, type="text"),
              element("updated", article.updated.isoformat()),
@@ -45,7 +44,6 @@ def atom_entry(article: Article, topics: dict[str, Topic], options: FeedOptions)
         parts.append(f"<author>{element('name', article.provider.name)}{uri}</author>")
     if article.summary:
         parts.append(element("summary", article.summary, type="text"))
-    content = entry_html(article)
     if content:
         parts.append(element("content", content, type="html"))
     for slug in article.topics:
@@ -66,8 +64,9 @@ class AtomFormat:
     short_label = "Atom"
     openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
-    def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
-        return atom_entry(article, topics, options).encode("utf-8")
+    def entry(self, article: Article, content: str, topics: dict[str, Topic],
+              options: FeedOptions) -> bytes:
+        return atom_entry(article, content, topics, options).encode("utf-8")
 
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
                  updated: datetime) -> bytes:

@@ -13,17 +13,17 @@ from typing import Any, ClassVar
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
 from feedsvc.render.documents import feed_description, feed_title, page_url
-from feedsvc.render.entries import dump_json, entry_html
+from feedsvc.render.entries import dump_json
 from feedsvc.render.formats import register
 from feedsvc.urls import FAVICON_PATH, ICON_PATH
 
 MEDIA_TYPE = "application/feed+json"
 
 
-def json_item(article: Article, topics: dict[str, Topic], options: FeedOptions) -> dict[str, Any]:
+def json_item(article: Article, content: str, topics: dict[str, Topic],
+              options: FeedOptions) -> dict[str, Any]:
     urls = options.urls
     item: dict[str, Any] = {"id": article.id, "url": item_link(article, urls), "title": article.title}
-    content = entry_html(article)
     if content:
         item["content_html"] = content
     else:
@@ -94,8 +94,9 @@ class JsonFeedFormat:
     short_label = "JSON"
     openapi_schema: ClassVar[dict[str, Any]] = {"$ref": "#/components/schemas/JsonFeed"}
 
-    def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
-        return dump_json(json_item(article, topics, options))
+    def entry(self, article: Article, content: str, topics: dict[str, Topic],
+              options: FeedOptions) -> bytes:
+        return dump_json(json_item(article, content, topics, options))
 
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
                  updated: datetime) -> bytes:

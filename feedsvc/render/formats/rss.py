@@ -27,7 +27,6 @@ from feedsvc.render.documents import (
 from feedsvc.render.entries import (
     element,
     empty_element,
-    entry_html,
     image_media_type,
     media_elements,
 )
@@ -36,10 +35,9 @@ from feedsvc.render.formats import register
 MEDIA_TYPE = "application/rss+xml"
 
 
-def rss_item(article: Article, topics: dict[str, Topic], options: FeedOptions) -> str:
+def rss_item(article: Article, content: str, topics: dict[str, Topic], options: FeedOptions) -> str:
     urls = options.urls
     parts = [element("title", article.title), element("link", item_link(article, urls))]
-    content = entry_html(article)
     if article.summary:
         parts.append(element("description", escape(article.summary, quote=False)))
         if content:
@@ -69,8 +67,9 @@ class RssFormat:
     short_label = "RSS"
     openapi_schema: ClassVar[dict[str, Any]] = {"type": "string"}
 
-    def entry(self, article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:
-        return rss_item(article, topics, options).encode("utf-8")
+    def entry(self, article: Article, content: str, topics: dict[str, Topic],
+              options: FeedOptions) -> bytes:
+        return rss_item(article, content, topics, options).encode("utf-8")
 
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
                  updated: datetime) -> bytes:
