@@ -14,7 +14,7 @@ from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key
-from feedsvc.content.undated import RecordDates, date_undated
+from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
 from feedsvc.models import Article, BuildReport, BuildStatus, Problem
@@ -81,7 +81,7 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  pool: WorkerPool | None = None,
                  adjust: Callable[[list[Article]], list[Article]] | None = None,
                  progress: Callable[[int, int], None] | None = None, *,
-                 record_dates: RecordDates | None = None,
+                 record_dates: DateRecord | None = None,
                  now: datetime | None = None) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects).
 
@@ -171,7 +171,7 @@ class Builder:
                                follow_permanent=settings.follow_permanent_redirects)
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
             articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
-            record_dates=self.store.record_article_dates, now=started)
+            record_dates=self.store, now=started)
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         options = feed_options(settings)
         fingerprint = hashlib.blake2b(

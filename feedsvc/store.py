@@ -436,28 +436,25 @@ class Store:
 
     # --- dates of undated articles ---------------------------------------
 
-    def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]:
-        """Every id's recorded date; ids not yet recorded get (and keep) the proposed one."""
-        ids = list(proposed)
+    def article_dates(self, ids: Iterable[str]) -> dict[str, datetime]:
+        """The recorded date of each of these ids that has one."""
         recorded: dict[str, datetime] = {}
-        with self.engine.begin() as conn:
-            for id_chunk in in_batches(ids):
+        with self.engine.connect() as conn:
+            for id_chunk in in_batches(list(ids)):
                 for article_id, when in conn.execute(
                         select(article_dates.c.article_id, article_dates.c.published)
                         .where(article_dates.c.article_id.in_(id_chunk))):
                     recorded[article_id] = _utc(when)
-            missing = [{"article_id": i, "published": _utc(proposed[i])}
-                       for i in ids if i not in recorded]
-            for row_chunk in in_batches(missing):
-                conn.execute(self._insert_ignoring_duplicates(article_dates), list(row_chunk))
-        if missing:  # another process may have won a race: read back what stands
-            with self.engine.connect() as conn:
-                for id_chunk in in_batches([str(row["article_id"]) for row in missing]):
-                    for article_id, when in conn.execute(
-                            select(article_dates.c.article_id, article_dates.c.published)
-                            .where(article_dates.c.article_id.in_(id_chunk))):
-                        recorded[article_id] = _utc(when)
         return recorded
+
+    def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]:
+        """Every id's recorded date; ids not yet recorded get (and keep) the proposed one.
+        An id another process recorded first keeps that process's date (read back)."""
+        rows = [{"article_id": i, "published": _utc(when)} for i, when in proposed.items()]
+        with self.engine.begin() as conn:
+            for row_chunk in in_batches(rows):
+                conn.execute(self._insert_ignoring_duplicates(article_dates), list(row_chunk))
+        return self.article_dates(proposed)
 
     # --- leases ----------------------------------------------------------
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from feedsvc.models import Article, Problem
 
@@ -31,8 +32,12 @@ GIT_TIMEOUT_S = 20.0
 _BATCH = 200  # paths per git invocation: far below any argument-length limit
 _MARK = "@@feedsvc-commit@@"
 
-# (ids, dates chosen now for ids not yet recorded) -> every id's recorded date
-RecordDates = Callable[[Mapping[str, datetime]], Mapping[str, datetime]]
+class DateRecord(Protocol):
+    """Where chosen dates are kept (the store): read what stands, record new ones."""
+
+    def article_dates(self, ids: Iterable[str]) -> dict[str, datetime]: ...
+
+    def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]: ...
 
 
 def git_added_dates(content_dir: Path, paths: Iterable[str]) -> dict[str, datetime]:
@@ -79,20 +84,26 @@ def _parse_log(text: str, wanted: set[str]) -> dict[str, datetime]:
 
 
 def date_undated(articles: list[Article], content_dir: Path, now: datetime,
-                 record: RecordDates | None = None) -> tuple[list[Article], list[Problem]]:
-    """Give every `dated=False` article its date; say which date and why."""
+                 record: DateRecord | None = None) -> tuple[list[Article], list[Problem]]:
+    """Give every `dated=False` article its date; say which date and why.
+
+    Dates already recorded are read first, so git is asked only about files the
+    store has not dated yet (not on every scheduled rebuild)."""
     undated = [a for a in articles if not a.dated]
     if not undated:
         return articles, []
     now = now.replace(microsecond=0)
-    from_git = git_added_dates(content_dir, (a.source for a in undated))
-    chosen = {a.id: from_git.get(a.source, now) for a in undated}
-    recorded = dict(record(chosen)) if record is not None else chosen
+    known = record.article_dates(a.id for a in undated) if record is not None else {}
+    new = [a for a in undated if a.id not in known]
+    from_git = git_added_dates(content_dir, (a.source for a in new)) if new else {}
+    chosen = {a.id: from_git.get(a.source, now) for a in new}
+    recorded = {**known, **(record.record_article_dates(chosen) if record is not None and chosen
+                            else chosen)}
     problems: list[Problem] = []
     dated: dict[str, Article] = {}
     for article in undated:
-        when = recorded.get(article.id, chosen[article.id])
-        if record is not None and when != chosen[article.id]:
+        when = recorded[article.id]
+        if article.id in known or (record is not None and when != chosen[article.id]):
             origin = "the date recorded when feedsvc first published it"
         elif article.source in from_git:
             origin = "the date of the commit that added the file"
