@@ -8,6 +8,7 @@ from functools import lru_cache
 from flask import Response
 
 from feedsvc.content.topics import slugify
+from feedsvc.render.formats import format_names
 from feedsvc.urls import API_TOPICS_PATH, feed_path
 from feedsvc.web.state import state
 
@@ -31,16 +32,21 @@ def _aliases(topics_json: bytes) -> dict[str, str]:
     return mapping
 
 
+def _published(slug: str) -> bool:
+    """Whether a topic has feeds (every topic has one in every registered format)."""
+    return state().cache.lookup(feed_path(slug, format_names()[0])) is not None
+
+
 def canonical_slug(slug: str) -> str | None:
     """The slug a topic is published under, for its own slug or an alias's."""
     web = state()
-    if web.cache.lookup(feed_path(slug, "rss")) is not None:
+    if _published(slug):
         return slug
     doc = web.cache.lookup(API_TOPICS_PATH)
     body = web.cache.body(doc, gzipped=False) if doc is not None else None
     if not body:
         return None
     found = _aliases(body).get(slug)
-    return found if found and web.cache.lookup(feed_path(found, "rss")) is not None else None
+    return found if found and _published(found) else None
 
 
