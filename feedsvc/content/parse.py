@@ -37,13 +37,14 @@ from frontmatter.default_handlers import YAMLHandler
 from feedsvc.content.clutter import split_plain_text
 from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
 from feedsvc.content.errors import ContentError, warning
+from feedsvc.content.fastyaml import load_front_matter
 from feedsvc.content.markup import (
     first_forbidden_line,
     markdown_to_safe_html,
     one_line,
     strip_forbidden,
 )
-from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
+from feedsvc.content.yamlsafe import AliasedCollectionError
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink
 
 PARSER_VERSION = "6"
@@ -208,7 +209,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
     if _UNPUBLISHED_LINE.search(yaml_text):
         return None, True
     try:
-        meta = load_yaml(yaml_text)
+        meta = load_front_matter(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
