@@ -11,6 +11,7 @@ of the build and report it with its path; everything else still publishes.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class Limits:
         return f"body<={self.max_body_size}|md<={self.markdown_budget_s}"
 
 
+@functools.lru_cache(maxsize=65_536)
 def topic_identity(name: str) -> str:
     """A topic name with case, accents, spacing and punctuation removed, but every
     letter kept (unlike its slug, which drops what is not ASCII): two names with

@@ -45,7 +45,7 @@ from feedsvc.content.markup import (
     strip_forbidden,
 )
 from feedsvc.content.yamlsafe import AliasedCollectionError
-from feedsvc.models import Article, Event, Image, Provider, RelatedLink
+from feedsvc.models import Article, Event, Image, Provider, RelatedLink, pickled_as_tuple
 
 PARSER_VERSION = "6"
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -83,6 +83,7 @@ class ParseContext:
         return f"{PARSER_VERSION}|{self.id_authority}|{self.base_url}|{self.max_file_size}"
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     """What one file gave: an article, or nothing (error or unpublished), plus problems."""
