@@ -13,7 +13,7 @@ from typing import Any
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.content.limits import Limits
-from feedsvc.content.loader import cache_key
+from feedsvc.content.loader import cache_key, unchanged_load
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
@@ -23,6 +23,9 @@ from feedsvc.settings import Settings
 from feedsvc.store import GenerationInfo, Store
 from feedsvc.urls import Urls
 from feedsvc.workers import WorkerPool, worker_count
+
+# The generation report's record of `Builder._input_key`.
+INPUT_KEY = "input_key"
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -169,18 +172,21 @@ class Builder:
         settings = self.settings
         effects = link_effects(self.links.flagged(),
                                follow_permanent=settings.follow_permanent_redirects)
+        options = feed_options(settings)
+        current = self.store.current_generation()
+        info = self.store.generation_info(current) if current is not None else None
+        if not force and info is not None:
+            shortcut = self._unchanged(info, effects, options, started, clock)
+            if shortcut is not None:
+                return shortcut
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
             articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
             record_dates=self.store, now=started)
         timings["load_s"] = round(time.perf_counter() - clock, 3)
-        options = feed_options(settings)
+        input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = hashlib.blake2b(
-            (summary.load.fingerprint + options.key + effects_fingerprint(
-                effects, settings.dead_link_policy) + _outside_dates(summary.catalog.articles)
-             + settings.undeclared_topics + str(settings.min_quality)).encode(),
+            (input_key + _outside_dates(summary.catalog.articles)).encode(),
             digest_size=16).hexdigest()
-        current = self.store.current_generation()
-        info = self.store.generation_info(current) if current is not None else None
         extra: list[Problem] = []
 
         def report(**values: Any) -> BuildReport:
@@ -216,9 +222,11 @@ class Builder:
 
         def final_report(generation: int, written: int, unchanged: int) -> dict[str, Any]:
             timings["render_publish_s"] = round(time.perf_counter() - render_start, 3)
-            return _report_dict(report(
+            data = _report_dict(report(
                 status=BuildStatus.PUBLISHED, generation=generation, documents=written + unchanged,
                 documents_written=written, documents_unchanged=unchanged))
+            data[INPUT_KEY] = input_key  # what `_unchanged` compares the next builds with
+            return data
 
         generation, changed, unchanged = self.store.publish(
             docs, fingerprint, final_report, created_at=started)
@@ -229,6 +237,43 @@ class Builder:
                         documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged,
                         changed_paths=tuple(changed))
+        self.store.record_report(_report_dict(result))
+        return result
+
+    def _input_key(self, load_fingerprint: str, effects: Any, options: FeedOptions) -> str:
+        """Everything a generation's bytes depend on except the dates given from outside
+        the files: those are kept in the store once chosen, so they cannot change
+        while this key stays the same."""
+        settings = self.settings
+        return hashlib.blake2b(
+            (load_fingerprint + options.key + effects_fingerprint(effects, settings.dead_link_policy)
+             + settings.undeclared_topics + str(settings.min_quality)).encode(),
+            digest_size=16).hexdigest()
+
+    def _unchanged(self, info: GenerationInfo, effects: Any, options: FeedOptions,
+                   started: datetime, clock: float) -> BuildReport | None:
+        """The `unchanged` report, when the published generation was built from exactly
+        these inputs, known from file sizes, mtimes and the parse cache alone; None
+        when the build has to load the content to know.
+
+        The report repeats the published generation's problems: they are a
+        function of the same inputs."""
+        stored = info["report"]
+        if not stored.get(INPUT_KEY):
+            return None
+        load_key = unchanged_load(self.settings.content_dir, parse_context(self.settings),
+                                  self.cache, content_limits(self.settings))
+        if load_key is None or self._input_key(load_key, effects, options) != stored[INPUT_KEY]:
+            return None
+        published = BuildReport.from_dict(stored)
+        count = published.documents
+        result = BuildReport(
+            status=BuildStatus.UNCHANGED, started_at=started,
+            duration_s=round(time.perf_counter() - clock, 4), generation=info["id"],
+            articles=published.articles, topics=published.topics, documents=count,
+            documents_written=0, documents_unchanged=count, files_parsed=0,
+            files_cached=len(self.cache.entries), problems=published.problems,
+            timings={"load_s": round(time.perf_counter() - clock, 3)})
         self.store.record_report(_report_dict(result))
         return result
 

@@ -157,3 +157,57 @@ def test_min_quality_leaves_out_lower_scored_articles(write, settings_for):
     assert [(p.path, p.severity, p.reason) for p in report.problems if p.severity == "info"] == [
         ("2024-01-02-q1.md", "info",
          "left out 1 article(s) scored below FEEDSVC_MIN_QUALITY=50 (this one scores 40)")]
+
+
+def test_a_no_change_rebuild_in_a_new_process_reads_no_parse_result(tmp_path, settings_for):
+    """The published generation's input key is compared before anything is unpickled:
+    a new Builder (as a new `feedsvc build` process) finds every file unchanged from
+    sizes and mtimes alone, and says so with the published generation's problems."""
+    content = copy_content(tmp_path, "c")
+    (content / "2024-01-01-broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    settings = settings_for(content)
+    first = builder(settings).build()
+    assert first.published and first.errors == 1
+    # The same inputs through the full path (a touched file cannot take the shortcut):
+    os.utime(content / "2024-01-01-broken.md", (1, 1))
+    full = builder(settings).build()
+    fresh = builder(settings)
+    shortcut = fresh.build()
+    assert shortcut.status == full.status == "unchanged"
+    assert shortcut.generation == full.generation == first.generation
+    assert all(entry.result is None for entry in fresh.cache.entries.values())
+    assert (shortcut.articles, shortcut.topics, shortcut.documents) == \
+        (full.articles, full.topics, full.documents)
+    assert shortcut.problems == full.problems and shortcut.files_parsed == 0
+    assert fresh.store.last_report()["status"] == "unchanged"
+
+
+def test_what_the_shortcut_cannot_see_still_rebuilds(tmp_path, settings_for):
+    content = copy_content(tmp_path, "c")
+    builder(settings_for(content)).build()
+    # a setting that shapes the bytes
+    assert builder(settings_for(content, feed_size=3)).build().published
+    # an edit that keeps size and mtime (a same-length correction, mtime put back)
+    target = content / "2019-07-25-ai-emotion-recognition-cant-be-trusted.md"
+    stat = target.stat()
+    target.write_text(target.read_text().replace("A large review", "A LARGE review"))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    b = builder(settings_for(content, feed_size=3))
+    assert b.build().status == "unchanged"  # same size and mtime: indistinguishable, as before
+    assert b.build(force=True).published
+    # a file removed
+    target.unlink()
+    assert builder(settings_for(content, feed_size=3)).build().published
+
+
+def test_a_damaged_parse_cache_entry_is_parsed_again(tmp_path, settings_for):
+    import sqlite3
+
+    content = copy_content(tmp_path, "c")
+    settings = settings_for(content)
+    builder(settings).build()
+    with sqlite3.connect(settings.cache_dir / "parse-cache.sqlite3") as db:
+        db.execute("UPDATE entries SET result = x'00ff' WHERE rel = "
+                   "'2019-07-25-ai-emotion-recognition-cant-be-trusted.md'")
+    report = builder(settings).build(force=True)
+    assert report.files_parsed == 1 and report.errors == 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import PurePosixPath
 
 # A topic slug is a feed URL segment and an exported file name (`feeds/<slug>.json.gz`).
 MAX_SLUG_LENGTH = 80
@@ -74,10 +73,11 @@ def name_problem(rel: str) -> str | None:
         rel.encode("utf-8")
     except UnicodeEncodeError:
         return "the file name is not valid UTF-8; rename it"
-    name = PurePosixPath(rel).name
+    name = rel.rpartition("/")[2]  # string operations: this runs for every file at every build
     if _CONTROL.search(name):
         return "the file name contains control characters or a backslash; rename it"
-    stem = PurePosixPath(rel).stem
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name  # as PurePosixPath(...).stem
     if len(stem) > MAX_STEM_CHARS or len(stem.encode("utf-8")) > MAX_STEM_BYTES:
         return (f"the file name is too long for an article URL and an exported file "
                 f"(at most {MAX_STEM_CHARS} characters and {MAX_STEM_BYTES} bytes before the "

@@ -63,7 +63,9 @@ class CacheEntry:
     size: int
     mtime_ns: int
     digest: str
-    result: ParseResult
+    # None until `ParseCache.load_results()`: a build that finds nothing changed
+    # never needs the results, and unpickling them was half of such a build.
+    result: ParseResult | None
     pickled: bytes | None = None  # the result as a worker process sent it, reused by save()
 
 
@@ -107,14 +109,38 @@ class ParseCache:
                 stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
                 if stored_key is None or stored_key[0] != context_key:
                     return cls(context_key, directory=directory)
-                entries = {rel: CacheEntry(size, mtime, digest, pickle.loads(result))  # noqa: S301
-                           for rel, size, mtime, digest, result in db.execute(
-                               "SELECT rel, size, mtime_ns, digest, result FROM entries")}
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                TypeError, ValueError) as exc:
+                entries = {rel: CacheEntry(size, mtime, digest, None)
+                           for rel, size, mtime, digest in db.execute(
+                               "SELECT rel, size, mtime_ns, digest FROM entries")}
+        except sqlite3.Error as exc:
             log.warning("parse cache unreadable, starting cold: %s", exc)
             return cls(context_key, directory=directory)
         return cls(context_key, entries, directory)
+
+    def load_results(self) -> None:
+        """Unpickle the stored results of the entries that lack them, in one pass.
+
+        An entry whose result cannot be read (a damaged file, a result pickled
+        by another version) is forgotten, so its file is parsed again."""
+        missing = {rel for rel, entry in self.entries.items() if entry.result is None}
+        if not missing:
+            return
+        if self.directory is not None and (self.directory / CACHE_FILE).is_file():
+            try:
+                with closing(sqlite3.connect(self.directory / CACHE_FILE)) as db:
+                    for rel, digest, blob in db.execute("SELECT rel, digest, result FROM entries"):
+                        entry = self.entries.get(rel)
+                        if rel not in missing or entry is None or entry.digest != digest:
+                            continue
+                        try:
+                            entry.result = pickle.loads(blob)  # noqa: S301 - our own cache file
+                        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                                TypeError, ValueError, IndexError) as exc:
+                            log.warning("parse cache entry for %s unreadable: %s", rel, exc)
+            except sqlite3.Error as exc:
+                log.warning("parse cache unreadable, parsing again: %s", exc)
+        for rel in [rel for rel in missing if self.entries[rel].result is None]:
+            del self.entries[rel]  # parsed again; the next save rewrites its row
 
     def save(self) -> None:
         """Write what changed since the last save (a no-change rebuild writes nothing)."""
@@ -133,6 +159,7 @@ class ParseCache:
                        "mtime_ns INTEGER, digest TEXT, result BLOB)")
             stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
             if stored_key is None or stored_key[0] != self.context_key:
+                self.load_results()  # every row is rewritten: none may be left unread
                 db.execute("DELETE FROM entries")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context_key,))
                 self._changed = set(self.entries)
@@ -343,6 +370,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     sources, scan_problems = scan(content_dir)
     if cache is None or cache.context_key != key:
         cache = ParseCache(key, directory=cache.directory if cache is not None else None)
+    cache.load_results()
 
     todo: list[SourceFile] = []
     results: dict[str, ParseResult] = {}
@@ -350,7 +378,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     cached = 0
     for source in sources:
         entry = cache.entries.get(source.rel)
-        if entry is not None and entry.size == source.size and entry.mtime_ns == source.mtime_ns:
+        if entry is not None and entry.result is not None and entry.size == source.size \
+                and entry.mtime_ns == source.mtime_ns:
             results[source.rel] = entry.result
             digests[source.rel] = entry.digest
             cached += 1
@@ -361,7 +390,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     for number, (source, (digest, result, pickled)) in enumerate(
             zip(todo, _parse_all(todo, ctx, pool, limits), strict=True)):
         entry = cache.entries.get(source.rel)
-        if digest and entry is not None and entry.digest == digest:
+        if digest and entry is not None and entry.result is not None and entry.digest == digest:
             result = entry.result  # touched, not changed
             cached += 1
         else:
@@ -404,20 +433,58 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
     problems.extend(limit_problems)
     problems.extend(_not_news_lines(not_news))
 
+    fingerprint = load_fingerprint(key, limits, taxonomy, sources, digests)
+    return LoadResult(
+        articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
+        files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
+        fingerprint=fingerprint,
+        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == "error"],
+        content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
+                                                for p in scan_problems),
+    )
+
+
+def load_fingerprint(key: str, limits: Limits, taxonomy: Taxonomy, sources: list[SourceFile],
+                     digests: dict[str, str]) -> str:
+    """What a load's result depends on: the parse key, limits, taxonomy, and every
+    file's path and content hash (the same for `load_content` and `unchanged_load`)."""
     fingerprint = hashlib.blake2b(digest_size=16)
     fingerprint.update(key.encode())
     fingerprint.update(f"{limits.max_topics_per_article}|{limits.max_topic_feeds}".encode())
     fingerprint.update(taxonomy.fingerprint.encode())
     for source in sources:
         fingerprint.update(f"{source.rel}\0{digests.get(source.rel, '')}\n".encode())
-    return LoadResult(
-        articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
-        files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
-        fingerprint=fingerprint.hexdigest(),
-        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == "error"],
-        content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
-                                                for p in scan_problems),
-    )
+    return fingerprint.hexdigest()
+
+
+def unchanged_load(content_dir: Path, ctx: ParseContext, cache: ParseCache,
+                   limits: Limits | None = None) -> str | None:
+    """The fingerprint `load_content` would give, when it can be known without parsing
+    or unpickling anything: every file is in the cache with the same size and mtime
+    and topics.yml reads without problems. None otherwise (then load for real).
+
+    This is what makes a no-change rebuild cost a directory scan: the build
+    compares it with the published generation's and stops there."""
+    limits = limits or Limits()
+    key = cache_key(ctx, limits)
+    if cache.context_key != key:
+        return None
+    taxonomy, taxonomy_problems = load_taxonomy(content_dir)
+    if any(p.severity == "error" for p in taxonomy_problems) \
+            or len(taxonomy.topics) > limits.max_topic_feeds:
+        return None
+    sources, scan_problems = scan(content_dir)
+    if not sources or any(isinstance(p, ContentUnavailable) for p in scan_problems):
+        return None
+    digests: dict[str, str] = {}
+    for source in sources:
+        entry = cache.entries.get(source.rel)
+        if entry is None or entry.size != source.size or entry.mtime_ns != source.mtime_ns:
+            return None
+        digests[source.rel] = entry.digest
+    if len(cache.entries) != len(sources):
+        return None  # files went away: load, so that the cache forgets them
+    return load_fingerprint(key, limits, taxonomy, sources, digests)
 
 
 def _not_news_lines(not_news: dict[str, list[str]]) -> list[ContentError]:
@@ -481,4 +548,5 @@ def _url_key(url: str) -> str:
     return f"{host.lower()}/{path.rstrip('/')}"
 
 
-__all__ = ["TOPICS_FILE", "Limits", "LoadResult", "ParseCache", "cache_key", "load_content", "scan"]
+__all__ = ["TOPICS_FILE", "Limits", "LoadResult", "ParseCache", "cache_key", "load_content",
+           "load_fingerprint", "scan", "unchanged_load"]
