@@ -147,12 +147,54 @@ class Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _open_store(settings: Settings) -> Store:
+def _open_store(settings: Settings, *, write: bool = True) -> Store:
+    """The store, at this feedsvc's schema or refused with one line (exit 1).
+
+    An empty store is created by any command. A store that is behind is upgraded
+    only by a writer (`write`) on SQLite, where one machine runs one feedsvc and
+    the quick start must stay one command; on PostgreSQL several machines may run
+    different feedsvc versions against it, so upgrading is a deliberate step
+    (`feedsvc db upgrade`), never a side effect of whichever clock restarts first.
+    A store ahead of this feedsvc is always refused."""
+    from feedsvc.errors import StoreSchemaMismatch
+    from feedsvc.schema import schema_status
     from feedsvc.store import Store
 
     store = Store(settings.database_url, settings.db_timeout)
-    store.create()
+    status = schema_status(store.engine)
+    if status.up_to_date:
+        return store
+    problem = status.problem()
+    migrate = status.empty or (write and status.behind and store.engine.dialect.name == "sqlite")
+    if not migrate:
+        raise click.ClickException(str(problem))
+    try:
+        store.create()
+    except StoreSchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    if not status.empty:
+        click.echo(f"upgraded the store's schema from {status.shown()} to {status.head}", err=True)
     return store
+
+
+def _refuse_unusable_schema(settings: Settings) -> None:
+    """The web's start-up check: it never migrates, and refuses a store whose schema it
+    was not built for. A store it cannot reach yet is not refused: the web starts and
+    serves 503 until the store is back, as it does during any outage."""
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.schema import schema_status
+    from feedsvc.store import Store
+
+    store = Store(settings.database_url, settings.db_timeout)
+    try:
+        problem = schema_status(store.engine).problem()
+    except StoreUnavailable as exc:
+        click.echo(f"warning: schema not checked: {exc}", err=True)
+        return
+    finally:
+        store.close()
+    if problem is not None:
+        raise click.ClickException(problem)
 
 
 @main.command()
@@ -221,7 +263,7 @@ def export(directory: Path, no_gzip: bool) -> None:
     """
     from feedsvc.export import NothingPublished, export_generation
 
-    store = _open_store(_settings())
+    store = _open_store(_settings(), write=False)
     try:
         count = export_generation(store, directory, gzip_siblings=not no_gzip)
     except NothingPublished as exc:
@@ -304,7 +346,8 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
 
     Reads the current generation from the store and never builds: run
     `feedsvc build` or the clock for that. Any number of web processes may
-    share one store.
+    share one store. Never migrates: refuses to start (exit 1) when the
+    store's schema is behind this feedsvc (`feedsvc db upgrade`) or ahead of it.
 
     \b
     Examples:
@@ -313,6 +356,7 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
       feedsvc web --get /feeds/privacy.atom
     """
     settings = _settings()  # refuse bad settings before any worker starts
+    _refuse_unusable_schema(settings)  # and a store it was not built for
     if get_path is not None:
         answer_one_request(settings, get_path)
         return
@@ -381,7 +425,9 @@ def clock(content_dir: Path | None, no_links: bool) -> None:
     Builds every FEEDSVC_BUILD_INTERVAL seconds and checks due links every
     FEEDSVC_LINKCHECK_INTERVAL seconds. Run as many clocks as you like
     against one store: one leads, the others wait to take over. Stops
-    cleanly on SIGTERM or SIGINT.
+    cleanly on SIGTERM or SIGINT. Creates an empty store; upgrades a SQLite
+    store whose schema is behind; refuses (exit 1) a PostgreSQL store that is
+    behind (`feedsvc db upgrade` first) and any store ahead of this feedsvc.
 
     \b
     Examples:
@@ -467,8 +513,93 @@ def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
     """
     from feedsvc.links.report import link_report, render_report
 
-    store = _open_store(_settings())
+    store = _open_store(_settings(), write=False)
     click.echo(render_report(link_report(store, statuses), output_format), nl=False)
+
+
+@main.group()
+def db() -> None:
+    """The store's schema version, its upgrades, and backups of link history.
+
+    \b
+    Examples:
+      feedsvc db current            where the store's schema stands (exit 1 unless current)
+      feedsvc db upgrade            run the migrations this feedsvc brings
+      feedsvc db backup history.sqlite3
+    """
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the store's schema revision and this feedsvc's; exit 1 unless they match.
+
+    \b
+    Examples:
+      feedsvc db current
+      feedsvc db current || feedsvc db upgrade
+    """
+    from feedsvc.schema import schema_status
+    from feedsvc.store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url, settings.db_timeout)
+    status = schema_status(store.engine)
+    click.echo(f"store: {status.shown()}\nfeedsvc: {status.head}")
+    if not status.up_to_date:
+        click.echo(status.problem() or "the store is empty: run `feedsvc db upgrade`", err=True)
+        sys.exit(1)
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the store's schema (creating an empty store), in one transaction.
+
+    Run it once per release, before starting the new web and clock processes
+    (they refuse a store that is behind). Safe to run while the old ones run: a
+    migration that only adds tables or columns leaves their queries working; the
+    release notes say when one does not. Back up link history first
+    (`feedsvc db backup`).
+
+    \b
+    Examples:
+      feedsvc db upgrade
+      FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc db upgrade
+    """
+    from feedsvc.errors import StoreSchemaMismatch
+    from feedsvc.schema import upgrade
+
+    settings = _settings()
+    try:
+        before, after = upgrade(settings.database_url, revision, settings.db_timeout)
+    except StoreSchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    if before.current == after.current:
+        click.echo(f"store schema is at {after.shown()}: nothing to do")
+    else:
+        click.echo(f"upgraded the store's schema from {before.shown()} to {after.shown()}")
+
+
+@db.command("history")
+def db_history() -> None:
+    """List this feedsvc's schema revisions, oldest first, marking the store's.
+
+    \b
+    Examples:
+      feedsvc db history
+    """
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.schema import history, schema_status
+    from feedsvc.store import Store
+
+    settings = _settings()
+    try:
+        current = schema_status(Store(settings.database_url, settings.db_timeout).engine).current
+    except StoreUnavailable:
+        current = None
+    for revision, _down, doc in history():
+        mark = "  (store)" if revision == current else ""
+        click.echo(f"{revision}  {doc}{mark}")
 
 
 @main.command("settings")

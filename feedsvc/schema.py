@@ -28,6 +28,7 @@ commit instead.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,12 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from feedsvc.errors import StoreSchemaMismatch
+from feedsvc.logs import log_event
 from feedsvc.migrations.baseline import SCHEMA as BASELINE_SCHEMA
+
+# Alembic announces each plugin and step at INFO (feedsvc.logs quiets it): an upgrade is
+# logged once instead, as feedsvc's own `schema_upgraded` event.
+log = logging.getLogger("feedsvc.schema")
 
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
@@ -123,9 +129,9 @@ class SchemaStatus:
     def problem(self) -> str | None:
         """The one line that says why this feedsvc cannot use the store, or None."""
         if self.ahead:
-            return (f"store schema is at {self.current}, which this feedsvc does not know "
-                    f"(it needs {self.head}; a newer feedsvc upgraded the store): run that "
-                    f"feedsvc, or restore a backup made before the upgrade")
+            return (f"store schema is at {self.current}, newer than this feedsvc knows (it "
+                    f"needs {self.head}): a newer feedsvc upgraded the store; run that version, "
+                    f"or restore a backup made before the upgrade")
         if self.behind:
             return (f"store schema is at {self.shown()}, this feedsvc needs {self.head}: "
                     f"run `feedsvc db upgrade`")
@@ -235,4 +241,6 @@ def upgrade(url: str, target: str = "head", timeout: float = 30.0) -> tuple[Sche
         if not before.up_to_date or target != "head":
             command.upgrade(alembic_config(conn), target)
         after = _status(conn)
+    if before.current != after.current:
+        log_event(log, "schema_upgraded", before=before.shown(), after=after.shown())
     return before, after
