@@ -254,21 +254,25 @@ def export(directory: Path, no_gzip: bool) -> None:
     """Write the current generation as static files for nginx or a CDN.
 
     The layout mirrors the service's URLs: feeds/<topic>.rss|.atom|.json,
-    feeds/<topic>/archive/<n>.<ext> and feeds.opml.
+    feeds/<topic>/archive/<n>.<ext> and feeds.opml. Each file is replaced
+    atomically and carries its Last-Modified as mtime; unchanged files are left
+    alone; files an earlier export wrote that are no longer published are
+    removed (the manifest .feedsvc-export.json lists them; no other file in
+    DIRECTORY is ever touched).
 
     \b
     Examples:
       feedsvc export site/
       feedsvc export /var/www/feeds --no-gzip
     """
-    from feedsvc.export import NothingPublished, export_generation
+    from feedsvc.export import NothingPublished, export_site
 
     store = _open_store(_settings(), write=False)
     try:
-        count = export_generation(store, directory, gzip_siblings=not no_gzip)
-    except NothingPublished as exc:
+        report = export_site(store, directory, gzip_siblings=not no_gzip)
+    except (NothingPublished, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {count} documents to {directory}")
+    click.echo(report.line(directory))
 
 
 def _default_port() -> int:
