@@ -606,6 +606,53 @@ def db_history() -> None:
         click.echo(f"{revision}  {doc}{mark}")
 
 
+def _counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def db_backup(path: Path) -> None:
+    """Back up link history (what no build can recreate) to a new SQLite file.
+
+    Copies each URL's state, its check history, the daily counts and the dates
+    recorded for undated articles, read in one snapshot: safe while the web and
+    the clock run, on SQLite and PostgreSQL. Never overwrites PATH.
+
+    \b
+    Examples:
+      feedsvc db backup backups/links-$(date +%F).sqlite3
+    """
+    from feedsvc.backup import backup_history
+    from feedsvc.store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url, settings.db_timeout)
+    counts = backup_history(store, path)
+    click.echo(f"backed up link history to {path}: {_counts_line(counts)}")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def db_restore(path: Path) -> None:
+    """Replace the store's link history with a backup's (stop the clocks first).
+
+    Works across databases (a SQLite store's backup restores into PostgreSQL)
+    and across upgrades (a backup made at an older schema is upgraded on the way
+    in). Everything else is rebuilt by the next `feedsvc build`.
+
+    \b
+    Examples:
+      feedsvc db restore backups/links-2026-12-01.sqlite3
+    """
+    from feedsvc.backup import restore_history
+
+    settings = _settings()
+    store = _open_store(settings)
+    counts = restore_history(store, path)
+    click.echo(f"restored link history from {path}: {_counts_line(counts)}")
+
+
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="Print the README table of settings.")
 def show_settings(markdown: bool) -> None:

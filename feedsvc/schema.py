@@ -163,8 +163,10 @@ def require_current(engine: Engine) -> SchemaStatus:
     return status
 
 
-def _sqlite_migration_engine(url: str, timeout: float) -> Engine:
-    """A SQLite engine whose transactions include DDL and run with foreign keys off."""
+def sqlite_transaction_engine(url: str, timeout: float, begin: str = "BEGIN IMMEDIATE") -> Engine:
+    """A SQLite engine whose transactions include DDL and run with foreign keys off, each
+    opened by `begin`: BEGIN IMMEDIATE takes the write lock at once (migrations), a
+    plain BEGIN reads one snapshot of a WAL database without blocking writers."""
     engine = create_engine(url, connect_args={"timeout": timeout, "isolation_level": None})
 
     @event.listens_for(engine, "connect")
@@ -177,7 +179,7 @@ def _sqlite_migration_engine(url: str, timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:  # pragma: no cover - trivial
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, not at the first write
+        conn.exec_driver_sql(begin)
 
     return engine
 
@@ -192,7 +194,7 @@ def locked_migration_connection(url: str, timeout: float = 30.0) -> Iterator[Con
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = _sqlite_migration_engine(url, timeout) if sqlite else engine_for(url, timeout)
+    engine = sqlite_transaction_engine(url, timeout) if sqlite else engine_for(url, timeout)
     if sqlite:
         event.listen(engine, "handle_error", _raise_store_unavailable)
     try:
