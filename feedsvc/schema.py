@@ -148,7 +148,12 @@ def _status(conn: Connection) -> SchemaStatus:
 
 
 def schema_status(engine: Engine) -> SchemaStatus:
-    """Read-only: what the store holds. Raises StoreUnavailable when it cannot be reached."""
+    """Read-only: what the store holds. Raises StoreUnavailable when it cannot be reached.
+    A SQLite file that does not exist is empty, and is not created by looking."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") \
+            and not Path(database).exists():
+        return SchemaStatus(None, head_revision(), empty=True, known=False)
     with engine.connect() as conn:
         return _status(conn)
 

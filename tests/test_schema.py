@@ -193,3 +193,9 @@ def test_a_sqlite_batch_rebuild_of_a_referenced_table_cascades_nothing(tmp_path)
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(documents)).scalar() == 1
     assert store.read("feeds/all.rss") is not None
+
+
+def test_looking_at_a_sqlite_store_that_does_not_exist_does_not_create_it(tmp_path):
+    path = tmp_path / "nowhere.sqlite3"
+    assert schema_status(Store(f"sqlite:///{path}").engine).empty
+    assert not path.exists()
