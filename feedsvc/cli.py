@@ -147,12 +147,54 @@ class Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _open_store(settings: Settings) -> Store:
+def _open_store(settings: Settings, *, write: bool = True) -> Store:
+    """The store, at this feedsvc's schema or refused with one line (exit 1).
+
+    An empty store is created by any command. A store that is behind is upgraded
+    only by a writer (`write`) on SQLite, where one machine runs one feedsvc and
+    the quick start must stay one command; on PostgreSQL several machines may run
+    different feedsvc versions against it, so upgrading is a deliberate step
+    (`feedsvc db upgrade`), never a side effect of whichever clock restarts first.
+    A store ahead of this feedsvc is always refused."""
+    from feedsvc.errors import StoreSchemaMismatch
+    from feedsvc.schema import schema_status
     from feedsvc.store import Store
 
     store = Store(settings.database_url, settings.db_timeout)
-    store.create()
+    status = schema_status(store.engine)
+    if status.up_to_date:
+        return store
+    problem = status.problem()
+    migrate = status.empty or (write and status.behind and store.engine.dialect.name == "sqlite")
+    if not migrate:
+        raise click.ClickException(str(problem))
+    try:
+        store.create()
+    except StoreSchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    if not status.empty:
+        click.echo(f"upgraded the store's schema from {status.shown()} to {status.head}", err=True)
     return store
+
+
+def _refuse_unusable_schema(settings: Settings) -> None:
+    """The web's start-up check: it never migrates, and refuses a store whose schema it
+    was not built for. A store it cannot reach yet is not refused: the web starts and
+    serves 503 until the store is back, as it does during any outage."""
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.schema import schema_status
+    from feedsvc.store import Store
+
+    store = Store(settings.database_url, settings.db_timeout)
+    try:
+        problem = schema_status(store.engine).problem()
+    except StoreUnavailable as exc:
+        click.echo(f"warning: schema not checked: {exc}", err=True)
+        return
+    finally:
+        store.close()
+    if problem is not None:
+        raise click.ClickException(problem)
 
 
 @main.command()
@@ -212,21 +254,25 @@ def export(directory: Path, no_gzip: bool) -> None:
     """Write the current generation as static files for nginx or a CDN.
 
     The layout mirrors the service's URLs: feeds/<topic>.rss|.atom|.json,
-    feeds/<topic>/archive/<n>.<ext> and feeds.opml.
+    feeds/<topic>/archive/<n>.<ext> and feeds.opml. Each file is replaced
+    atomically and carries its Last-Modified as mtime; unchanged files are left
+    alone; files an earlier export wrote that are no longer published are
+    removed (the manifest .feedsvc-export.json lists them; no other file in
+    DIRECTORY is ever touched).
 
     \b
     Examples:
       feedsvc export site/
       feedsvc export /var/www/feeds --no-gzip
     """
-    from feedsvc.export import NothingPublished, export_generation
+    from feedsvc.export import NothingPublished, export_site
 
-    store = _open_store(_settings())
+    store = _open_store(_settings(), write=False)
     try:
-        count = export_generation(store, directory, gzip_siblings=not no_gzip)
-    except NothingPublished as exc:
+        report = export_site(store, directory, gzip_siblings=not no_gzip)
+    except (NothingPublished, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {count} documents to {directory}")
+    click.echo(report.line(directory))
 
 
 def _default_port() -> int:
@@ -304,7 +350,8 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
 
     Reads the current generation from the store and never builds: run
     `feedsvc build` or the clock for that. Any number of web processes may
-    share one store.
+    share one store. Never migrates: refuses to start (exit 1) when the
+    store's schema is behind this feedsvc (`feedsvc db upgrade`) or ahead of it.
 
     \b
     Examples:
@@ -313,6 +360,7 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
       feedsvc web --get /feeds/privacy.atom
     """
     settings = _settings()  # refuse bad settings before any worker starts
+    _refuse_unusable_schema(settings)  # and a store it was not built for
     if get_path is not None:
         answer_one_request(settings, get_path)
         return
@@ -381,7 +429,9 @@ def clock(content_dir: Path | None, no_links: bool) -> None:
     Builds every FEEDSVC_BUILD_INTERVAL seconds and checks due links every
     FEEDSVC_LINKCHECK_INTERVAL seconds. Run as many clocks as you like
     against one store: one leads, the others wait to take over. Stops
-    cleanly on SIGTERM or SIGINT.
+    cleanly on SIGTERM or SIGINT. Creates an empty store; upgrades a SQLite
+    store whose schema is behind; refuses (exit 1) a PostgreSQL store that is
+    behind (`feedsvc db upgrade` first) and any store ahead of this feedsvc.
 
     \b
     Examples:
@@ -467,8 +517,140 @@ def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
     """
     from feedsvc.links.report import link_report, render_report
 
-    store = _open_store(_settings())
+    store = _open_store(_settings(), write=False)
     click.echo(render_report(link_report(store, statuses), output_format), nl=False)
+
+
+@main.group()
+def db() -> None:
+    """The store's schema version, its upgrades, and backups of link history.
+
+    \b
+    Examples:
+      feedsvc db current            where the store's schema stands (exit 1 unless current)
+      feedsvc db upgrade            run the migrations this feedsvc brings
+      feedsvc db backup history.sqlite3
+    """
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the store's schema revision and this feedsvc's; exit 1 unless they match.
+
+    \b
+    Examples:
+      feedsvc db current
+      feedsvc db current || feedsvc db upgrade
+    """
+    from feedsvc.schema import schema_status
+    from feedsvc.store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url, settings.db_timeout)
+    status = schema_status(store.engine)
+    click.echo(f"store: {status.shown()}\nfeedsvc: {status.head}")
+    if not status.up_to_date:
+        click.echo(status.problem() or "the store is empty: run `feedsvc db upgrade`", err=True)
+        sys.exit(1)
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the store's schema (creating an empty store), in one transaction.
+
+    Run it once per release, before starting the new web and clock processes
+    (they refuse a store that is behind). Safe to run while the old ones run: a
+    migration that only adds tables or columns leaves their queries working; the
+    release notes say when one does not. Back up link history first
+    (`feedsvc db backup`).
+
+    \b
+    Examples:
+      feedsvc db upgrade
+      FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc db upgrade
+    """
+    from feedsvc.errors import StoreSchemaMismatch
+    from feedsvc.schema import upgrade
+
+    settings = _settings()
+    try:
+        before, after = upgrade(settings.database_url, revision, settings.db_timeout)
+    except StoreSchemaMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    if before.current == after.current:
+        click.echo(f"store schema is at {after.shown()}: nothing to do")
+    else:
+        click.echo(f"upgraded the store's schema from {before.shown()} to {after.shown()}")
+
+
+@db.command("history")
+def db_history() -> None:
+    """List this feedsvc's schema revisions, oldest first, marking the store's.
+
+    \b
+    Examples:
+      feedsvc db history
+    """
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.schema import history, schema_status
+    from feedsvc.store import Store
+
+    settings = _settings()
+    try:
+        current = schema_status(Store(settings.database_url, settings.db_timeout).engine).current
+    except StoreUnavailable:
+        current = None
+    for revision, _down, doc in history():
+        mark = "  (store)" if revision == current else ""
+        click.echo(f"{revision}  {doc}{mark}")
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def db_backup(path: Path) -> None:
+    """Back up link history (what no build can recreate) to a new SQLite file.
+
+    Copies each URL's state, its check history, the daily counts and the dates
+    recorded for undated articles, read in one snapshot: safe while the web and
+    the clock run, on SQLite and PostgreSQL. Never overwrites PATH.
+
+    \b
+    Examples:
+      feedsvc db backup backups/links-$(date +%F).sqlite3
+    """
+    from feedsvc.backup import backup_history
+    from feedsvc.store import Store
+
+    settings = _settings()
+    store = Store(settings.database_url, settings.db_timeout)
+    counts = backup_history(store, path)
+    click.echo(f"backed up link history to {path}: {_counts_line(counts)}")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def db_restore(path: Path) -> None:
+    """Replace the store's link history with a backup's (stop the clocks first).
+
+    Works across databases (a SQLite store's backup restores into PostgreSQL)
+    and across upgrades (a backup made at an older schema is upgraded on the way
+    in). Everything else is rebuilt by the next `feedsvc build`.
+
+    \b
+    Examples:
+      feedsvc db restore backups/links-2026-12-01.sqlite3
+    """
+    from feedsvc.backup import restore_history
+
+    settings = _settings()
+    store = _open_store(settings)
+    counts = restore_history(store, path)
+    click.echo(f"restored link history from {path}: {_counts_line(counts)}")
 
 
 @main.command("settings")

@@ -22,3 +22,8 @@ class StoreUnavailable(FeedsvcError):
 
 class NothingPublished(FeedsvcError):
     """An operation needs a published generation and there is none yet."""
+
+
+class StoreSchemaMismatch(FeedsvcError):
+    """The store's schema version is not the one this feedsvc was built for (older, or
+    newer and unknown): using it could corrupt it, so the process refuses to start."""

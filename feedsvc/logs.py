@@ -55,3 +55,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin at every start

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
 from sqlalchemy import (
@@ -258,15 +257,18 @@ def engine_for(url: str, timeout: float = 30.0) -> Engine:
 class Store:
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
+        self.timeout = timeout
         self.engine = engine_for(url, timeout)
 
     def create(self) -> None:
-        """Create the tables (and a SQLite file's directory): the writer's job, at its
-        start. Constructing a Store touches nothing, so the web can make one freely."""
-        parsed = make_url(self.url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        metadata.create_all(self.engine)
+        """Bring the store to this feedsvc's schema (feedsvc.schema): a new store is made
+        by running every migration, one made before versioning is stamped at the
+        baseline, one behind is upgraded. The writer's job, at its start; the shells
+        decide when a writer may migrate (feedsvc.cli). Constructing a Store touches
+        nothing, so the web can make one freely."""
+        from feedsvc.schema import upgrade
+
+        upgrade(self.url, timeout=self.timeout)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -88,3 +88,58 @@ def write(tmp_path: Path):
 
     write_file.root = root  # type: ignore[attr-defined]
     return write_file
+
+
+LEGACY_URL = "https://example.org/2016/machine-bias"
+
+
+@pytest.fixture
+def legacy_store(database_url: str) -> str:
+    """A store as feedsvc made it before schema versioning (create_all of the baseline
+    tables, no alembic_version), holding real rows of every kind, link history
+    especially; returns its URL. Rows go in through the frozen baseline tables, so the
+    fixture stays the previous schema's whatever store.py becomes."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from feedsvc.migrations import baseline as old
+    from feedsvc.store import engine_for
+
+    def at(day: int, hour: int = 0) -> datetime:
+        return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+    engine = engine_for(database_url)
+    old.SCHEMA.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(old.blobs), [{"hash": "a" * 64, "body": b"<rss>old</rss>", "gzip": b"gz"}])
+        conn.execute(insert(old.generations), [{"id": 7, "created_at": at(20), "input_fingerprint": "f" * 64,
+                                                "report": '{"status": "published"}'}])
+        conn.execute(insert(old.documents), [{
+            "generation_id": 7, "path": "feeds/all.rss", "media_type": "application/rss+xml",
+            "blob_hash": "a" * 64, "last_modified": at(20), "render_key": "k" * 64}])
+        conn.execute(insert(old.state), [{"key": "current", "value": "7"}])
+        conn.execute(insert(old.links), [{
+            "url": LEGACY_URL, "status": "broken", "code": 404, "final_url": None,
+            "permanent_redirect": False, "error": None, "checked_at": at(19),
+            "consecutive_failures": 3, "first_failure_at": at(17), "next_check_at": at(21),
+            "checks": 5, "dead": True, "active": True}])
+        conn.execute(insert(old.link_articles), [{
+            "url": LEGACY_URL, "article_id": "tag:feedsvc.test,2026:machine-bias",
+            "title": "Machine Bias", "source": "content/2016-05-23-machine-bias.md",
+            "published": datetime(2016, 5, 23, tzinfo=UTC)}])
+        conn.execute(insert(old.link_checks), [
+            {"url": LEGACY_URL, "checked_at": at(day), "status": status, "code": code,
+             "error": None, "final_url": None, "elapsed_ms": ms}
+            for day, status, code, ms in [(15, "ok", 200, 120), (16, "ok", 200, 130),
+                                          (17, "broken", 404, 90), (18, "broken", 404, 95),
+                                          (19, "broken", 404, 80)]])
+        conn.execute(insert(old.link_stats), [
+            {"day": "2026-11-18", "status": "ok", "count": 0},
+            {"day": "2026-11-18", "status": "broken", "count": 1},
+            {"day": "2026-11-19", "status": "broken", "count": 1}])
+        conn.execute(insert(old.article_dates), [
+            {"article_id": "tag:feedsvc.test,2026:why-we-check-every-link", "published": at(2, 9)}])
+        conn.execute(insert(old.leases), [{"name": "clock", "holder": "old-host:1", "expires_at": at(20)}])
+    engine.dispose()
+    return database_url
