@@ -69,7 +69,9 @@ metadata = MetaData()
 blobs = Table(
     "blobs", metadata,
     Column("hash", String(64), primary_key=True),
-    Column("body", LargeBinary, nullable=False),
+    # NULL for archive pages: only their gzip is kept (most of the store's size at
+    # 100k articles), and the rare identity request is decompressed (`bodies`).
+    Column("body", LargeBinary, nullable=True),
     Column("gzip", LargeBinary, nullable=False),
 )
 generations = Table(
@@ -296,12 +298,20 @@ class Store:
                 for r in rows]
 
     def bodies(self, hashes: Iterable[str], *, gzipped: bool = False) -> Iterator[tuple[str, bytes]]:
-        column = blobs.c.gzip if gzipped else blobs.c.body
+        """(hash, bytes) for each stored body, identity or gzip; an identity body kept
+        only as gzip (archive pages) is decompressed here."""
         wanted = list(dict.fromkeys(hashes))
         with self.engine.connect() as conn:
             for chunk in in_batches(wanted):
-                for row in conn.execute(select(blobs.c.hash, column).where(blobs.c.hash.in_(chunk))):
-                    yield row[0], row[1]
+                if gzipped:
+                    for digest, packed in conn.execute(
+                            select(blobs.c.hash, blobs.c.gzip).where(blobs.c.hash.in_(chunk))):
+                        yield digest, packed
+                    continue
+                for digest, body, packed in conn.execute(
+                        select(blobs.c.hash, blobs.c.body, blobs.c.gzip)
+                        .where(blobs.c.hash.in_(chunk))):
+                    yield digest, body if body is not None else gzip.decompress(packed)
 
     def body(self, blob_hash: str, *, gzipped: bool = False) -> bytes | None:
         return next((b for _, b in self.bodies([blob_hash], gzipped=gzipped)), None)
@@ -379,7 +389,8 @@ class Store:
                 digest, packed = future.result()
                 if digest not in known:
                     known.add(digest)
-                    blob_rows.append({"hash": digest, "body": doc.body, "gzip": packed})
+                    blob_rows.append({"hash": digest, "body": doc.body if doc.hot else None,
+                                      "gzip": packed})
                     if len(blob_rows) >= BLOB_BATCH:
                         conn.execute(insert_blob, blob_rows)
                         blob_rows.clear()

@@ -81,3 +81,23 @@ def test_an_unreachable_store_is_the_products_error_not_sqlalchemys(tmp_path):
     refused = Store("postgresql://nobody@127.0.0.1:1/none", timeout=2)  # a closed loopback port
     with pytest.raises(StoreUnavailable, match=r"Connection refused|connection failed"):
         refused.current_generation()
+
+
+def test_archive_pages_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
+    import sqlite3
+
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    store.create()
+    page = b"<feed>" + b"<entry>an archived entry</entry>" * 500 + b"</feed>"
+    archive = Document("feeds/all/archive/1.atom", "application/atom+xml", WHEN, "k1", page, hot=False)
+    feed = Document("feeds/all.atom", "application/atom+xml", WHEN, "k2", b"<feed/>")
+    generation, _, _ = store.publish([archive, feed], "f1", {}, created_at=WHEN)
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        stored = dict(db.execute("SELECT hash, body IS NULL FROM blobs"))
+    assert stored == {body_hash(page): 1, body_hash(b"<feed/>"): 0}
+    current = {d.path: d for d in store.documents(generation)}
+    assert store.body(current["feeds/all/archive/1.atom"].blob_hash) == page
+    assert gzip.decompress(store.body(current["feeds/all/archive/1.atom"].blob_hash,
+                                      gzipped=True)) == page
+    assert dict(store.bodies([current["feeds/all.atom"].blob_hash])) == \
+        {body_hash(b"<feed/>"): b"<feed/>"}
