@@ -22,7 +22,7 @@ import yaml
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import MAX_SLUG_LENGTH, NotARegularFile, read_regular_file
 from feedsvc.content.markup import one_line
-from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
+from feedsvc.content.yamlsafe import AliasedCollectionError, error_location, load_yaml
 from feedsvc.models import Topic
 
 TOPICS_FILE = "topics.yml"
@@ -105,14 +105,8 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        context, started = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if started is not None and "end of stream" in str(getattr(exc, "problem", "")):
-            mark = started  # an unclosed quote: the line where it opened, not the file's end
-        problems.append(ContentError(
-            f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
-            + (f" ({context})" if context else ""),
-            path=source, line=mark.line + 1 if mark else 1))
+        line, reason = error_location(exc)
+        problems.append(ContentError(f"invalid YAML: {reason}", path=source, line=line))
         return Taxonomy.from_topics([]), problems
     except (AliasedCollectionError, RecursionError) as exc:
         problems.append(ContentError(f"unreadable: {exc}", path=source, line=1))
@@ -124,7 +118,7 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     topics: list[Topic] = []
     seen_names: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
-        line = None
+        line: int | None = None
         if isinstance(entry, dict) and isinstance(entry.get("slug"), str):
             line = _line_of(text, f"slug: {entry['slug']}")
         try:
