@@ -105,8 +105,8 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        line, reason = error_location(exc)
-        problems.append(ContentError(f"invalid YAML: {reason}", path=source, line=line))
+        where, reason = error_location(exc)
+        problems.append(ContentError(f"invalid YAML: {reason}", path=source, line=where))
         return Taxonomy.from_topics([]), problems
     except (AliasedCollectionError, RecursionError) as exc:
         problems.append(ContentError(f"unreadable: {exc}", path=source, line=1))
@@ -118,7 +118,7 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     topics: list[Topic] = []
     seen_names: dict[str, str] = {}
     for number, entry in enumerate(entries, start=1):
-        line: int | None = None
+        line = None
         if isinstance(entry, dict) and isinstance(entry.get("slug"), str):
             line = _line_of(text, f"slug: {entry['slug']}")
         try:
