@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from feedsvc.catalog import Catalog, build_catalog
-from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
+from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
 from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key
+from feedsvc.content.markup import markdown_limits
+from feedsvc.content.renames import PublishedArticle, rename_warnings
+from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
-from feedsvc.links.store import LinkStore
-from feedsvc.models import Article, BuildReport, BuildStatus, Problem
+from feedsvc.links.store import LinkStore, published_articles
+from feedsvc.models import Article, BuildReport, BuildStatus, Problem, Topic
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
 from feedsvc.store import GenerationInfo, Store
@@ -82,11 +86,14 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  adjust: Callable[[list[Article]], list[Article]] | None = None,
                  progress: Callable[[int, int], None] | None = None, *,
                  record_dates: DateRecord | None = None,
-                 now: datetime | None = None) -> ContentSummary:
+                 now: datetime | None = None,
+                 published: Iterable[PublishedArticle] = ()) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects).
 
     Articles whose file has no date are dated here (`record_dates` keeps the
-    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept)."""
+    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept).
+    `published` (the store's published articles) lets renames be caught before a
+    renamed file reaches every subscriber again as a new item."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings))
     articles, date_problems = date_undated(load.articles, settings.content_dir,
@@ -95,8 +102,9 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
                                             undeclared=settings.undeclared_topics)
-    problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems],
-                      key=problem_order)
+    rename_problems = rename_warnings(catalog.articles, published)
+    problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems,
+                       *rename_problems], key=problem_order)
     return ContentSummary(load, catalog, problems)
 
 
@@ -115,9 +123,67 @@ def below_quality(articles: list[Article], minimum: int) -> tuple[list[Article],
         f"(this one scores {left[0].quality})"))]
 
 
-def check_content(settings: Settings) -> ContentSummary:
+def check_content(settings: Settings, store: Store | None = None) -> ContentSummary:
+    """Load and validate without publishing; with the store, renames are caught too."""
+    published = published_articles(store) if store is not None else []
     with WorkerPool(worker_count(settings.build_workers)) as pool:
-        return load_catalog(settings, pool=pool)
+        return load_catalog(settings, pool=pool, published=published)
+
+
+def check_files(settings: Settings, files: Iterable[Path]) -> list[Problem]:
+    """Validate files outside the content directory (drafts) against its topics.yml.
+
+    Each file on its own: its parse problems and its unknown topics, with absolute
+    paths (they are not relative to the content directory)."""
+    taxonomy, _ = load_taxonomy(settings.content_dir)
+    ctx = parse_context(settings)
+    limits = content_limits(settings)
+    problems: list[Problem] = []
+    for file in files:
+        source = str(file.resolve())
+        with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
+            result = parse_article(source, file.read_bytes(), ctx)
+        problems.extend(p.to_problem() for p in result.problems)
+        if result.article is not None:
+            _, topic_problems = build_catalog([result.article], taxonomy,
+                                              undeclared=settings.undeclared_topics)
+            problems.extend(topic_problems)
+    return sorted(problems, key=problem_order)
+
+
+def preview_article(settings: Settings, file: Path, store: Store | None = None,
+                    ) -> tuple[Article | None, dict[str, Topic], list[Problem]]:
+    """One article as the build would publish it, with the topics it resolves to and
+    its problems: the whole content is loaded as a build loads it (topics, duplicates,
+    the link policy when the store has link results), so `feedsvc preview` shows the
+    entry the feeds will hold. A file outside the content directory is read on its own."""
+    from feedsvc.content.report import content_relative
+
+    inside, outside = content_relative([file], settings.content_dir)
+    if outside:
+        taxonomy, _ = load_taxonomy(settings.content_dir)
+        limits = content_limits(settings)
+        with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
+            result = parse_article(str(file.resolve()), file.read_bytes(), parse_context(settings))
+        problems = [p.to_problem() for p in result.problems]
+        if result.article is None:
+            return None, {}, problems
+        catalog, topic_problems = build_catalog([result.article], taxonomy,
+                                                undeclared=settings.undeclared_topics)
+        return catalog.articles[0], catalog.topics, problems + topic_problems
+    adjust = None
+    if store is not None:
+        effects = link_effects(LinkStore(store).flagged(),
+                               follow_permanent=settings.follow_permanent_redirects)
+        urls = Urls(settings.base_url)
+
+        def adjust(articles: list[Article]) -> list[Article]:
+            return apply_link_effects(articles, effects, settings.dead_link_policy, urls)
+
+    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC))
+    rel = next(iter(inside))
+    article = next((a for a in summary.catalog.articles if a.source == rel), None)
+    return article, summary.catalog.topics, [p for p in summary.problems if p.path == rel]
 
 
 def feed_options(settings: Settings) -> FeedOptions:
@@ -171,7 +237,7 @@ class Builder:
                                follow_permanent=settings.follow_permanent_redirects)
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
             articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
-            record_dates=self.store, now=started)
+            record_dates=self.store, now=started, published=published_articles(self.store))
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         options = feed_options(settings)
         fingerprint = hashlib.blake2b(

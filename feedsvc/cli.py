@@ -24,6 +24,7 @@ from feedsvc.settings import (
     as_environment,
     debug_requested,
     load_settings,
+    misspelt_variables,
     settings_markdown_table,
 )
 
@@ -33,11 +34,19 @@ if TYPE_CHECKING:
     from feedsvc.store import Store
 
 
+class OneLineError(click.ClickException):
+    """A failure the user can fix: `error: <what>` on stderr and exit status 1,
+    without click's usage text (the command line was fine; the setting is not)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise OneLineError(str(exc)) from None
 
 
 content_option = click.option(
@@ -87,34 +96,215 @@ def main(ctx: click.Context, debug: bool) -> None:
       feedsvc export site/      write the feeds as static files
     """
     ctx.ensure_object(dict)["debug"] = debug
+    for line in misspelt_variables():
+        click.echo(line, err=True)
 
 
 @main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @content_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report as human-readable lines or as JSON.")
-def check(content_dir: Path | None, output_format: str) -> None:
-    """Validate the content directory without publishing anything.
+def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str) -> None:
+    """Validate the content directory (or only FILES) without publishing anything.
 
-    Lists every problem as `path:line: severity: reason`, then a summary.
-    Exits with status 1 when there is at least one error.
+    Lists every problem of every file as `path:line: severity: reason`, paths
+    relative to the current directory (so editors can open them), then a
+    summary. With FILES, only their problems are shown; files inside the
+    content directory are checked with the rest of it (duplicates, topics,
+    renames), files outside it on their own against its topics.yml. Exits
+    with status 1 when there is at least one error.
 
     \b
     Examples:
       feedsvc check
+      feedsvc check content/2026-03-01-new-article.md
       feedsvc check --content drafts/ --format json | jq .errors
+    """
+    from feedsvc.build import check_content, check_files
+    from feedsvc.content.report import content_relative, problem_line
+
+    settings = _settings(content_dir=content_dir)
+    inside, outside = content_relative(files, settings.content_dir)
+    summary = check_content(settings, store=_existing_store(settings))
+    problems = summary.problems
+    if files:
+        problems = [p for p in problems if p.path in inside] + check_files(settings, outside)
+    errors = sum(1 for p in problems if p.severity == "error")
+    if output_format == "json":
+        data = summary.as_json()
+        if files:
+            data["problems"] = [{"path": p.path, "line": p.line, "severity": p.severity,
+                                 "reason": p.reason} for p in problems]
+            data["errors"] = errors
+            data["warnings"] = sum(1 for p in problems if p.severity == "warning")
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            click.echo(problem_line(problem, settings.content_dir))
+        if files:
+            warnings = sum(1 for p in problems if p.severity == "warning")
+            click.echo(f"{len(files)} file(s) checked: {errors} errors, {warnings} warnings")
+        else:
+            click.echo(summary.line())
+    sys.exit(1 if errors else 0)
+
+
+def _existing_store(settings: Settings) -> Store | None:
+    """The store, if one has been published to: `check` reads it (to catch renames) but
+    never creates one, and an unreachable store only costs that check."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.store import Store
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return None
+    store = Store(settings.database_url, min(settings.db_timeout, 5.0))
+    try:
+        if store.current_generation() is None:
+            return None
+    except (SQLAlchemyError, StoreUnavailable):
+        return None
+    return store
+
+
+@main.command("new")
+@click.argument("title")
+@click.option("--url", required=True, help="Address of the original article (absolute http or https).")
+@click.option("--topic", "topics", multiple=True, required=True,
+              help="A topic from topics.yml, by slug, title or alias (repeatable).")
+@click.option("--source", help="The outlet that published it (shown as the entry's author).")
+@content_option
+def new_command(title: str, url: str, topics: tuple[str, ...], source: str | None,
+                content_dir: Path | None) -> None:
+    """Write a new, dated article file that `feedsvc check` passes clean.
+
+    The file is content/YYYY-MM-DD-<title words>.md with today's date (UTC),
+    the title, the link, the topics (as topics.yml names them), the outlet
+    and an explicit `id:`, so that renaming the file later never publishes
+    it again as a new item. Add a summary and a body, then run
+    `feedsvc check` on it.
+
+    \b
+    Examples:
+      feedsvc new "Regulators fine a face-matching firm" --url https://example.org/fine \\
+          --topic "Facial recognition" --topic privacy --source "Example News"
+    """
+    from feedsvc.content.parse import check_url
+    from feedsvc.content.scaffold import new_article
+    from feedsvc.content.topics import load_taxonomy
+    from feedsvc.models import utcnow
+
+    settings = _settings(content_dir=content_dir)
+    try:
+        link = check_url(url)
+    except ValueError as exc:
+        raise OneLineError(f"--url: {exc}") from None
+    taxonomy, _ = load_taxonomy(settings.content_dir)
+    names: list[str] = []
+    for name in topics:
+        slug = taxonomy.lookup(name)
+        if slug is not None:
+            names.append(taxonomy.topics[slug].title)
+            continue
+        if taxonomy.topics and settings.undeclared_topics != "feed":
+            guess = taxonomy.suggest(name)
+            hint = f" (did you mean {guess!r}?)" if guess else ""
+            raise OneLineError(f"--topic: {name!r} is not in topics.yml{hint}; `feedsvc topics` "
+                               "lists them")
+        names.append(name)
+    article = new_article(title, link, names, source, utcnow().replace(microsecond=0),
+                          settings.id_authority)
+    path = settings.content_dir / article.name
+    if path.exists():
+        raise OneLineError(f"{path} exists already; choose another title")
+    settings.content_dir.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as out:
+        out.write(article.text)
+    click.echo(f"wrote {path}\n  add a summary and the text, then: feedsvc check {path}")
+
+
+@main.command("topics")
+@content_option
+def topics_command(content_dir: Path | None) -> None:
+    """List the topics of topics.yml with their article counts and aliases.
+
+    Topics that articles name but topics.yml lacks are listed after them,
+    with the declared name each is closest to.
+
+    \b
+    Examples:
+      feedsvc topics
+      feedsvc topics --content drafts/
     """
     from feedsvc.build import check_content
 
     settings = _settings(content_dir=content_dir)
     summary = check_content(settings)
-    if output_format == "json":
-        click.echo(json.dumps(summary.as_json(), indent=2, ensure_ascii=False))
-    else:
-        for problem in summary.problems:
-            click.echo(str(problem))
-        click.echo(summary.line())
-    sys.exit(1 if summary.errors else 0)
+    taxonomy = summary.load.taxonomy
+    catalog = summary.catalog
+    rows = [(slug, len(catalog.by_topic.get(slug, ())), topic) for slug, topic in catalog.topics.items()]
+    width = max([len(slug) for slug, _, _ in rows] + [4])
+    click.echo(f"{'slug':<{width}}  articles  title")
+    for slug, count, topic in rows:
+        aliases = f"  (aliases: {', '.join(topic.aliases)})" if topic.aliases else ""
+        declared = "" if topic.declared else "  [not in topics.yml]"
+        click.echo(f"{slug:<{width}}  {count:>8}  {topic.title}{aliases}{declared}")
+    unknown: dict[str, int] = {}
+    for article in catalog.articles:
+        for name in article.topic_names:
+            if taxonomy.lookup(name) is None:
+                unknown[name] = unknown.get(name, 0) + 1
+    if unknown and taxonomy.topics:
+        click.echo("\nnamed by articles but not in topics.yml (no feed):")
+        for name, count in sorted(unknown.items()):
+            guess = taxonomy.suggest(name)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            click.echo(f"  {name!r}: {count} article(s){hint}")
+    click.echo(f"\n{len(taxonomy.topics)} topics in topics.yml, {len(catalog.articles)} articles")
+
+
+@main.command("preview")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@content_option
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              help="Only this format (rss, atom, json; repeatable). Default: all of them.")
+def preview_command(file: Path, content_dir: Path | None, formats: tuple[str, ...]) -> None:
+    """Print one article's entry as every feed will publish it: RSS, Atom and JSON Feed.
+
+    The same code renders the entry as the build does: the topics it resolves
+    to, its links (dead-link policy included, when the store has checked
+    them) and its content, byte for byte what the feeds will hold.
+
+    \b
+    Examples:
+      feedsvc preview content/2026-03-01-new-article.md
+      feedsvc preview content/2026-03-01-new-article.md --format atom
+    """
+    from feedsvc.build import feed_options, preview_article
+    from feedsvc.content.report import problem_line
+    from feedsvc.render.formats import feed_formats, render_entries
+
+    settings = _settings(content_dir=content_dir)
+    known = [f.name for f in feed_formats()]
+    for name in formats:
+        if name not in known:
+            raise OneLineError(f"--format: {name!r} is not one of {', '.join(known)}")
+    article, topics, problems = preview_article(settings, file, _existing_store(settings))
+    for problem in problems:
+        click.echo(problem_line(problem, settings.content_dir), err=True)
+    if article is None:
+        raise OneLineError(f"{file} would not be published (see the problems above)")
+    entries = render_entries([article], topics, feed_options(settings))[0]
+    for feed_format in feed_formats():
+        if formats and feed_format.name not in formats:
+            continue
+        click.echo(f"==> {feed_format.label} ({feed_format.media_type}) <==")
+        click.echo(entries[feed_format.name].decode("utf-8"))
+        click.echo("")
 
 
 class Progress:

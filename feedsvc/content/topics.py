@@ -74,6 +74,18 @@ class Taxonomy:
     def lookup(self, name: str) -> str | None:
         return self._names.get(_key(name))
 
+    def suggest(self, name: str) -> str | None:
+        """The declared name (slug, title or alias) closest to an unknown one, for a
+        did-you-mean: a typo in a topic must be easy to spot and fix."""
+        import difflib
+
+        names: dict[str, str] = {}
+        for topic in self.topics.values():
+            for known in (topic.title, *topic.aliases, topic.slug):
+                names.setdefault(known.lower(), known)
+        close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.7)
+        return names[close[0]] if close else None
+
     def by_keywords(self, text: str) -> tuple[str, ...]:
         """Slugs whose keywords occur in the text, in taxonomy order."""
         if self._keyword_re is None:
