@@ -31,6 +31,7 @@ from feedsvc.settings import (
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from feedsvc.models import BuildReport
     from feedsvc.store import Store
 
 
@@ -509,6 +510,22 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
     run_web_server(server, host, port, workers, threads, access_log=settings.access_log)
 
 
+def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> None:
+    """One line for a build and then each of its problems as `path:line: severity: reason`
+    (paths relative to the current directory), so the terminal that runs `serve` shows
+    what the last save broke, not only how many things are broken."""
+    from feedsvc.content.report import problem_line
+
+    when = f"{report.started_at:%H:%M:%S}"
+    state = {"published": f"published generation {report.generation}",
+             "unchanged": "nothing changed"}.get(report.status, str(report.status))
+    click.echo(f"{when} {cause}{state}: {report.articles} articles, {report.topics} topics, "
+               f"{report.errors} errors, {report.warnings} warnings, {report.duration_s:.2f}s")
+    for problem in report.problems:
+        if problem.severity != "info":
+            click.echo(f"  {problem_line(problem, settings.content_dir)}")
+
+
 @main.command()
 @content_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -516,24 +533,33 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
               help="Port to listen on.")
 @click.option("--check-links", is_flag=True,
               help="Also run the scheduled link checks (they contact every article's site).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Rebuild as soon as a file in the content directory changes.")
 @get_option
-def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
+def serve(content_dir: Path | None, host: str, port: int, check_links: bool, watch: bool,
           get_path: str | None) -> None:
-    """Build, serve and rebuild on a schedule, in one process: the local way to run it all.
+    """Build, serve, and rebuild on every save, in one process: the local way to run it all.
 
     Uses the embedded SQLite store and the bundled content unless told
-    otherwise: builds once, prints the URLs to open, then serves while the
-    clock's scheduler rebuilds every FEEDSVC_BUILD_INTERVAL seconds (so edits
-    to content/ show up). Link checks run only with --check-links.
+    otherwise: builds once, prints the URLs to open, then serves. Every change
+    to the content directory (an article saved, added, renamed or deleted;
+    topics.yml edited) is published within a second or two, and the terminal
+    shows that build's problems as `path:line: severity: reason`. The clock's
+    scheduler also rebuilds every FEEDSVC_BUILD_INTERVAL seconds. Link checks
+    run only with --check-links.
 
     \b
     Examples:
       feedsvc serve
-      FEEDSVC_BUILD_INTERVAL=10 feedsvc serve --content ~/drafts --port 9000
+      feedsvc serve --content ~/drafts --port 9000
+      feedsvc serve --no-watch                # rebuild on the schedule only
       feedsvc serve --get /feeds/all.rss     # build, answer one request, exit
     """
+    import threading
+
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
+    from feedsvc.watch import ContentWatcher
 
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base_url = None if "FEEDSVC_BASE_URL" in os.environ else f"http://{shown}:{port}"
@@ -547,18 +573,37 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
     if get_path is not None:
         answer_one_request(settings, get_path)
         return
-    click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
-               f"{report.errors} errors, {report.warnings} warnings")
+    print_build(report, settings)
     base = settings.base_url
     click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
                f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
+    if watch:
+        click.echo(f"  Watching {settings.content_dir} for changes (Ctrl-C to stop)\n")
     configure_logging(settings.log_format)
+    one_build_at_a_time = threading.Lock()
+
+    def build(cause: str = "") -> None:
+        with one_build_at_a_time:
+            result = clock.build_job()
+        if result is None:
+            click.echo("another clock holds the lease on this store; it builds, not this process")
+        elif cause or result.status != "unchanged":
+            print_build(result, settings, cause=cause)
+
+    def changed(paths: list[str]) -> None:
+        shown_paths = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        build(cause=f"changed {shown_paths}: ")
+
     scheduler = clock.scheduler(blocking=False)
+    scheduler.modify_job("build", func=build)  # the schedule and the watcher share one lock
     scheduler.start()
+    watcher = ContentWatcher(settings.content_dir, changed).start() if watch else None
     try:
         run_web_server("granian", host, port, workers=1, threads=4,
                        access_log=settings.access_log)
     finally:
+        if watcher is not None:
+            watcher.stop()
         scheduler.shutdown(wait=False)
 
 
