@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
@@ -21,8 +21,9 @@ from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore, published_articles
-from feedsvc.models import Article, BuildReport, BuildStatus, Problem, Topic
+from feedsvc.models import Article, BuildReport, BuildStatus, Document, Problem, Topic
 from feedsvc.render import FeedOptions, render_site
+from feedsvc.render.formats import format_names
 from feedsvc.settings import Settings
 from feedsvc.store import GenerationInfo, Store
 from feedsvc.urls import Urls
@@ -42,6 +43,40 @@ def open_parse_cache(settings: Settings) -> ParseCache:
     """The parse cache under FEEDSVC_CACHE_DIR, for this parse context."""
     return ParseCache.open(settings.cache_dir,
                            cache_key(parse_context(settings), content_limits(settings)))
+
+
+class BuildProgress(Protocol):
+    """Hears how far a build is: `phase` is "parsing" (files) or "publishing" (documents
+    rendered and written), so a progress bar covers the whole build, not its first half."""
+
+    def __call__(self, done: int, total: int, phase: str = "parsing") -> None: ...
+
+
+PUBLISHING = "publishing"
+
+
+def expected_documents(catalog: Catalog, feed_size: int) -> int:
+    """About how many documents a build writes (feeds and their archive pages in every
+    format, a page per topic, the whole-site documents): the total a progress bar
+    counts toward. An estimate is enough: the bar is clamped to it."""
+    pages = 1 + max(0, (len(catalog.articles) - 1) // feed_size)
+    for articles in catalog.by_topic.values():
+        pages += 1 + max(0, (len(articles) - 1) // feed_size)
+    own_pages = sum(1 for a in catalog.articles if a.self_published or a.link_note)
+    return pages * len(format_names()) + len(catalog.topics) + own_pages + WHOLE_SITE_DOCUMENTS
+
+
+WHOLE_SITE_DOCUMENTS = 8  # OPML, index, API topics, stylesheet, icon, logo, favicon, chart
+
+
+def _counted(docs: Iterable[Document], total: int,
+             progress: BuildProgress | None) -> Iterator[Document]:
+    for number, doc in enumerate(docs, start=1):
+        yield doc
+        if progress is not None and number % 50 == 0:
+            progress(min(number, total), total, PUBLISHING)
+    if progress is not None:
+        progress(total, total, PUBLISHING)
 
 
 def problem_order(problem: Problem) -> tuple[str, int, str, str]:
@@ -214,9 +249,10 @@ class Builder:
         self.cache = open_parse_cache(settings)
 
     def build(self, *, force: bool = False, now: datetime | None = None,
-              progress: Callable[[int, int], None] | None = None,
+              progress: BuildProgress | None = None,
               allow_shrink: bool = False) -> BuildReport:
-        """Build and publish if anything changed; `progress(done, total)` hears about parsing.
+        """Build and publish if anything changed; `progress(done, total, phase)` hears
+        about parsing, then about rendering and publishing.
 
         Refuses to publish (status `taxonomy-invalid` or `shrink-refused`, the last
         good generation stays served) when topics.yml has errors, or when the new
@@ -228,7 +264,7 @@ class Builder:
                                allow_shrink=allow_shrink)
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
-               progress: Callable[[int, int], None] | None, allow_shrink: bool) -> BuildReport:
+               progress: BuildProgress | None, allow_shrink: bool) -> BuildReport:
         started = now or datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -277,7 +313,8 @@ class Builder:
             self.store.record_report(_report_dict(result))
             return result
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        docs = render_site(summary.catalog, options, previous, now=started, pool=pool)
+        docs = _counted(render_site(summary.catalog, options, previous, now=started, pool=pool),
+                        expected_documents(summary.catalog, settings.feed_size), progress)
         render_start = time.perf_counter()
 
         def final_report(generation: int, written: int, unchanged: int) -> dict[str, Any]:

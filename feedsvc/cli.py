@@ -309,33 +309,47 @@ def preview_command(file: Path, content_dir: Path | None, formats: tuple[str, ..
 
 
 class Progress:
-    """Progress for long work: a bar on a terminal, a plain line every 10% otherwise."""
+    """Progress of a whole build, phase by phase (parsing files, then rendering and
+    publishing documents): a bar per phase on a terminal, a plain line every 10%
+    otherwise. Small amounts of work show nothing; once a build has shown its
+    parsing, its publishing is shown too."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self) -> None:
         self.bar: ProgressBar[int] | None = None
+        self.phase = ""
         self.shown = -1
+        self.active = False
 
     def __enter__(self) -> Progress:
         return self
 
-    def __call__(self, done: int, total: int) -> None:
-        if total < 200:
+    def __call__(self, done: int, total: int, phase: str = "parsing") -> None:
+        if total < 200 and not self.active:
             return
+        self.active = True
+        unit = "files" if phase == "parsing" else "documents"
+        if phase != self.phase:
+            self._close()
+            self.phase, self.shown = phase, -1
         if sys.stderr.isatty():
             if self.bar is None:
-                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                label = "parsing" if phase == "parsing" else "rendering and publishing"
+                self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
                 self.bar.__enter__()
-            self.bar.update(done - self.bar.pos)
+            self.bar.update(min(done, total) - self.bar.pos)
             return
         tenth = done * 10 // total
         if tenth != self.shown:
             self.shown = tenth
-            click.echo(f"{self.label} {done}/{total} files", err=True)
+            click.echo(f"{phase} {done}/{total} {unit}", err=True)
 
-    def __exit__(self, *exc: object) -> None:
+    def _close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
 
 
 def _open_store(settings: Settings) -> Store:
@@ -369,15 +383,18 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     from feedsvc.build import Builder
+    from feedsvc.content.report import problem_line
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
-    with Progress("parsing") as progress:
+    with Progress() as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
                                                 allow_shrink=allow_shrink)
     for problem in report.problems:
-        if problem.severity == "error" or problem.path == str(settings.cache_dir):
+        if problem.path == str(settings.cache_dir):
             click.echo(str(problem), err=True)
+        elif problem.severity == "error":
+            click.echo(problem_line(problem, settings.content_dir), err=True)
     state = {
         "published": f"published generation {report.generation}",
         "unchanged": f"nothing changed; generation {report.generation} stays current",
@@ -392,6 +409,9 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
                f"{report.documents_unchanged} unchanged), {report.errors} errors, "
                f"{report.warnings} warnings, {report.files_parsed} files parsed, "
                f"{report.files_cached} cached, {report.duration_s:.2f}s")
+    if report.warnings:
+        click.echo(f"{report.warnings} warnings (not shown): `feedsvc check` lists every problem "
+                   "with its path and line, as does /status")
     failed = report.refused or (strict and report.errors)
     sys.exit(1 if failed else 0)
 
@@ -569,7 +589,8 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool, wat
     os.environ.update(as_environment(settings))
     store = _open_store(settings)
     clock = Clock(settings, store, check_links=check_links)
-    report = clock.builder.build()  # the clock's own builder: its parse cache stays warm
+    with Progress() as progress:  # the clock's own builder: its parse cache stays warm
+        report = clock.builder.build(progress=progress)
     if get_path is not None:
         answer_one_request(settings, get_path)
         return

@@ -88,3 +88,15 @@ def write(tmp_path: Path):
 
     write_file.root = root  # type: ignore[attr-defined]
     return write_file
+
+
+@pytest.fixture
+def restored_environ():
+    """The process environment as it was, restored after the test: `feedsvc serve` exports
+    its settings to os.environ for its server's workers, and a CliRunner run of it in
+    this process must not hand them (FEEDSVC_CONTENT_DIR: the bundled content) to the
+    tests after it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

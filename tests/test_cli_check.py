@@ -15,7 +15,7 @@ EDITOR = DATA / "editor"
 
 
 @pytest.fixture
-def runner(tmp_path, monkeypatch):
+def runner(tmp_path, monkeypatch, restored_environ):
     monkeypatch.setenv("FEEDSVC_DATABASE_URL", f"sqlite:///{tmp_path}/s.db")
     monkeypatch.setenv("FEEDSVC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FEEDSVC_BUILD_WORKERS", "1")

@@ -19,10 +19,13 @@ def shown_path(path: str, content_dir: Path, cwd: Path | None = None) -> str:
     """A problem's path (relative to the content directory) relative to `cwd`."""
     full = Path(path) if Path(path).is_absolute() else content_dir / path
     base = cwd if cwd is not None else Path.cwd()
+    absolute = os.path.abspath(full)
     try:
-        return os.path.relpath(os.path.abspath(full), os.path.abspath(base))
+        relative = os.path.relpath(absolute, os.path.abspath(base))
     except ValueError:  # another drive on Windows
-        return str(full)
+        return absolute
+    # Outside the current directory an absolute path reads (and clicks) better than ../../..
+    return absolute if relative.startswith("..") else relative
 
 
 def problem_line(problem: Problem, content_dir: Path, cwd: Path | None = None) -> str:
