@@ -91,10 +91,13 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Quick start:
-      feedsvc serve             build, serve and rebuild locally: open http://localhost:8000/
-      feedsvc check             validate every article in ./content
+      feedsvc serve             build, serve and republish on every save: open http://localhost:8000/
+      feedsvc new "Title" --url URL --topic privacy    start an article
+      feedsvc check FILE        every problem of a file, as path:line: severity: reason
+      feedsvc preview FILE      the entry as RSS, Atom and JSON Feed will publish it
       feedsvc build             render the feeds into the store
-      feedsvc export site/      write the feeds as static files
+
+    Full documentation: docs/ in the source (docs/index.md).
     """
     ctx.ensure_object(dict)["debug"] = debug
     for line in misspelt_variables():
