@@ -439,7 +439,7 @@ def export(directory: Path, no_gzip: bool) -> None:
     try:
         count = export_generation(store, directory, gzip_siblings=not no_gzip)
     except NothingPublished as exc:
-        raise click.ClickException(str(exc)) from None
+        raise OneLineError(str(exc)) from None
     click.echo(f"wrote {count} documents to {directory}")
 
 
@@ -447,7 +447,7 @@ def _default_port() -> int:
     try:
         return int(os.environ.get("PORT", "8000"))
     except ValueError:
-        raise click.UsageError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
+        raise OneLineError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
 
 
 def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
