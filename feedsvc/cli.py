@@ -451,8 +451,11 @@ def _default_port() -> int:
 
 
 def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
-                   access_log: bool = False) -> None:
-    """Run create_app() under a production WSGI server, in the foreground."""
+                   access_log: bool = False, kill_timeout: int | None = None) -> None:
+    """Run create_app() under a production WSGI server, in the foreground.
+
+    `kill_timeout`: seconds granian waits for a stopping worker before killing it
+    (None: wait for as long as it takes, to drain requests)."""
     if server == "gunicorn":
         os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -465,6 +468,7 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
     Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
             port=port, workers=workers, blocking_threads=threads, backlog=2048,
             respawn_failed_workers=True, log_access=access_log,
+            workers_kill_timeout=kill_timeout,
             ).serve()
 
 
@@ -531,6 +535,9 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
         answer_one_request(settings, get_path)
         return
     run_web_server(server, host, port, workers, threads, access_log=settings.access_log)
+
+
+SERVE_KILL_TIMEOUT_S = 3
 
 
 def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> None:
@@ -623,8 +630,11 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool, wat
     scheduler.start()
     watcher = ContentWatcher(settings.content_dir, changed).start() if watch else None
     try:
+        # Ctrl-C must stop a local run: a granian worker started beside the scheduler's
+        # threads can stay stuck after serving (seen: waiting on a futex after SIGINT),
+        # and granian waits for it without limit unless told otherwise.
         run_web_server("granian", host, port, workers=1, threads=4,
-                       access_log=settings.access_log)
+                       access_log=settings.access_log, kill_timeout=SERVE_KILL_TIMEOUT_S)
     finally:
         if watcher is not None:
             watcher.stop()

@@ -75,14 +75,16 @@ class Terminal:
         return self.output.decode("utf-8", "replace").replace("\r\n", "\n")
 
     def interrupt(self) -> int:
-        os.killpg(self.process.pid, signal.SIGINT)  # Ctrl-C, as a person stops it
+        """Ctrl-C, as a person stops it (to the whole process group, as a terminal
+        sends it); SIGKILL after the ceiling. The exit status (-9 if it was killed)."""
+        if self.process.poll() is not None:
+            return self.process.returncode
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             return self.process.wait(CEILING_S)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait(CEILING_S)
-        finally:
-            os.close(self.master)
 
 
 def _get(url: str) -> bytes | None:
@@ -119,6 +121,7 @@ def serving(tmp_path):
         yield terminal, tmp_path / "content", f"http://127.0.0.1:{port}"
     finally:
         terminal.interrupt()
+        os.close(terminal.master)
 
 
 ARTICLE = """---
@@ -152,3 +155,6 @@ def test_a_saved_file_is_served_within_seconds_with_its_problems_on_the_terminal
     while b"Saved a moment ago" in (_get(f"{base}/feeds/all.atom") or b""):
         assert time.monotonic() - start < CEILING_S, "the broken article stayed in the feed"
         time.sleep(0.05)
+
+    # Ctrl-C stops it, without needing a kill.
+    assert terminal.interrupt() == 0, terminal.text
