@@ -11,7 +11,8 @@ build  Cold build of the synthetic corpus (benchmarks/make_corpus.py) as a new
        CPU of every process, peak summed RSS and PSS. Then the no-change rebuild
        as a new process, and the store's size.
 serve  `feedsvc web` (granian) against nginx serving `feedsvc export` of the same
-       store with the README's recipe, and against a bare WSGI callable returning
+       store with the operator guide's recipe (docs/operations.md), and against a bare
+       WSGI callable returning
        the same bytes and ETags under the same granian settings
        (benchmarks/plain_wsgi.py): `wrk -t2 -cN` on one 50-item topic feed,
        200 with gzip and 304 with If-None-Match.
@@ -264,7 +265,7 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes
 
 
 def readme_nginx_recipe() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     begin = readme.index("```nginx\n") + len("```nginx\n")
     return readme[begin:readme.index("```", begin)]
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from feedsvc.catalog import Catalog, build_catalog
-from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
+from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
 from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key, unchanged_load
+from feedsvc.content.markup import markdown_limits
+from feedsvc.content.renames import PublishedArticle, rename_warnings
+from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
-from feedsvc.links.store import LinkStore
-from feedsvc.models import Article, BuildReport, BuildStatus, Problem
+from feedsvc.links.store import LinkStore, published_articles
+from feedsvc.models import Article, BuildReport, BuildStatus, Document, Problem, Topic
 from feedsvc.render import FeedOptions, render_site
+from feedsvc.render.formats import format_names
 from feedsvc.settings import Settings
 from feedsvc.store import GenerationInfo, Store
 from feedsvc.urls import Urls
@@ -41,6 +46,40 @@ def open_parse_cache(settings: Settings) -> ParseCache:
     """The parse cache under FEEDSVC_CACHE_DIR, for this parse context."""
     return ParseCache.open(settings.cache_dir,
                            cache_key(parse_context(settings), content_limits(settings)))
+
+
+class BuildProgress(Protocol):
+    """Hears how far a build is: `phase` is "parsing" (files) or "publishing" (documents
+    rendered and written), so a progress bar covers the whole build, not its first half."""
+
+    def __call__(self, done: int, total: int, phase: str = "parsing") -> None: ...
+
+
+PUBLISHING = "publishing"
+
+
+def expected_documents(catalog: Catalog, feed_size: int) -> int:
+    """About how many documents a build writes (feeds and their archive pages in every
+    format, a page per topic, the whole-site documents): the total a progress bar
+    counts toward. An estimate is enough: the bar is clamped to it."""
+    pages = 1 + max(0, (len(catalog.articles) - 1) // feed_size)
+    for articles in catalog.by_topic.values():
+        pages += 1 + max(0, (len(articles) - 1) // feed_size)
+    own_pages = sum(1 for a in catalog.articles if a.self_published or a.link_note)
+    return pages * len(format_names()) + len(catalog.topics) + own_pages + WHOLE_SITE_DOCUMENTS
+
+
+WHOLE_SITE_DOCUMENTS = 8  # OPML, index, API topics, stylesheet, icon, logo, favicon, chart
+
+
+def _counted(docs: Iterable[Document], total: int,
+             progress: BuildProgress | None) -> Iterator[Document]:
+    for number, doc in enumerate(docs, start=1):
+        yield doc
+        if progress is not None and number % 50 == 0:
+            progress(min(number, total), total, PUBLISHING)
+    if progress is not None:
+        progress(total, total, PUBLISHING)
 
 
 def problem_order(problem: Problem) -> tuple[str, int, str, str]:
@@ -85,11 +124,14 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  adjust: Callable[[list[Article]], list[Article]] | None = None,
                  progress: Callable[[int, int], None] | None = None, *,
                  record_dates: DateRecord | None = None,
-                 now: datetime | None = None) -> ContentSummary:
+                 now: datetime | None = None,
+                 published: Iterable[PublishedArticle] = ()) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects).
 
     Articles whose file has no date are dated here (`record_dates` keeps the
-    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept)."""
+    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept).
+    `published` (the store's published articles) lets renames be caught before a
+    renamed file reaches every subscriber again as a new item."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings))
     articles, date_problems = date_undated(load.articles, settings.content_dir,
@@ -98,8 +140,9 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
                                             undeclared=settings.undeclared_topics)
-    problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems],
-                      key=problem_order)
+    rename_problems = rename_warnings(catalog.articles, published)
+    problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems,
+                       *rename_problems], key=problem_order)
     return ContentSummary(load, catalog, problems)
 
 
@@ -118,9 +161,67 @@ def below_quality(articles: list[Article], minimum: int) -> tuple[list[Article],
         f"(this one scores {left[0].quality})"))]
 
 
-def check_content(settings: Settings) -> ContentSummary:
+def check_content(settings: Settings, store: Store | None = None) -> ContentSummary:
+    """Load and validate without publishing; with the store, renames are caught too."""
+    published = published_articles(store) if store is not None else []
     with WorkerPool(worker_count(settings.build_workers)) as pool:
-        return load_catalog(settings, pool=pool)
+        return load_catalog(settings, pool=pool, published=published)
+
+
+def check_files(settings: Settings, files: Iterable[Path]) -> list[Problem]:
+    """Validate files outside the content directory (drafts) against its topics.yml.
+
+    Each file on its own: its parse problems and its unknown topics, with absolute
+    paths (they are not relative to the content directory)."""
+    taxonomy, _ = load_taxonomy(settings.content_dir)
+    ctx = parse_context(settings)
+    limits = content_limits(settings)
+    problems: list[Problem] = []
+    for file in files:
+        source = str(file.resolve())
+        with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
+            result = parse_article(source, file.read_bytes(), ctx)
+        problems.extend(p.to_problem() for p in result.problems)
+        if result.article is not None:
+            _, topic_problems = build_catalog([result.article], taxonomy,
+                                              undeclared=settings.undeclared_topics)
+            problems.extend(topic_problems)
+    return sorted(problems, key=problem_order)
+
+
+def preview_article(settings: Settings, file: Path, store: Store | None = None,
+                    ) -> tuple[Article | None, dict[str, Topic], list[Problem]]:
+    """One article as the build would publish it, with the topics it resolves to and
+    its problems: the whole content is loaded as a build loads it (topics, duplicates,
+    the link policy when the store has link results), so `feedsvc preview` shows the
+    entry the feeds will hold. A file outside the content directory is read on its own."""
+    from feedsvc.content.report import content_relative
+
+    inside, outside = content_relative([file], settings.content_dir)
+    if outside:
+        taxonomy, _ = load_taxonomy(settings.content_dir)
+        limits = content_limits(settings)
+        with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
+            result = parse_article(str(file.resolve()), file.read_bytes(), parse_context(settings))
+        problems = [p.to_problem() for p in result.problems]
+        if result.article is None:
+            return None, {}, problems
+        catalog, topic_problems = build_catalog([result.article], taxonomy,
+                                                undeclared=settings.undeclared_topics)
+        return catalog.articles[0], catalog.topics, problems + topic_problems
+    adjust = None
+    if store is not None:
+        effects = link_effects(LinkStore(store).flagged(),
+                               follow_permanent=settings.follow_permanent_redirects)
+        urls = Urls(settings.base_url)
+
+        def adjust(articles: list[Article]) -> list[Article]:
+            return apply_link_effects(articles, effects, settings.dead_link_policy, urls)
+
+    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC))
+    rel = next(iter(inside))
+    article = next((a for a in summary.catalog.articles if a.source == rel), None)
+    return article, summary.catalog.topics, [p for p in summary.problems if p.path == rel]
 
 
 def feed_options(settings: Settings) -> FeedOptions:
@@ -151,9 +252,10 @@ class Builder:
         self.cache = open_parse_cache(settings)
 
     def build(self, *, force: bool = False, now: datetime | None = None,
-              progress: Callable[[int, int], None] | None = None,
+              progress: BuildProgress | None = None,
               allow_shrink: bool = False) -> BuildReport:
-        """Build and publish if anything changed; `progress(done, total)` hears about parsing.
+        """Build and publish if anything changed; `progress(done, total, phase)` hears
+        about parsing, then about rendering and publishing.
 
         Refuses to publish (status `taxonomy-invalid` or `shrink-refused`, the last
         good generation stays served) when topics.yml has errors, or when the new
@@ -165,7 +267,7 @@ class Builder:
                                allow_shrink=allow_shrink)
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
-               progress: Callable[[int, int], None] | None, allow_shrink: bool) -> BuildReport:
+               progress: BuildProgress | None, allow_shrink: bool) -> BuildReport:
         started = now or datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -181,7 +283,7 @@ class Builder:
                 return shortcut
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
             articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
-            record_dates=self.store, now=started)
+            record_dates=self.store, now=started, published=published_articles(self.store))
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = hashlib.blake2b(
@@ -217,7 +319,8 @@ class Builder:
             self.store.record_report(_report_dict(result))
             return result
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        docs = render_site(summary.catalog, options, previous, now=started, pool=pool)
+        docs = _counted(render_site(summary.catalog, options, previous, now=started, pool=pool),
+                        expected_documents(summary.catalog, settings.feed_size), progress)
         render_start = time.perf_counter()
 
         def final_report(generation: int, written: int, unchanged: int) -> dict[str, Any]:

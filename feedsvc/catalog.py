@@ -96,14 +96,16 @@ def resolve_topics(articles: Iterable[Article], taxonomy: Taxonomy, *,
         slugs = tuple(slug for slug in topics if slug in found)  # taxonomy order
         origins[article.id] = {slug: found[slug] for slug in slugs}
         resolved.append(replace(article, topics=slugs) if slugs != article.topics else article)
-    return TopicResolution(resolved, topics, origins, _unknown_topic_problems(unknown, invent))
+    return TopicResolution(resolved, topics, origins,
+                           _unknown_topic_problems(unknown, invent, taxonomy))
 
 
 def _key_of(name: str) -> str:
     return slugify(name)
 
 
-def _unknown_topic_problems(unknown: dict[str, list[Article]], invented: bool) -> list[Problem]:
+def _unknown_topic_problems(unknown: dict[str, list[Article]], invented: bool,
+                            taxonomy: Taxonomy | None = None) -> list[Problem]:
     """One warning per unknown topic (names that slug alike are one topic), on the
     first file (in path order) that names it."""
     problems = []
@@ -116,8 +118,10 @@ def _unknown_topic_problems(unknown: dict[str, list[Article]], invented: bool) -
         else:
             outcome = ("no feed is made for it (add it, or an alias of a topic, to topics.yml; "
                        "or set FEEDSVC_UNDECLARED_TOPICS=feed)")
+        guess = taxonomy.suggest(name) if taxonomy is not None else None
+        hint = f" (did you mean {guess!r}?)" if guess else ""
         problems.append(Problem(first.source, None, "warning",
-                                f"topic {name!r} (named here{others}) is not in topics.yml; "
+                                f"topic {name!r} (named here{others}) is not in topics.yml{hint}; "
                                 f"{outcome}"))
     return problems
 

@@ -24,20 +24,30 @@ from feedsvc.settings import (
     as_environment,
     debug_requested,
     load_settings,
+    misspelt_variables,
     settings_markdown_table,
 )
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from feedsvc.models import BuildReport
     from feedsvc.store import Store
+
+
+class OneLineError(click.ClickException):
+    """A failure the user can fix: `error: <what>` on stderr and exit status 1,
+    without click's usage text (the command line was fine; the setting is not)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
 
 
 def _settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise OneLineError(str(exc)) from None
 
 
 content_option = click.option(
@@ -81,70 +91,268 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Quick start:
-      feedsvc serve             build, serve and rebuild locally: open http://localhost:8000/
-      feedsvc check             validate every article in ./content
+      feedsvc serve             build, serve and republish on every save: open http://localhost:8000/
+      feedsvc new "Title" --url URL --topic privacy    start an article
+      feedsvc check FILE        every problem of a file, as path:line: severity: reason
+      feedsvc preview FILE      the entry as RSS, Atom and JSON Feed will publish it
       feedsvc build             render the feeds into the store
-      feedsvc export site/      write the feeds as static files
+
+    Full documentation: docs/ in the source (docs/index.md).
     """
     ctx.ensure_object(dict)["debug"] = debug
+    for line in misspelt_variables():
+        click.echo(line, err=True)
 
 
 @main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @content_option
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report as human-readable lines or as JSON.")
-def check(content_dir: Path | None, output_format: str) -> None:
-    """Validate the content directory without publishing anything.
+def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str) -> None:
+    """Validate the content directory (or only FILES) without publishing anything.
 
-    Lists every problem as `path:line: severity: reason`, then a summary.
-    Exits with status 1 when there is at least one error.
+    Lists every problem of every file as `path:line: severity: reason`, paths
+    relative to the current directory (so editors can open them), then a
+    summary. With FILES, only their problems are shown; files inside the
+    content directory are checked with the rest of it (duplicates, topics,
+    renames), files outside it on their own against its topics.yml. Exits
+    with status 1 when there is at least one error.
 
     \b
     Examples:
       feedsvc check
+      feedsvc check content/2026-03-01-new-article.md
       feedsvc check --content drafts/ --format json | jq .errors
+    """
+    from feedsvc.build import check_content, check_files
+    from feedsvc.content.report import content_relative, problem_line
+
+    settings = _settings(content_dir=content_dir)
+    inside, outside = content_relative(files, settings.content_dir)
+    summary = check_content(settings, store=_existing_store(settings))
+    problems = summary.problems
+    if files:
+        problems = [p for p in problems if p.path in inside] + check_files(settings, outside)
+    errors = sum(1 for p in problems if p.severity == "error")
+    if output_format == "json":
+        data = summary.as_json()
+        if files:
+            data["problems"] = [{"path": p.path, "line": p.line, "severity": p.severity,
+                                 "reason": p.reason} for p in problems]
+            data["errors"] = errors
+            data["warnings"] = sum(1 for p in problems if p.severity == "warning")
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            click.echo(problem_line(problem, settings.content_dir))
+        if files:
+            warnings = sum(1 for p in problems if p.severity == "warning")
+            click.echo(f"{len(files)} file(s) checked: {errors} errors, {warnings} warnings")
+        else:
+            click.echo(summary.line())
+    sys.exit(1 if errors else 0)
+
+
+def _existing_store(settings: Settings) -> Store | None:
+    """The store, if one has been published to: `check` reads it (to catch renames) but
+    never creates one, and an unreachable store only costs that check."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.errors import StoreUnavailable
+    from feedsvc.store import Store
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return None
+    store = Store(settings.database_url, min(settings.db_timeout, 5.0))
+    try:
+        if store.current_generation() is None:
+            return None
+    except (SQLAlchemyError, StoreUnavailable):
+        return None
+    return store
+
+
+@main.command("new")
+@click.argument("title")
+@click.option("--url", required=True, help="Address of the original article (absolute http or https).")
+@click.option("--topic", "topics", multiple=True, required=True,
+              help="A topic from topics.yml, by slug, title or alias (repeatable).")
+@click.option("--source", help="The outlet that published it (shown as the entry's author).")
+@content_option
+def new_command(title: str, url: str, topics: tuple[str, ...], source: str | None,
+                content_dir: Path | None) -> None:
+    """Write a new, dated article file that `feedsvc check` passes clean.
+
+    The file is content/YYYY-MM-DD-<title words>.md with today's date (UTC),
+    the title, the link, the topics (as topics.yml names them), the outlet
+    and an explicit `id:`, so that renaming the file later never publishes
+    it again as a new item. Add a summary and a body, then run
+    `feedsvc check` on it.
+
+    \b
+    Examples:
+      feedsvc new "Regulators fine a face-matching firm" --url https://example.org/fine \\
+          --topic "Facial recognition" --topic privacy --source "Example News"
+    """
+    from feedsvc.content.parse import check_url
+    from feedsvc.content.scaffold import new_article
+    from feedsvc.content.topics import load_taxonomy
+    from feedsvc.models import utcnow
+
+    settings = _settings(content_dir=content_dir)
+    try:
+        link = check_url(url)
+    except ValueError as exc:
+        raise OneLineError(f"--url: {exc}") from None
+    taxonomy, _ = load_taxonomy(settings.content_dir)
+    names: list[str] = []
+    for name in topics:
+        slug = taxonomy.lookup(name)
+        if slug is not None:
+            names.append(taxonomy.topics[slug].title)
+            continue
+        if taxonomy.topics and settings.undeclared_topics != "feed":
+            guess = taxonomy.suggest(name)
+            hint = f" (did you mean {guess!r}?)" if guess else ""
+            raise OneLineError(f"--topic: {name!r} is not in topics.yml{hint}; `feedsvc topics` "
+                               "lists them")
+        names.append(name)
+    article = new_article(title, link, names, source, utcnow().replace(microsecond=0),
+                          settings.id_authority)
+    path = settings.content_dir / article.name
+    if path.exists():
+        raise OneLineError(f"{path} exists already; choose another title")
+    settings.content_dir.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as out:
+        out.write(article.text)
+    click.echo(f"wrote {path}\n  add a summary and the text, then: feedsvc check {path}")
+
+
+@main.command("topics")
+@content_option
+def topics_command(content_dir: Path | None) -> None:
+    """List the topics of topics.yml with their article counts and aliases.
+
+    Topics that articles name but topics.yml lacks are listed after them,
+    with the declared name each is closest to.
+
+    \b
+    Examples:
+      feedsvc topics
+      feedsvc topics --content drafts/
     """
     from feedsvc.build import check_content
 
     settings = _settings(content_dir=content_dir)
     summary = check_content(settings)
-    if output_format == "json":
-        click.echo(json.dumps(summary.as_json(), indent=2, ensure_ascii=False))
-    else:
-        for problem in summary.problems:
-            click.echo(str(problem))
-        click.echo(summary.line())
-    sys.exit(1 if summary.errors else 0)
+    taxonomy = summary.load.taxonomy
+    catalog = summary.catalog
+    rows = [(slug, len(catalog.by_topic.get(slug, ())), topic) for slug, topic in catalog.topics.items()]
+    width = max([len(slug) for slug, _, _ in rows] + [4])
+    click.echo(f"{'slug':<{width}}  articles  title")
+    for slug, count, topic in rows:
+        aliases = f"  (aliases: {', '.join(topic.aliases)})" if topic.aliases else ""
+        declared = "" if topic.declared else "  [not in topics.yml]"
+        click.echo(f"{slug:<{width}}  {count:>8}  {topic.title}{aliases}{declared}")
+    unknown: dict[str, int] = {}
+    for article in catalog.articles:
+        for name in article.topic_names:
+            if taxonomy.lookup(name) is None:
+                unknown[name] = unknown.get(name, 0) + 1
+    if unknown and taxonomy.topics:
+        click.echo("\nnamed by articles but not in topics.yml (no feed):")
+        for name, count in sorted(unknown.items()):
+            guess = taxonomy.suggest(name)
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            click.echo(f"  {name!r}: {count} article(s){hint}")
+    click.echo(f"\n{len(taxonomy.topics)} topics in topics.yml, {len(catalog.articles)} articles")
+
+
+@main.command("preview")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@content_option
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              help="Only this format (rss, atom, json; repeatable). Default: all of them.")
+def preview_command(file: Path, content_dir: Path | None, formats: tuple[str, ...]) -> None:
+    """Print one article's entry as every feed will publish it: RSS, Atom and JSON Feed.
+
+    The same code renders the entry as the build does: the topics it resolves
+    to, its links (dead-link policy included, when the store has checked
+    them) and its content, byte for byte what the feeds will hold.
+
+    \b
+    Examples:
+      feedsvc preview content/2026-03-01-new-article.md
+      feedsvc preview content/2026-03-01-new-article.md --format atom
+    """
+    from feedsvc.build import feed_options, preview_article
+    from feedsvc.content.report import problem_line
+    from feedsvc.render.formats import feed_formats, render_entries
+
+    settings = _settings(content_dir=content_dir)
+    known = [f.name for f in feed_formats()]
+    for name in formats:
+        if name not in known:
+            raise OneLineError(f"--format: {name!r} is not one of {', '.join(known)}")
+    article, topics, problems = preview_article(settings, file, _existing_store(settings))
+    for problem in problems:
+        click.echo(problem_line(problem, settings.content_dir), err=True)
+    if article is None:
+        raise OneLineError(f"{file} would not be published (see the problems above)")
+    entries = render_entries([article], topics, feed_options(settings))[0]
+    for feed_format in feed_formats():
+        if formats and feed_format.name not in formats:
+            continue
+        click.echo(f"==> {feed_format.label} ({feed_format.media_type}) <==")
+        click.echo(entries[feed_format.name].decode("utf-8"))
+        click.echo("")
 
 
 class Progress:
-    """Progress for long work: a bar on a terminal, a plain line every 10% otherwise."""
+    """Progress of a whole build, phase by phase (parsing files, then rendering and
+    publishing documents): a bar per phase on a terminal, a plain line every 10%
+    otherwise. Small amounts of work show nothing; once a build has shown its
+    parsing, its publishing is shown too."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self) -> None:
         self.bar: ProgressBar[int] | None = None
+        self.phase = ""
         self.shown = -1
+        self.active = False
 
     def __enter__(self) -> Progress:
         return self
 
-    def __call__(self, done: int, total: int) -> None:
-        if total < 200:
+    def __call__(self, done: int, total: int, phase: str = "parsing") -> None:
+        if total < 200 and not self.active:
             return
+        self.active = True
+        unit = "files" if phase == "parsing" else "documents"
+        if phase != self.phase:
+            self._close()
+            self.phase, self.shown = phase, -1
         if sys.stderr.isatty():
             if self.bar is None:
-                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                label = "parsing" if phase == "parsing" else "rendering and publishing"
+                self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
                 self.bar.__enter__()
-            self.bar.update(done - self.bar.pos)
+            self.bar.update(min(done, total) - self.bar.pos)
             return
         tenth = done * 10 // total
         if tenth != self.shown:
             self.shown = tenth
-            click.echo(f"{self.label} {done}/{total} files", err=True)
+            click.echo(f"{phase} {done}/{total} {unit}", err=True)
 
-    def __exit__(self, *exc: object) -> None:
+    def _close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
 
 
 def _open_store(settings: Settings, *, write: bool = True) -> Store:
@@ -220,15 +428,18 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     from feedsvc.build import Builder
+    from feedsvc.content.report import problem_line
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)
-    with Progress("parsing") as progress:
+    with Progress() as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
                                                 allow_shrink=allow_shrink)
     for problem in report.problems:
-        if problem.severity == "error" or problem.path == str(settings.cache_dir):
+        if problem.path == str(settings.cache_dir):
             click.echo(str(problem), err=True)
+        elif problem.severity == "error":
+            click.echo(problem_line(problem, settings.content_dir), err=True)
     state = {
         "published": f"published generation {report.generation}",
         "unchanged": f"nothing changed; generation {report.generation} stays current",
@@ -243,6 +454,9 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
                f"{report.documents_unchanged} unchanged), {report.errors} errors, "
                f"{report.warnings} warnings, {report.files_parsed} files parsed, "
                f"{report.files_cached} cached, {report.duration_s:.2f}s")
+    if report.warnings:
+        click.echo(f"{report.warnings} warnings (not shown): `feedsvc check` lists every problem "
+                   "with its path and line, as does /status")
     failed = report.refused or (strict and report.errors)
     sys.exit(1 if failed else 0)
 
@@ -271,7 +485,7 @@ def export(directory: Path, no_gzip: bool) -> None:
     try:
         report = export_site(store, directory, gzip_siblings=not no_gzip)
     except (NothingPublished, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise OneLineError(str(exc)) from None
     click.echo(report.line(directory))
 
 
@@ -279,12 +493,15 @@ def _default_port() -> int:
     try:
         return int(os.environ.get("PORT", "8000"))
     except ValueError:
-        raise click.UsageError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
+        raise OneLineError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
 
 
 def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
-                   access_log: bool = False) -> None:
-    """Run create_app() under a production WSGI server, in the foreground."""
+                   access_log: bool = False, kill_timeout: int | None = None) -> None:
+    """Run create_app() under a production WSGI server, in the foreground.
+
+    `kill_timeout`: seconds granian waits for a stopping worker before killing it
+    (None: wait for as long as it takes, to drain requests)."""
     if server == "gunicorn":
         os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -297,6 +514,7 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
     Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
             port=port, workers=workers, blocking_threads=threads, backlog=2048,
             respawn_failed_workers=True, log_access=access_log,
+            workers_kill_timeout=kill_timeout,
             ).serve()
 
 
@@ -367,6 +585,25 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
     run_web_server(server, host, port, workers, threads, access_log=settings.access_log)
 
 
+SERVE_KILL_TIMEOUT_S = 3
+
+
+def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> None:
+    """One line for a build and then each of its problems as `path:line: severity: reason`
+    (paths relative to the current directory), so the terminal that runs `serve` shows
+    what the last save broke, not only how many things are broken."""
+    from feedsvc.content.report import problem_line
+
+    when = f"{report.started_at:%H:%M:%S}"
+    state = {"published": f"published generation {report.generation}",
+             "unchanged": "nothing changed"}.get(report.status, str(report.status))
+    click.echo(f"{when} {cause}{state}: {report.articles} articles, {report.topics} topics, "
+               f"{report.errors} errors, {report.warnings} warnings, {report.duration_s:.2f}s")
+    for problem in report.problems:
+        if problem.severity != "info":
+            click.echo(f"  {problem_line(problem, settings.content_dir)}")
+
+
 @main.command()
 @content_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -374,24 +611,33 @@ def web(host: str, port: int, workers: int, threads: int, server: str,
               help="Port to listen on.")
 @click.option("--check-links", is_flag=True,
               help="Also run the scheduled link checks (they contact every article's site).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Rebuild as soon as a file in the content directory changes.")
 @get_option
-def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
+def serve(content_dir: Path | None, host: str, port: int, check_links: bool, watch: bool,
           get_path: str | None) -> None:
-    """Build, serve and rebuild on a schedule, in one process: the local way to run it all.
+    """Build, serve, and rebuild on every save, in one process: the local way to run it all.
 
     Uses the embedded SQLite store and the bundled content unless told
-    otherwise: builds once, prints the URLs to open, then serves while the
-    clock's scheduler rebuilds every FEEDSVC_BUILD_INTERVAL seconds (so edits
-    to content/ show up). Link checks run only with --check-links.
+    otherwise: builds once, prints the URLs to open, then serves. Every change
+    to the content directory (an article saved, added, renamed or deleted;
+    topics.yml edited) is published within a second or two, and the terminal
+    shows that build's problems as `path:line: severity: reason`. The clock's
+    scheduler also rebuilds every FEEDSVC_BUILD_INTERVAL seconds. Link checks
+    run only with --check-links.
 
     \b
     Examples:
       feedsvc serve
-      FEEDSVC_BUILD_INTERVAL=10 feedsvc serve --content ~/drafts --port 9000
+      feedsvc serve --content ~/drafts --port 9000
+      feedsvc serve --no-watch                # rebuild on the schedule only
       feedsvc serve --get /feeds/all.rss     # build, answer one request, exit
     """
+    import threading
+
     from feedsvc.clock import Clock
     from feedsvc.logs import configure_logging
+    from feedsvc.watch import ContentWatcher
 
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base_url = None if "FEEDSVC_BASE_URL" in os.environ else f"http://{shown}:{port}"
@@ -401,22 +647,45 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool,
     os.environ.update(as_environment(settings))
     store = _open_store(settings)
     clock = Clock(settings, store, check_links=check_links)
-    report = clock.builder.build()  # the clock's own builder: its parse cache stays warm
+    with Progress() as progress:  # the clock's own builder: its parse cache stays warm
+        report = clock.builder.build(progress=progress)
     if get_path is not None:
         answer_one_request(settings, get_path)
         return
-    click.echo(f"{report.status}: {report.articles} articles, {report.topics} topics, "
-               f"{report.errors} errors, {report.warnings} warnings")
+    print_build(report, settings)
     base = settings.base_url
     click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
                f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
+    if watch:
+        click.echo(f"  Watching {settings.content_dir} for changes (Ctrl-C to stop)\n")
     configure_logging(settings.log_format)
+    one_build_at_a_time = threading.Lock()
+
+    def build(cause: str = "") -> None:
+        with one_build_at_a_time:
+            result = clock.build_job()
+        if result is None:
+            click.echo("another clock holds the lease on this store; it builds, not this process")
+        elif cause or result.status != "unchanged":
+            print_build(result, settings, cause=cause)
+
+    def changed(paths: list[str]) -> None:
+        shown_paths = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        build(cause=f"changed {shown_paths}: ")
+
     scheduler = clock.scheduler(blocking=False)
+    scheduler.modify_job("build", func=build)  # the schedule and the watcher share one lock
     scheduler.start()
+    watcher = ContentWatcher(settings.content_dir, changed).start() if watch else None
     try:
+        # Ctrl-C must stop a local run: a granian worker started beside the scheduler's
+        # threads can stay stuck after serving (seen: waiting on a futex after SIGINT),
+        # and granian waits for it without limit unless told otherwise.
         run_web_server("granian", host, port, workers=1, threads=4,
-                       access_log=settings.access_log)
+                       access_log=settings.access_log, kill_timeout=SERVE_KILL_TIMEOUT_S)
     finally:
+        if watcher is not None:
+            watcher.stop()
         scheduler.shutdown(wait=False)
 
 

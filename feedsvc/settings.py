@@ -302,3 +302,31 @@ def settings_markdown_table() -> str:
     for f in setting_fields():
         rows.append(f"| `{env_name(f)}` | {_default_text(f)} | {f.metadata['help']} |")
     return "\n".join(rows) + "\n"
+
+
+def misspelt_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """A warning per `FEEDSVC_*` variable that is no setting, naming the closest one.
+
+    A misspelt variable (`FEEDSVC_FEEDSIZE`) would otherwise be ignored in
+    silence and the default used, which is the failure the strict parsing of
+    values exists to prevent. Variables the test suite and the tools read
+    (listed in `OTHER_VARIABLES`) are not settings but are not typos either."""
+    import difflib
+
+    env = os.environ if env is None else env
+    known = [env_name(f) for f in setting_fields()]
+    warnings = []
+    for name in sorted(env):
+        if (not name.startswith(ENV_PREFIX) or name in known or name in OTHER_VARIABLES
+                or name.startswith(ENV_PREFIX + "TEST_")):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"warning: {name} is not a feedsvc setting{hint}; it is ignored "
+                        "(`feedsvc settings` lists them)")
+    return warnings
+
+
+# FEEDSVC_* variables that are read, but not as settings: the test suite's
+# (FEEDSVC_TEST_*) and the golden-file switch. They must not be warned about as typos.
+OTHER_VARIABLES = frozenset({"FEEDSVC_REGENERATE_GOLDEN"})

@@ -143,3 +143,13 @@ def legacy_store(database_url: str) -> str:
         conn.execute(insert(old.leases), [{"name": "clock", "holder": "old-host:1", "expires_at": at(20)}])
     engine.dispose()
     return database_url
+@pytest.fixture
+def restored_environ():
+    """The process environment as it was, restored after the test: `feedsvc serve` exports
+    its settings to os.environ for its server's workers, and a CliRunner run of it in
+    this process must not hand them (FEEDSVC_CONTENT_DIR: the bundled content) to the
+    tests after it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

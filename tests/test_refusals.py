@@ -116,7 +116,10 @@ def test_a_broken_taxonomy_stops_the_publish(site, tmp_path, how):
            "FEEDSVC_BUILD_WORKERS": "1"}
     checked = bounded(CliRunner().invoke, main, ["check", "--content", str(settings.content_dir)], env=env)
     assert checked.exit_code == 1
-    where = f"topics.yml:{line}: error: " if line else "topics.yml"
+    # Paths are shown as the terminal can open them: this directory is outside the
+    # current one, so absolute.
+    topics = settings.content_dir / "topics.yml"
+    where = f"{topics}:{line}: error: " if line else str(topics)
     assert any(text.startswith(where) and ": error: " in text for text in checked.output.splitlines())
     built = bounded(CliRunner().invoke, main, ["build", "--content", str(settings.content_dir)], env=env)
     assert built.exit_code == 1 and "topics.yml has errors; nothing published" in built.output

@@ -38,3 +38,23 @@ def test_settings_survive_the_trip_through_the_environment(tmp_path):
                            linkcheck_allow=("127.0.0.1", "::1"), trust_proxy=True, feed_size=7,
                            websub_hub="", min_quality=40)
     assert load_settings(env=as_environment(chosen)) == chosen
+
+
+def test_misspelt_variables_name_the_setting_meant_and_spare_the_test_suites_own():
+    from feedsvc.settings import misspelt_variables
+
+    env = {"FEEDSVC_BASEURL": "https://x.test", "FEEDSVC_FEED_SIZE": "10", "PATH": "/bin",
+           "FEEDSVC_TEST_POSTGRES_URL": "postgresql://x", "FEEDSVC_REGENERATE_GOLDEN": "1",
+           "FEEDSVC_UNDECLARED_TOPIC": "feed"}
+    assert misspelt_variables(env) == [
+        "warning: FEEDSVC_BASEURL is not a feedsvc setting (did you mean FEEDSVC_BASE_URL?); "
+        "it is ignored (`feedsvc settings` lists them)",
+        "warning: FEEDSVC_UNDECLARED_TOPIC is not a feedsvc setting (did you mean "
+        "FEEDSVC_UNDECLARED_TOPICS?); it is ignored (`feedsvc settings` lists them)",
+    ]
+
+
+def test_undeclared_topics_are_reported_not_published_by_default():
+    from feedsvc.settings import load_settings
+
+    assert load_settings(env={}).undeclared_topics == "report"

@@ -23,12 +23,14 @@ books, collections of links). They are skipped, not reported as errors:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
@@ -44,7 +46,7 @@ from feedsvc.content.markup import (
     one_line,
     strip_forbidden,
 )
-from feedsvc.content.yamlsafe import AliasedCollectionError
+from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, pickled_as_tuple
 
 PARSER_VERSION = "6"
@@ -212,12 +214,8 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
     try:
         meta = load_front_matter(yaml_text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).split("\n")[0]
-        context = getattr(exc, "context", None)
-        raise ContentError(f"invalid YAML in front matter: {reason}"
-                           + (f" ({context})" if context else ""), line=line) from None
+        line, reason = error_location(exc)
+        raise ContentError(f"invalid YAML in front matter: {reason}", line=line) from None
     except AliasedCollectionError as exc:
         raise ContentError(str(exc), line=1) from None
     if meta is None:
@@ -238,23 +236,84 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         # (Beginner, Advanced); undated, they are reading lists, not news.
         raise _NotNews("learning resource")
 
-    title, _ = fields.text(TITLE_FIELDS, required="no title: add a `title:` field")
-    if not title:
-        raise ContentError("the title is empty", line=fields.line("title"))
+    problems.extend(unknown_field_warnings(fields))
+    # Every problem of the file at once, not the first only: each required field is
+    # checked on its own, and any error among them leaves the file out afterwards.
+    title = _collect(problems, lambda: _title(fields))
     summary, _ = fields.text(SUMMARY_FIELDS)
-    published = _published_date(fields, stem, problems)
-    updated = _updated_date(fields, published, problems)
-    link = _link(fields)
-    article_id = _article_id(fields, stem, ctx)
+    published = _collect(problems, lambda: _published_date(fields, stem, problems))
+    updated = (_collect(problems, lambda: _updated_date(fields, published, problems))
+               if published is not None else None)
+    link = _collect(problems, lambda: _link(fields))
+    article_id = _collect(problems, lambda: _article_id(fields, stem, ctx))
+    topic_names = _topic_names(fields, problems)
+    provider, image = _provider(fields, problems), _image(fields, problems)
+    related, event = _related(fields, problems), _event(fields, problems)
+    quality = _integer(fields, "quality", problems)
+    if (title is None or published is None or updated is None or link is None
+            or article_id is None):
+        return None, False
     return Article(
         id=article_id, stem=stem, source=source, title=title, summary=summary,
         content_html=markdown_to_safe_html(body, ctx.base_url),
         published=published, updated=updated, original_url=link, self_published=False,
-        topic_names=_topic_names(fields, problems), provider=_provider(fields, problems),
-        image=_image(fields, problems), related=_related(fields, problems),
-        kind=kind, event=_event(fields, problems), quality=_integer(fields, "quality", problems),
-        fingerprint=fingerprint,
+        topic_names=topic_names, provider=provider, image=image, related=related,
+        kind=kind, event=event, quality=quality, fingerprint=fingerprint,
     ), False
+
+
+_V = TypeVar("_V")
+
+
+def _collect(problems: list[ContentError], check: Callable[[], _V]) -> _V | None:
+    """Run one field's check; its error joins the file's problems instead of ending them."""
+    try:
+        return check()
+    except ContentError as exc:
+        problems.append(exc)
+        return None
+
+
+def _title(fields: _Fields) -> str:
+    title, _ = fields.text(TITLE_FIELDS, required="no title: add a `title:` field")
+    if not title:
+        raise ContentError("the title is empty", line=fields.line("title"))
+    return title
+
+
+# Every top-level field the parser reads, and the upstream ones it knows and ignores:
+# anything else is most likely a typo (`tite:`), which would silently lose the value.
+KNOWN_FIELDS = frozenset({
+    *TITLE_FIELDS, *SUMMARY_FIELDS, *DATE_FIELDS, *UPDATED_FIELDS, *LINK_FIELDS, *TOPIC_FIELDS,
+    "id", "published", "draft", "removed", "provider", "source", "outlet", "image", "images",
+    "related", "type", "quality", "startDateTime", "endDateTime", "startDate", "endDate",
+    "location", "levels",
+})
+IGNORED_UPSTREAM_FIELDS = frozenset({
+    "heat", "secured", "category", "ampWebUrl", "cdnAmpWebUrl", "price", "length",
+    "featuredContent", "ratings", "bio", "twitter", "linkedin", "wikipedia", "items",
+    "affiliation", "googleScholar",
+})
+
+
+def did_you_mean(name: str, candidates: Iterable[str], *, cutoff: float = 0.7) -> str | None:
+    """The closest candidate to a misspelt name (difflib's ratio), or None."""
+    options = sorted(set(candidates))
+    by_lower = {c.lower(): c for c in options}
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[matches[0]] if matches else None
+
+
+def unknown_field_warnings(fields: _Fields) -> list[ContentError]:
+    """A warning per top-level field the parser does not know, with the likely intended one."""
+    out = []
+    for key in fields.meta:
+        if key in KNOWN_FIELDS or key in IGNORED_UPSTREAM_FIELDS:
+            continue
+        guess = did_you_mean(key, KNOWN_FIELDS)
+        hint = f" (did you mean `{guess}`?)" if guess else ""
+        out.append(warning(f"unknown field `{key}`{hint}; it is ignored", fields.line(key)))
+    return out
 
 
 def _is_unpublished(fields: _Fields) -> bool:

@@ -23,7 +23,7 @@ import yaml
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import MAX_SLUG_LENGTH, NotARegularFile, read_regular_file
 from feedsvc.content.markup import one_line
-from feedsvc.content.yamlsafe import AliasedCollectionError, load_yaml
+from feedsvc.content.yamlsafe import AliasedCollectionError, error_location, load_yaml
 from feedsvc.models import Topic
 
 TOPICS_FILE = "topics.yml"
@@ -79,6 +79,18 @@ class Taxonomy:
     def lookup(self, name: str) -> str | None:
         return self._names.get(_key(name))
 
+    def suggest(self, name: str) -> str | None:
+        """The declared name (slug, title or alias) closest to an unknown one, for a
+        did-you-mean: a typo in a topic must be easy to spot and fix."""
+        import difflib
+
+        names: dict[str, str] = {}
+        for topic in self.topics.values():
+            for known in (topic.title, *topic.aliases, topic.slug):
+                names.setdefault(known.lower(), known)
+        close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.7)
+        return names[close[0]] if close else None
+
     def by_keywords(self, text: str) -> tuple[str, ...]:
         """Slugs whose keywords occur in the text, in taxonomy order."""
         if self._keyword_re is None:
@@ -110,14 +122,8 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        context, started = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if started is not None and "end of stream" in str(getattr(exc, "problem", "")):
-            mark = started  # an unclosed quote: the line where it opened, not the file's end
-        problems.append(ContentError(
-            f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
-            + (f" ({context})" if context else ""),
-            path=source, line=mark.line + 1 if mark else 1))
+        where, reason = error_location(exc)
+        problems.append(ContentError(f"invalid YAML: {reason}", path=source, line=where))
         return Taxonomy.from_topics([]), problems
     except (AliasedCollectionError, RecursionError) as exc:
         problems.append(ContentError(f"unreadable: {exc}", path=source, line=1))

@@ -74,3 +74,23 @@ def _refuse_shared_collections(value: Any) -> None:
                 "YAML aliases (*name) of lists or mappings are not allowed in front matter")
         seen.add(id(item))
         stack.extend(children)
+
+
+def error_location(exc: yaml.YAMLError) -> tuple[int, str]:
+    """(line, reason) of a YAML error, blaming the line of the cause.
+
+    PyYAML marks where it noticed the problem. For an unclosed quote or bracket
+    that is the end of the document (the closing `---` of front matter), far
+    from the mistake; its `context_mark` is where the quote or bracket opened,
+    and the same goes for a key missing its colon. Lines are 1-based within
+    the text parsed."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", None) or str(exc).split("\n")[0])
+    context = getattr(exc, "context", None)
+    started = getattr(exc, "context_mark", None)
+    blames_opening = ("end of stream" in problem or "<stream end>" in problem
+                      or "could not find expected ':'" in problem)
+    if started is not None and blames_opening:
+        mark = started
+    line = mark.line + 1 if mark is not None else 1
+    return line, problem + (f" ({context})" if context else "")

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
 
+from feedsvc.content.renames import PublishedArticle
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
@@ -220,3 +221,11 @@ class LinkStore:
             dead = conn.execute(select(func.count()).select_from(links)
                                 .where(links.c.active, links.c.dead)).scalar()
         return {**{str(s): by_status.get(s, 0) for s in LinkStatus.in_order()}, DEAD: dead or 0}
+
+
+def published_articles(store: Store) -> list[PublishedArticle]:
+    """Every published article with an original URL, as the last build registered it:
+    what `feedsvc check` compares the content with to catch renames."""
+    with store.engine.connect() as conn:
+        return [PublishedArticle(row.article_id, row.url, row.source) for row in conn.execute(
+            select(link_articles.c.article_id, link_articles.c.url, link_articles.c.source))]

@@ -135,7 +135,7 @@ def test_if_modified_since_sees_a_backdated_correction_over_http(web_server, pub
 
 
 def readme_nginx_recipe() -> str:
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "operations.md").read_text()  # the static-hosting recipe
     start = readme.index("```nginx\n") + len("```nginx\n")
     return readme[start:readme.index("```", start)]
 
@@ -144,7 +144,7 @@ def test_exported_files_served_by_nginx_revalidate_after_a_same_length_edit(
         tmp_path, site_settings, publish):
     """nginx derives ETag and Last-Modified from a file's mtime and size: the export
     must give each file the time its bytes changed, or a same-length correction
-    is answered 304 forever. Served with the README's own nginx recipe."""
+    is answered 304 forever. Served with the operator guide's own nginx recipe."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         pytest.skip("nginx is not installed (scripts/test installs Debian's nginx)")

@@ -1,0 +1,58 @@
+"""Renames that would re-deliver an article to every subscriber.
+
+An article's id (and its page URL) come from its file name unless the front
+matter gives an `id:`. Renaming the file therefore publishes the same story
+under a new id, and every feed reader shows it again as a new item. This
+module spots the pattern before it is published: a published id that no file
+has any more, and a file not published yet with the same original URL.
+Pure: the published articles are passed in (the store knows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feedsvc.models import Article, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedArticle:
+    """What the store remembers of a published article: enough to recognise it."""
+
+    article_id: str
+    url: str
+    source: str
+
+
+def _url_key(url: str) -> str:
+    _scheme, _, rest = url.partition("://")
+    host, _slash, path = rest.partition("/")
+    return f"{host.lower()}/{path.rstrip('/')}"
+
+
+def rename_warnings(articles: Iterable[Article],
+                    published: Iterable[PublishedArticle]) -> list[Problem]:
+    """A warning on each new file that looks like a published one renamed, saying
+    which `id:` line keeps the published identity."""
+    current = list(articles)
+    current_ids = {a.id for a in current}
+    gone: dict[str, PublishedArticle] = {}
+    published_ids: set[str] = set()
+    for item in published:
+        published_ids.add(item.article_id)
+        if item.article_id not in current_ids:
+            gone.setdefault(_url_key(item.url), item)
+    problems = []
+    for article in sorted(current, key=lambda a: a.source):
+        if article.id in published_ids or not article.original_url:
+            continue
+        old = gone.get(_url_key(article.original_url))
+        if old is None:
+            continue
+        problems.append(Problem(article.source, 1, "warning", (
+            f"looks like {old.source} renamed (same URL {article.original_url}): its id "
+            f"{old.article_id!r} is published and no file has it any more, so this file would "
+            f"reach every subscriber again as a new item {article.id!r}. To keep the published "
+            f"identity, add `id: {old.article_id}` to the front matter")))
+    return problems

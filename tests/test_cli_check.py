@@ -1,0 +1,133 @@
+"""`feedsvc check` as an editor uses it: named files, every problem, clickable paths,
+did-you-mean for misspelt fields, topics and settings, and renames caught early."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import main
+from tests.conftest import CONTENT, DATA
+
+EDITOR = DATA / "editor"
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch, restored_environ):
+    monkeypatch.setenv("FEEDSVC_DATABASE_URL", f"sqlite:///{tmp_path}/s.db")
+    monkeypatch.setenv("FEEDSVC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FEEDSVC_BUILD_WORKERS", "1")
+    return CliRunner()
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A copy of the bundled content under tmp_path/content, run from tmp_path."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    monkeypatch.chdir(tmp_path)
+    return content
+
+
+def _lines(output: str) -> list[str]:
+    return output.strip().splitlines()
+
+
+def test_check_one_file_reports_every_problem_with_a_path_relative_to_the_current_directory(
+        runner, site):
+    shutil.copy(EDITOR / "three-problems.md", site / "three-problems.md")
+    result = runner.invoke(main, ["check", "content/three-problems.md"])
+    assert result.exit_code == 1
+    assert _lines(result.stdout) == [
+        "content/three-problems.md:3: warning: unknown field `sumary` (did you mean `summary`?); "
+        "it is ignored",
+        "content/three-problems.md:4: error: `date`: 'next tuesday' is not an ISO 8601 date such as "
+        "2024-03-13 or 2024-03-13T09:30:00Z",
+        "content/three-problems.md:5: error: `url`: 'javascript:alert(1)' uses the scheme "
+        "'javascript'; only http and https are allowed",
+        "1 file(s) checked: 2 errors, 1 warnings",
+    ]
+
+
+def test_check_several_files_shows_only_theirs_and_passes_when_they_are_clean(runner, site):
+    shutil.copy(EDITOR / "three-problems.md", site / "three-problems.md")
+    clean = sorted(site.glob("*.md"))[0]
+    only_clean = runner.invoke(main, ["check", str(clean.relative_to(site.parent))])
+    assert only_clean.exit_code == 0, only_clean.output
+    assert _lines(only_clean.stdout) == ["1 file(s) checked: 0 errors, 0 warnings"]
+    both = runner.invoke(main, ["check", "content/three-problems.md", str(clean)])
+    assert both.exit_code == 1
+    assert {line.split(":")[0] for line in _lines(both.stdout)[:-1]} == {"content/three-problems.md"}
+    assert _lines(both.stdout)[-1] == "2 file(s) checked: 2 errors, 1 warnings"
+
+
+def test_check_whole_directory_prints_paths_relative_to_the_current_directory(runner, site):
+    shutil.copy(EDITOR / "three-problems.md", site / "three-problems.md")
+    result = runner.invoke(main, ["check", "--content", "content"])
+    assert result.exit_code == 1
+    assert [line.split(":")[0] for line in _lines(result.stdout)[:-1]] == [
+        "content/three-problems.md"] * 3
+
+
+def test_check_a_file_outside_the_content_directory_uses_its_topics(runner, site):
+    result = runner.invoke(main, ["check", str(EDITOR / "topic-typo.md")])
+    lines = _lines(result.stdout)
+    assert result.exit_code == 0, result.output  # warnings only
+    assert all(line.startswith(f"{EDITOR / 'topic-typo.md'}".lstrip("/")) or
+               line.split(":")[0].endswith("tests/data/editor/topic-typo.md") for line in lines[:-1])
+    text = "\\n".join(lines)
+    assert "unknown field `tite` (did you mean `title`?); it is ignored" in text
+    assert "topic 'Privcy' (named here) is not in topics.yml (did you mean 'privacy'?); no feed" in text
+    assert ("topic 'Facial recogniton' (named here) is not in topics.yml "
+            "(did you mean 'Facial recognition'?)") in text
+
+
+def test_unclosed_quote_is_blamed_on_the_line_where_it_opens(runner, site):
+    shutil.copy(EDITOR / "unclosed-quote.md", site / "unclosed-quote.md")
+    result = runner.invoke(main, ["check", "content/unclosed-quote.md"])
+    assert result.exit_code == 1
+    assert _lines(result.stdout)[0] == (
+        "content/unclosed-quote.md:3: error: invalid YAML in front matter: found unexpected end "
+        "of stream (while scanning a quoted scalar)")
+
+
+def test_a_typo_in_a_topic_makes_no_feed_by_default(runner, site):
+    shutil.copy(EDITOR / "topic-typo.md", site / "topic-typo.md")
+    built = runner.invoke(main, ["build"])
+    assert built.exit_code == 0, built.output
+    feed = runner.invoke(main, ["web", "--get", "/feeds/privcy.rss"])
+    assert feed.exit_code == 1 and "404" in feed.stderr
+
+
+def test_misspelt_feedsvc_variable_is_warned_with_the_setting_meant(runner, site, monkeypatch):
+    monkeypatch.setenv("FEEDSVC_FEEDSIZE", "10")
+    monkeypatch.setenv("FEEDSVC_NOTHING_LIKE_ANY", "1")
+    result = runner.invoke(main, ["topics"])
+    assert result.exit_code == 0, result.output
+    assert _lines(result.stderr) == [
+        "warning: FEEDSVC_FEEDSIZE is not a feedsvc setting (did you mean FEEDSVC_FEED_SIZE?); "
+        "it is ignored (`feedsvc settings` lists them)",
+        "warning: FEEDSVC_NOTHING_LIKE_ANY is not a feedsvc setting; it is ignored "
+        "(`feedsvc settings` lists them)",
+    ]
+
+
+def test_renaming_a_published_file_is_warned_with_the_id_that_keeps_it(runner, site):
+    assert runner.invoke(main, ["build"]).exit_code == 0
+    old = site / "2020-01-18-the-secretive-company-that-might-end-privacy-as-we-know-it.md"
+    new = site / "2020-01-18-clearview.md"
+    old.rename(new)
+    result = runner.invoke(main, ["check", str(new.relative_to(site.parent))])
+    old_id = "tag:feedsvc.example,2026:articles/" + old.stem
+    assert _lines(result.stdout)[0] == (
+        f"content/{new.name}:1: warning: looks like {old.name} renamed (same URL "
+        "https://www.nytimes.com/2020/01/18/technology/clearview-privacy-facial-recognition.html): "
+        f"its id '{old_id}' is published and no file has it any more, so this file would reach "
+        "every subscriber again as a new item 'tag:feedsvc.example,2026:articles/2020-01-18-clearview'"
+        f". To keep the published identity, add `id: {old_id}` to the front matter")
+    text = new.read_text()
+    new.write_text(text.replace("---\n", f"---\nid: {old_id}\n", 1))
+    kept = runner.invoke(main, ["check", str(new)])
+    assert kept.exit_code == 0 and _lines(kept.stdout) == ["1 file(s) checked: 0 errors, 0 warnings"]
