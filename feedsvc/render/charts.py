@@ -52,9 +52,11 @@ def link_status_over_time(snapshots: Sequence[tuple[date, dict[str, int]]]) -> s
     days = _days(snapshots[0][0], snapshots[-1][0])
     left, right, top, plot_h = 44, 12, 12, 160
     bar = max(6.0, min(24.0, 600 / len(days)))
-    plot_w = bar * len(days)
+    plot_w = max(bar * len(days), 300.0)  # room for the legend on one or two lines
+    bar = plot_w / len(days)
     width = left + plot_w + right
-    peak = max(sum(counts.values()) for _, counts in snapshots) or 1
+    # Only the statuses are stacked (a snapshot also counts `dead`, a subset of them).
+    peak = max(sum(counts.get(s, 0) for s in STATUS_ORDER) for _, counts in snapshots) or 1
     base_y = top + plot_h
     body = [f'<line x1="{left}" y1="{base_y}" x2="{left + plot_w}" y2="{base_y}" stroke="{INK}"/>',
             f'<line x1="{left}" y1="{top}" x2="{left + plot_w}" y2="{top}" stroke="{GRID}"/>',
@@ -145,7 +147,7 @@ def articles_per_month(rows: Iterable[tuple[str, str, date]], *, months: int = 2
                           key=lambda s: (-per_topic[s], titles[s]))
     cell, top = 20, 46
     left = 12 + max(len(titles[s]) for s in shown_topics) * CHAR_WIDTH
-    width = max(left + cell * len(shown_months) + 12, 12 + 18 * CHAR_WIDTH + 300)
+    width = max(left + cell * len(shown_months) + 24, 12 + 18 * CHAR_WIDTH + 300)
     peak = max(counts[(s, m)] for s in shown_topics for m in shown_months) or 1
     body = []
     label_every = max(1, round(48 / cell))
