@@ -169,7 +169,8 @@ def test_heat_map_keeps_empty_months_whole_labels_and_a_legend():
 
 def test_status_chart_places_days_on_a_continuous_axis():
     day = date(2024, 5, 1)
-    svg = link_status_over_time([(day, {"ok": 3}), (day + timedelta(days=3), {"ok": 2, "broken": 1, "dead": 1})])
+    svg = link_status_over_time([(day, {"ok": 3}),
+                                 (day + timedelta(days=3), {"ok": 2, "broken": 1, "dead": 1})])
     assert "4 days up to 2024-05-04" in svg
     ns = {"s": "http://www.w3.org/2000/svg"}
     bars = {r.findtext("s:title", namespaces=ns): r
