@@ -91,3 +91,12 @@ def test_a_clock_records_whether_it_checks_links(site_settings, publish):
     assert recorded is not None and recorded["check_links"] is False
     assert recorded["linkcheck_interval"] == site_settings.linkcheck_interval
     assert before - timedelta(seconds=1) <= datetime.fromisoformat(recorded["at"]) <= utcnow()
+
+
+def test_live_article_page_follows_an_edited_article(client, site_settings, publish):
+    path = site_settings.content_dir / "2016-05-23-machine-bias.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'title: "Machine Bias"', 'title: "Machine Bias, revisited"'), encoding="utf-8")
+    publish()
+    page = html.document_fromstring(client.get(LIVE).data)
+    assert page.xpath("//h1/text()") == ["Machine Bias, revisited"]
