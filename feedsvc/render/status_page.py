@@ -56,7 +56,7 @@ def _feeds(data: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, dict[str
 
 
 def _label(key: str) -> str:
-    return key.replace("_", " ")
+    return key.removesuffix("_s").replace("_", " ")
 
 
 def render_status_page(data: Mapping[str, Any], options: FeedOptions, now: datetime) -> str:
