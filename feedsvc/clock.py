@@ -46,6 +46,7 @@ from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 from feedsvc.urls import Urls
+from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE
 from feedsvc.websub import ping_hub
 
 log = logging.getLogger("feedsvc.clock")
@@ -112,6 +113,7 @@ class Clock:
         if not self.renew_lease():
             return None
         report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        self._record_clock_state()
         if report.refused:
             log_event(log, "build_refused", logging.ERROR, status=report.status,
                       generation=report.generation, articles=report.articles,
@@ -131,14 +133,30 @@ class Clock:
     def links_job(self) -> LinkRunReport | None:
         if not self.renew_lease():
             return None
-        urls = LinkStore(self.store).due(self.now(), self.settings.linkcheck_batch)
+        started = self.now()
+        urls = LinkStore(self.store).due(started, self.settings.linkcheck_batch)
         if not urls:
+            self._record_link_run(started, 0)
             return None
         report = run_link_check(self.settings, self.store, urls, resolver=self.resolver)
+        self._record_link_run(started, report.checked)
         log_event(log, "linkcheck", checked=report.checked, **report.counts(),
                   newly_dead=len(report.newly_dead), recovered=len(report.recovered),
                   duration_s=round(report.duration_s, 2))
         return report
+
+    def _record_clock_state(self) -> None:
+        """Tell the pages whether links are being checked and how often (/links, article pages)."""
+        with contextlib.suppress(StoreUnavailable):  # the pages then say what they last knew
+            self.store.put_state(CLOCK_STATE, {
+                "check_links": self.check_links, "linkcheck_interval": self.settings.linkcheck_interval,
+                "build_interval": self.settings.build_interval, "at": self.now().isoformat()})
+
+    def _record_link_run(self, started: datetime, checked: int) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            self.store.put_state(LINK_RUN_STATE, {
+                "at": started.isoformat(), "checked": checked,
+                "next_at": (started + timedelta(seconds=self.settings.linkcheck_interval)).isoformat()})
 
     # --- scheduling --------------------------------------------------------
 

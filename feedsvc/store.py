@@ -124,6 +124,11 @@ link_articles = Table(
     Column("title", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("published", DateTime(timezone=True), nullable=False),
+    # What the live article page shows besides the link (nullable: rows from older builds).
+    Column("summary", Text),
+    Column("outlet", Text),
+    Column("image", Text),
+    Column("topics", Text),  # the article's topic slugs, comma-separated
 )
 link_checks = Table(
     "link_checks", metadata,
@@ -512,6 +517,19 @@ class Store:
                                    .values(value=value)).rowcount
             if not changed:
                 conn.execute(insert(state).values(key="last_report", value=value))
+
+    def put_state(self, key: str, value: JSONObject) -> None:
+        """Keep one small JSON record under `key` (what the clock last did, for the pages)."""
+        text = json.dumps(value, sort_keys=True, default=str)
+        with self.engine.begin() as conn:
+            if not conn.execute(update(state).where(state.c.key == key).values(value=text)).rowcount:
+                conn.execute(insert(state).values(key=key, value=text))
+
+    def get_state(self, key: str) -> JSONObject | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+        found = json.loads(value) if value else None
+        return found if isinstance(found, dict) else None
 
     def last_report(self) -> JSONObject | None:
         with self.engine.connect() as conn:

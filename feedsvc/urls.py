@@ -22,6 +22,7 @@ ARTICLES_CHART_PATH = "charts/articles-per-month.svg"
 ICON_PATH = "icon.png"
 LOGO_PATH = "logo.png"
 FAVICON_PATH = "favicon.ico"
+SEARCH_INDEX_PATH = "api/search.json"  # under api/: plain JSON, not a JSON Feed
 
 
 def feed_path(slug: str, fmt: str) -> str:
@@ -34,6 +35,15 @@ def archive_path(slug: str, page: int, fmt: str) -> str:
 
 def topic_html_path(slug: str) -> str:
     return f"topics/{slug}.html"
+
+
+def topic_page_html_path(slug: str, page: int) -> str:
+    """Page `page` (1 = newest) of a topic's article list; page 1 is the topic page itself."""
+    return topic_html_path(slug) if page <= 1 else f"topics/{slug}/page/{page}.html"
+
+
+def topic_opml_path(slug: str) -> str:
+    return f"topics/{slug}.opml"
 
 
 def article_html_path(stem: str) -> str:
@@ -57,6 +67,13 @@ class Urls:
 
     def topic_page(self, slug: str) -> str:
         return self.absolute("/") if slug == "all" else self.absolute(f"topics/{slug}")
+
+    def topic_listing(self, slug: str, page: int) -> str:
+        """Page `page` (1 = newest) of a topic's articles."""
+        return self.topic_page(slug) if page <= 1 else self.absolute(f"topics/{slug}/page/{page}")
+
+    def topic_opml(self, slug: str) -> str:
+        return self.absolute(topic_opml_path(slug))
 
     def article_page(self, stem: str) -> str:
         return self.absolute(f"articles/{quote(stem, safe='')}")

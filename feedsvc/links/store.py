@@ -39,6 +39,34 @@ class LinkedArticle:
     title: str
     source: str
     published: datetime
+    summary: str = ""
+    outlet: str | None = None
+    image: str | None = None
+    topics: tuple[str, ...] = ()
+
+
+# What the live article page shows, kept per (url, article) and updated when the article changes.
+SHOWN_COLUMNS = ("title", "source", "published", "summary", "outlet", "image", "topics")
+
+
+def _shown(article: Article) -> dict[str, Any]:
+    return {"title": article.title, "source": article.source, "published": article.published,
+            "summary": article.summary or None,
+            "outlet": article.provider.name if article.provider else None,
+            "image": article.image.url if article.image else None,
+            "topics": ",".join(article.topics) or None}
+
+
+def _comparable(row: Row[Any]) -> tuple[Any, ...]:
+    """A stored row's shown fields as `_shown` gives them (SQLite returns naive datetimes)."""
+    return tuple(_utc(row.published) if name == "published" else getattr(row, name)
+                 for name in SHOWN_COLUMNS)
+
+
+def _linked(row: Row[Any]) -> LinkedArticle:
+    return LinkedArticle(row.article_id, row.title, row.source, _utc(row.published),
+                         row.summary or "", row.outlet, row.image,
+                         tuple(row.topics.split(",")) if row.topics else ())
 
 
 def _state(row: Row[Any]) -> LinkState:
@@ -67,15 +95,24 @@ class LinkStore:
         wanted: dict[tuple[str, str], Article] = {
             (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
         with self.engine.begin() as conn:
-            existing = set(conn.execute(select(link_articles.c.url, link_articles.c.article_id)).all())
-            stale = existing - set(wanted)
+            existing = {(row.url, row.article_id): _comparable(row) for row in conn.execute(
+                select(link_articles.c.url, link_articles.c.article_id,
+                       *(link_articles.c[name] for name in SHOWN_COLUMNS)))}
+            stale = set(existing) - set(wanted)
             for url, article_id in stale:
                 conn.execute(delete(link_articles).where(and_(
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
-            fresh = [{"url": u, "article_id": i, "title": a.title, "source": a.source,
-                      "published": a.published} for (u, i), a in wanted.items() if (u, i) not in existing]
+            fresh = [{"url": u, "article_id": i, **_shown(a)}
+                     for (u, i), a in wanted.items() if (u, i) not in existing]
             for chunk in in_batches(fresh):
                 conn.execute(insert(link_articles), chunk)
+            for (url, article_id), article in wanted.items():  # an edited title, summary, image...
+                shown = _shown(article)
+                if (url, article_id) in existing and \
+                        existing[(url, article_id)] != tuple(shown[n] for n in SHOWN_COLUMNS):
+                    conn.execute(update(link_articles).where(and_(
+                        link_articles.c.url == url, link_articles.c.article_id == article_id))
+                        .values(**shown))
             known: dict[str, bool] = {url: active for url, active in conn.execute(  # noqa: C416
                 select(links.c.url, links.c.active))}  # Row pairs, typed for mypy
             used = {url for url, _ in wanted}
@@ -108,6 +145,17 @@ class LinkStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
+
+    def due_count(self, now: datetime) -> int:
+        """How many active URLs are due for a check (what the next run would take on)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(links).where(
+                links.c.active, links.c.next_check_at <= now)).scalar() or 0)
+
+    def last_checked_at(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(links.c.checked_at))).scalar()
+        return _utc(value) if value is not None else None
 
     def active_urls(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -179,8 +227,7 @@ class LinkStore:
                 rows = conn.execute(select(link_articles).where(
                     link_articles.c.url.in_(chunk)).order_by(link_articles.c.source))
                 for row in rows:
-                    found[row.url].append(LinkedArticle(row.article_id, row.title, row.source,
-                                                        _utc(row.published)))
+                    found[row.url].append(_linked(row))
         return found
 
     def snapshot(self, now: datetime) -> None:
@@ -210,7 +257,7 @@ class LinkStore:
         for row in rows:
             name = row.source.rsplit("/", 1)[-1]
             if name.rsplit(".", 1)[0] == stem:
-                return LinkedArticle(row.article_id, row.title, row.source, _utc(row.published)), row.url
+                return _linked(row), row.url
         return None
 
     def counts(self) -> dict[str, int]:

@@ -8,7 +8,9 @@ sanitised HTML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -17,9 +19,13 @@ from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import FeedOptions, item_link
 from feedsvc.render.formats import feed_format, feed_formats
+from feedsvc.render.readers import ReaderLink, reader_links
+from feedsvc.render.timefmt import human_date, human_datetime, relative
+from feedsvc.urls import SEARCH_INDEX_PATH
 
-TOPIC_PAGE_ARTICLES = 200
+TOPIC_PAGE_SIZE = 50  # articles per HTML page of a topic; older ones on pages 2, 3, ...
 INDEX_LATEST = 20
+SEARCH_FIELDS = ("title", "url", "published", "outlet", "topics")
 
 _loader = PackageLoader("feedsvc", "templates")
 environment = Environment(
@@ -27,6 +33,8 @@ environment = Environment(
     autoescape=select_autoescape(["html"]),
     trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
 )
+environment.filters.update(human_date=human_date, human_datetime=human_datetime)
+environment.globals.update(relative=relative)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,29 @@ def feed_links(slug: str, title: str, options: FeedOptions) -> list[FeedLink]:
             for f in feed_formats()]
 
 
+@dataclass(frozen=True)
+class Subscribe:
+    """Everything a subscribe block offers for one feed: addresses to copy, one-click
+    reader links (for the RSS feed, the format every reader takes) and an OPML file."""
+
+    slug: str
+    title: str
+    feeds: list[FeedLink]
+    readers: list[ReaderLink] = field(default_factory=list)
+    opml: str = ""
+
+
+def subscribe_for(slug: str, title: str, options: FeedOptions) -> Subscribe:
+    feeds = feed_links(slug, title, options)
+    opml = options.urls.opml if slug == ALL else options.urls.topic_opml(slug)
+    return Subscribe(slug, title, feeds, reader_links(options.urls.feed(slug, "rss")), opml)
+
+
+def page_count(articles: int, size: int = TOPIC_PAGE_SIZE) -> int:
+    """HTML pages a topic's list takes (at least one, even when empty)."""
+    return max(1, math.ceil(articles / size))
+
+
 def render_page(template: str, options: FeedOptions, **context: object) -> str:
     """Render one page template with the context every page shares (site options, URL
     builder, item links, feed alternates): published pages and the web's live pages
@@ -74,6 +105,7 @@ class IndexRow(TypedDict):
     topic: Topic
     count: int
     feeds: list[FeedLink]
+    subscribe: Subscribe
 
 
 def template_source(name: str) -> str:
@@ -83,18 +115,43 @@ def template_source(name: str) -> str:
 
 
 def render_index(catalog: Catalog, options: FeedOptions) -> bytes:
-    everything = feed_links(ALL, options.site_title, options)
-    rows: list[IndexRow] = [{"topic": topic, "count": len(catalog.by_topic[slug]),
-             "feeds": feed_links(slug, topic.title, options)} for slug, topic in catalog.topics.items()]
-    alternates = everything + [link for row in rows for link in row["feeds"]]
+    everything = subscribe_for(ALL, options.site_title, options)
+    rows: list[IndexRow] = []
+    for slug, topic in catalog.topics.items():
+        block = subscribe_for(slug, topic.title, options)
+        rows.append({"topic": topic, "count": len(catalog.by_topic[slug]), "feeds": block.feeds,
+                     "subscribe": block})
+    alternates = everything.feeds + [link for row in rows for link in row["feeds"]]
     return _render("index.html", options, topics=rows, subscribe=everything,
-                   alternates=alternates, latest=catalog.articles[:INDEX_LATEST])
+                   alternates=alternates, latest=catalog.articles[:INDEX_LATEST],
+                   total=len(catalog.articles), search_index=options.urls.absolute(SEARCH_INDEX_PATH))
 
 
-def render_topic(topic: Topic, articles: tuple[Article, ...], options: FeedOptions) -> bytes:
-    links = feed_links(topic.slug, topic.title, options)
-    return _render("topic.html", options, topic=topic, count=len(articles), subscribe=links,
-                   alternates=links, articles=articles[:TOPIC_PAGE_ARTICLES])
+def render_topic(topic: Topic, articles: tuple[Article, ...], options: FeedOptions,
+                 page: int = 1) -> bytes:
+    """Page `page` (1 = newest) of a topic: its subscribe block and TOPIC_PAGE_SIZE articles,
+    linked to the pages before and after it (`rel="prev"`/`"next"`, in links and the head)."""
+    block = subscribe_for(topic.slug, topic.title, options)
+    pages = page_count(len(articles))
+    shown = articles[(page - 1) * TOPIC_PAGE_SIZE:page * TOPIC_PAGE_SIZE]
+    urls = options.urls
+    return _render("topic.html", options, topic=topic, count=len(articles), subscribe=block,
+                   alternates=block.feeds, articles=shown, page=page, pages=pages,
+                   first_number=(page - 1) * TOPIC_PAGE_SIZE + 1,
+                   prev_url=urls.topic_listing(topic.slug, page - 1) if page > 1 else None,
+                   next_url=urls.topic_listing(topic.slug, page + 1) if page < pages else None,
+                   search_index=urls.absolute(SEARCH_INDEX_PATH))
+
+
+def render_search_index(catalog: Catalog, options: FeedOptions) -> bytes:
+    """Every published article, newest first, as compact rows the pages search in the
+    browser: a static file, so search needs no server and works from `feedsvc export`."""
+    rows = [[a.title, item_link(a, options.urls), a.published.date().isoformat(),
+             a.provider.name if a.provider else "", list(a.topics)] for a in catalog.articles]
+    text = json.dumps({"fields": list(SEARCH_FIELDS), "articles": rows}, ensure_ascii=False,
+                      separators=(",", ":"))
+    # Markup characters escaped, as JSON allows: the index is data even if a page inlines it.
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
 
 
 def render_article(article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:

@@ -30,9 +30,11 @@ from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_up
 from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
 from feedsvc.render.html import (
     INDEX_LATEST,
-    TOPIC_PAGE_ARTICLES,
+    TOPIC_PAGE_SIZE,
+    page_count,
     render_article,
     render_index,
+    render_search_index,
     render_topic,
     template_source,
 )
@@ -46,15 +48,17 @@ from feedsvc.urls import (
     INDEX_PATH,
     LOGO_PATH,
     OPML_PATH,
+    SEARCH_INDEX_PATH,
     STYLESHEET_PATH,
     archive_path,
     article_html_path,
     feed_path,
-    topic_html_path,
+    topic_opml_path,
+    topic_page_html_path,
 )
 from feedsvc.workers import WorkerPool
 
-RENDER_VERSION_HTML = "3"  # bump when a template changes
+RENDER_VERSION_HTML = "4"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -247,12 +251,23 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
              (slug, catalog.topics[slug].title, a.published.date())
              for a in catalog.articles for slug in a.topics).encode("utf-8")),
     ]
+    planned.append((SEARCH_INDEX_PATH, updated,
+                    _entries_key("search", RENDER_VERSION_HTML, options.key, articles=catalog.articles),
+                    lambda: render_search_index(catalog, options)))
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]
-        planned.append((topic_html_path(slug), newest_update(articles, now),
-                        _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
-                                     articles=articles[:TOPIC_PAGE_ARTICLES]),
-                        partial(render_topic, topic, articles, options)))
+        planned.append((topic_opml_path(slug), newest_update(articles, now),
+                        _entries_key("topic-opml", options.key, topic, len(articles)),
+                        partial(render_opml, [(topic, len(articles))], options,
+                                newest_update(articles, now),
+                                f"{options.site_title}: {topic.title}")))
+        pages = page_count(len(articles))
+        for number in range(1, pages + 1):  # page n's key covers only the articles it lists
+            shown = articles[(number - 1) * TOPIC_PAGE_SIZE:number * TOPIC_PAGE_SIZE]
+            planned.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
+                            _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
+                                         number, pages, articles=shown),
+                            partial(render_topic, topic, articles, options, number)))
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,

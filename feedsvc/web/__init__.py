@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         metrics,
         openapi,
         origin,
+        pages,
         ratelimit,
         routes,
         status,
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(routes.bp)
     app.register_blueprint(conventional.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(openapi.bp)
     metrics.init_app(app)
     ratelimit.init_app(app, settings.rate_limit, settings.rate_limit_burst, settings.trust_proxy)

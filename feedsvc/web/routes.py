@@ -21,7 +21,7 @@ from feedsvc.urls import (
 )
 from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error
-from feedsvc.web.http import accepts_gzip, not_modified, uncacheable
+from feedsvc.web.http import accepts_gzip, not_modified
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
@@ -90,6 +90,10 @@ def archive(slug: str, page: int, fmt: str) -> Response:
 
 @bp.get("/feeds.opml")
 def opml() -> Response:
+    if request.args.get("topics"):  # a chosen set of topics (the index page's form)
+        from feedsvc.web.pages import chosen_opml
+
+        return chosen_opml()
     return serve(OPML_PATH)
 
 
@@ -126,20 +130,9 @@ def article(stem: str) -> Response:
         return serve(article_html_path(stem))
     if not _FILE_STEM.fullmatch(stem):  # never let control characters reach a query
         abort(404)
-    from feedsvc.links.store import LinkStore
-    from feedsvc.render.html import render_page
+    from feedsvc.web.pages import live_article_page
 
-    links = LinkStore(web.store)
-    found = links.article_by_stem(stem)
-    if found is None:
-        abort(404)
-    linked, url = found
-    link_state = links.states([url], active_only=False).get(url)
-    if link_state is None:
-        abort(404)
-    body = render_page("article_status.html", web.options, article=linked, url=url,
-                       state=link_state, history=links.history([url])[url])
-    return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
+    return live_article_page(stem)
 
 
 @bp.get("/api/topics")

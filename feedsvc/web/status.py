@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.datastructures import MIMEAccept
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
+from feedsvc.render.status_page import render_status_page
 from feedsvc.web.http import uncacheable
 from feedsvc.web.state import state
 
@@ -85,3 +87,32 @@ def status() -> Response:
         response.headers["X-Feedsvc-Build"] = str(last.status)
     response.status_code = 200 if report is not None else 503
     return uncacheable(response)
+
+
+def prefers_html(accept: MIMEAccept) -> bool:
+    """A browser's request: text/html ranked above JSON. A client that sends `*/*`, no
+    Accept at all or asks for JSON keeps getting JSON, as before."""
+    html, json_quality = accept.quality("text/html"), accept.quality("application/json")
+    explicit_html = any(value == "text/html" for value, _ in accept)
+    return explicit_html and html > 0 and html >= json_quality and \
+        accept.best_match(["application/json", "text/html"]) == "text/html"
+
+
+@bp.after_request
+def status_as_html(response: Response) -> Response:
+    """/status in a browser: the same report (the JSON the view built) as a page."""
+    if request.endpoint != "status.status":
+        return response
+    response.vary.add("Accept")
+    if not prefers_html(request.accept_mimetypes) or not response.is_json:
+        return response
+    data = response.get_json(silent=True)
+    if not isinstance(data, dict):
+        return response
+    page = Response(render_status_page(data, state().options, utcnow()), status=response.status_code,
+                    content_type="text/html; charset=utf-8")
+    for name in ("Cache-Control", "X-Content-Type-Options", "X-Feedsvc-Build"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    page.vary.add("Accept")
+    return page

@@ -30,12 +30,15 @@ def test_index_lists_every_topic_with_counts_and_feeds(client):
     assert len(rows) == 13
     privacy = next(r for r in rows if r.xpath("td[1]/a/text()") == ["Privacy and data protection"])
     assert privacy.xpath("td[2]/text()") == ["5"]  # see test_documents.test_api
-    assert privacy.xpath("td[3]/a/@href") == [f"https://feeds.test/feeds/privacy.{f}"
-                                              for f in ("rss", "atom", "json")]
-    assert tree.xpath("//input[@readonly]/@value")[0] == "https://feeds.test/feeds/all.rss"
-    assert set(tree.xpath("//a[@download]/@href")) == {"https://feeds.test/feeds.opml"}
+    assert privacy.xpath("td[1]/span[@class='short-feeds']/a/@href") == [
+        f"https://feeds.test/feeds/privacy.{f}" for f in ("rss", "atom", "json")]
+    assert tree.xpath("//a[@class='feed-url']/text()")[0] == "https://feeds.test/feeds/all.rss"
+    assert set(tree.xpath("//a[@download]/@href")) == {
+        "https://feeds.test/feeds.opml",
+        *(f"https://feeds.test/topics/{r.xpath('.//input/@value')[0]}.opml" for r in rows)}
     assert [b.get("data-copy") for b in tree.xpath("//button[@data-copy]")][:3] == [
-        "feed-all-rss", "feed-all-atom", "feed-all-json"]
+        "https://feeds.test/feeds/all.rss", "https://feeds.test/feeds/all.atom",
+        "https://feeds.test/feeds/all.json"]
 
 
 def test_hostile_titles_are_escaped(client, site_settings, publish):

@@ -223,9 +223,11 @@ GOLDEN_PATHS = (
     "feeds/all/archive/1.rss", "feeds/all/archive/1.atom", "feeds/all/archive/1.json",
     "feeds/regulation.rss", "feeds/regulation.atom", "feeds/regulation.json",
     "feeds.opml",
+    "topics/regulation.opml",
     "index.html",
     "topics/regulation.html",
     "articles/2024-02-20-audits-need-teeth.html",
     "articles/2024-03-04-chatbot-settles.html",
     "api/topics.json",
+    "api/search.json",
 )

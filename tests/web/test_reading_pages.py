@@ -1,0 +1,102 @@
+"""The reader and operator pages through the app: /status by Accept, a chosen set of
+topics as OPML, each topic's OPML, the search index, topic pages past the first, and
+what the live article and /links pages say about link checking."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from lxml import etree, html
+
+from feedsvc.clock import Clock
+from feedsvc.models import utcnow
+from feedsvc.store import Store
+
+LIVE = "/articles/2016-05-23-machine-bias"  # an upstream article whose link is fine
+
+
+def test_status_is_html_for_browsers_and_json_otherwise(client):
+    browser = client.get("/status", headers={
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    assert browser.content_type == "text/html; charset=utf-8"
+    assert "Accept" in browser.headers["Vary"] and browser.headers["Cache-Control"] == "no-store"
+    page = html.document_fromstring(browser.data)
+    assert page.xpath("//h1/text()") == ["Status"] and page.xpath("//section[@class='build']")
+    for accept in (None, "*/*", "application/json", "application/json, text/html;q=0.9",
+                   "text/html;q=0.5, application/json"):
+        answer = client.get("/status", headers={"Accept": accept} if accept else {})
+        assert answer.is_json, accept
+        assert "Accept" in answer.headers["Vary"]
+        assert answer.get_json()["last_build"]["status"] == "published"
+
+
+def outlines(body: bytes) -> list[str]:
+    return etree.fromstring(body).xpath("//outline/@xmlUrl")
+
+
+def test_a_chosen_set_of_topics_as_opml(client):
+    order = [t["slug"] for t in client.get("/api/topics").get_json()["topics"]]
+    both = [f"https://feeds.test/feeds/{slug}.rss" for slug in sorted(("labour", "privacy"), key=order.index)]
+    for query in ("topics=privacy,labour", "topics=privacy&topics=labour", "topics=labour,nope,privacy"):
+        answer = client.get(f"/feeds.opml?{query}")
+        assert answer.status_code == 200 and answer.content_type == "text/x-opml; charset=utf-8"
+        assert outlines(answer.data) == both, query
+    assert client.get("/feeds.opml?topics=nope").status_code == 404
+    assert client.get("/feeds.opml?topics=%3Cscript%3E").status_code == 404
+    assert len(outlines(client.get("/feeds.opml").data)) == 14  # all, and every topic
+
+
+def test_each_topic_opml_and_the_search_index_are_served(client):
+    answer = client.get("/topics/privacy.opml")
+    assert answer.content_type == "text/x-opml; charset=utf-8" and answer.headers["ETag"]
+    assert outlines(answer.data) == ["https://feeds.test/feeds/privacy.rss"]
+    index = client.get("/api/search.json")
+    assert index.content_type == "application/json; charset=utf-8"
+    everything = client.get("/api/topics").get_json()["topics"][0]
+    assert everything["slug"] == "all" and everything["articles"] > 30
+    assert len(index.get_json()["articles"]) == everything["articles"]
+    assert client.get("/topics/privacy/page/2").status_code == 404  # 5 articles: one page
+    assert client.get("/topics/privacy/page/1").status_code == 404  # page 1 is /topics/privacy
+
+
+def test_live_article_page_says_checking_is_off_without_a_clock(client):
+    text = html.document_fromstring(client.get(LIVE).data).text_content()
+    assert "Link checking is off" in text and "Next check" not in text
+    assert "ProPublica" in text and "23 May 2016" in text and "risk score" in text
+
+
+def test_live_article_page_and_links_page_with_checking_on(client, site_settings):
+    store = Store(site_settings.database_url)
+    Clock(site_settings, store, check_links=True)._record_clock_state()  # never a real run: no network
+    now = utcnow()
+    store.put_state("last_link_run", {"at": (now - timedelta(minutes=3)).isoformat(), "checked": 0,
+                                      "next_at": (now + timedelta(minutes=7)).isoformat()})
+    text = html.document_fromstring(client.get(LIVE).data).text_content()
+    assert "Link checking is off" not in text and "Next check" in text
+    links = html.document_fromstring(client.get("/links").data)
+    facts = dict(zip(links.xpath("//dl[@class='facts']/dt/text()"),
+                     (dd.text_content() for dd in links.xpath("//dl[@class='facts']/dd")), strict=True))
+    assert facts["Link checking"].startswith("on, a run every 10 minutes")
+    assert facts["Last run"].endswith("(3 minutes ago): 0 links checked")
+    assert "(in 6 minutes)" in facts["Next run"] or "(in 7 minutes)" in facts["Next run"]
+    assert "Edit this file:" in links.text_content() or not links.xpath("//h3")
+
+
+def test_a_clock_records_whether_it_checks_links(site_settings, publish):
+    publish()
+    store = Store(site_settings.database_url)
+    before = utcnow()
+    Clock(site_settings, store, check_links=False).build_job()
+    recorded = store.get_state("clock")
+    assert recorded is not None and recorded["check_links"] is False
+    assert recorded["linkcheck_interval"] == site_settings.linkcheck_interval
+    assert before - timedelta(seconds=1) <= datetime.fromisoformat(recorded["at"]) <= utcnow()
+
+
+def test_live_article_page_follows_an_edited_article(client, site_settings, publish):
+    path = site_settings.content_dir / "2016-05-23-machine-bias.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'title: "Machine Bias"', 'title: "Machine Bias, revisited"'), encoding="utf-8")
+    publish()
+    page = html.document_fromstring(client.get(LIVE).data)
+    assert page.xpath("//h1/text()") == ["Machine Bias, revisited"]
