@@ -194,3 +194,25 @@ def test_generated_documents_load_as_the_reference_loads_them(text):
     assert outcome(load_front_matter, text) == expected
     if not needs_reference(text):
         assert agrees(fast_only(text), expected)
+
+
+def test_front_matter_is_split_as_python_frontmatter_splits_it():
+    """parse.py slices at the first two boundaries instead of calling YAMLHandler.split
+    (which scans the whole file); python-frontmatter stays the reference."""
+    from frontmatter.default_handlers import YAMLHandler
+
+    from feedsvc.content.parse import _split_front_matter
+
+    texts = []
+    for root in (CORPUS.parent, SEEDS, CONTENT, DATA / "bad"):
+        if root.is_dir():
+            texts += [p.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
+                      for p in sorted(root.rglob("*.md"))]
+    texts += ["---\na: 1\n---\nbody\n---\nmore\n", "---  \na: 1\n-----   \n\n\nbody",
+              "---\n---\n", "---\na: 1\n---"]
+    split = 0
+    for text in texts:
+        if len(YAMLHandler.FM_BOUNDARY.findall(text)) >= 2:
+            assert _split_front_matter(text) == YAMLHandler().split(text)
+            split += 1
+    assert split >= 50 or not CORPUS.is_dir()
