@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -10,19 +11,26 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content
 from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key
 from feedsvc.content.undated import DateRecord, date_undated
+from feedsvc.drift import settings_fingerprint, shaping_settings
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore
+from feedsvc.logs import log_event
 from feedsvc.models import Article, BuildReport, BuildStatus, Problem
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.settings import Settings
-from feedsvc.store import GenerationInfo, Store
+from feedsvc.store import Fence, GenerationInfo, Store
 from feedsvc.urls import Urls
+from feedsvc.websub import enqueue
 from feedsvc.workers import WorkerPool, worker_count
+
+log = logging.getLogger("feedsvc.build")
 
 
 def parse_context(settings: Settings) -> ParseContext:
@@ -149,8 +157,11 @@ class Builder:
 
     def build(self, *, force: bool = False, now: datetime | None = None,
               progress: Callable[[int, int], None] | None = None,
-              allow_shrink: bool = False) -> BuildReport:
+              allow_shrink: bool = False, fence: Fence | None = None) -> BuildReport:
         """Build and publish if anything changed; `progress(done, total)` hears about parsing.
+
+        With a `fence` (the clock's lease), every write checks the lease first and
+        LeaseLost ends the build with nothing more written: the caller discards it.
 
         Refuses to publish (status `taxonomy-invalid` or `shrink-refused`, the last
         good generation stays served) when topics.yml has errors, or when the new
@@ -159,10 +170,22 @@ class Builder:
         directory must not replace the site on its own."""
         with WorkerPool(worker_count(self.settings.build_workers)) as pool:
             return self._build(pool, force=force, now=now, progress=progress,
-                               allow_shrink=allow_shrink)
+                               allow_shrink=allow_shrink, fence=fence)
+
+    def refresh_cache(self) -> LoadResult:
+        """Parse what changed into the parse cache and publish nothing: a standby clock
+        does this on its schedule, so that when it takes over its first build parses
+        only the files changed since, not the whole content directory."""
+        settings = self.settings
+        with WorkerPool(worker_count(settings.build_workers)) as pool:
+            load = load_content(settings.content_dir, parse_context(settings), cache=self.cache,
+                                pool=pool, limits=content_limits(settings))
+        self._save_cache({}, [])
+        return load
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
-               progress: Callable[[int, int], None] | None, allow_shrink: bool) -> BuildReport:
+               progress: Callable[[int, int], None] | None, allow_shrink: bool,
+               fence: Fence | None = None) -> BuildReport:
         started = now or datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -199,17 +222,22 @@ class Builder:
                 extra.append(problem)
             result = report(status=status, generation=current, documents=0,
                             documents_written=0, documents_unchanged=0)
-            self.store.record_report(_report_dict(result))
+            self.store.record_report(_report_dict(result), fence=fence)
             return result
         if info is None or info["input_fingerprint"] != fingerprint:
-            self.links.register(summary.catalog.articles, started)
+            self.links.register(summary.catalog.articles, started, fence=fence)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
             self._save_cache(timings, extra)
             count = info["report"].get("documents", 0)
             result = report(status=BuildStatus.UNCHANGED, generation=current, documents=count,
                             documents_written=0, documents_unchanged=count)
-            self.store.record_report(_report_dict(result))
+            self.store.record_report(_report_dict(result), fence=fence)
             return result
+        # What has been read is now fixed; rendering and publishing follow. (Operators
+        # see the load/render split; the cluster tests pause a leader exactly here.)
+        log_event(log, "build_loaded", files=summary.load.files, parsed=summary.load.files_parsed,
+                  cached=summary.load.files_cached, articles=len(summary.catalog.articles),
+                  load_s=timings["load_s"], fingerprint=fingerprint)
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
         docs = render_site(summary.catalog, options, previous, now=started, pool=pool)
         render_start = time.perf_counter()
@@ -220,8 +248,16 @@ class Builder:
                 status=BuildStatus.PUBLISHED, generation=generation, documents=written + unchanged,
                 documents_written=written, documents_unchanged=unchanged))
 
+        hub = settings.websub_hub
+
+        def queue_pings(conn: Connection, generation: int, changed: list[str]) -> None:
+            if hub:
+                enqueue(conn, hub, Urls(settings.base_url), generation, changed, started)
+
+        shaping = shaping_settings(settings)
         generation, changed, unchanged = self.store.publish(
-            docs, fingerprint, final_report, created_at=started)
+            docs, fingerprint, final_report, created_at=started, fence=fence, settings=shaping,
+            settings_fingerprint=settings_fingerprint(shaping), in_transaction=queue_pings)
         written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
         self._save_cache(timings, extra)
@@ -229,7 +265,7 @@ class Builder:
                         documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged,
                         changed_paths=tuple(changed))
-        self.store.record_report(_report_dict(result))
+        self.store.record_report(_report_dict(result), fence=fence)
         return result
 
     def _save_cache(self, timings: dict[str, float], problems: list[Problem]) -> None:

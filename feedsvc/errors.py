@@ -22,3 +22,15 @@ class StoreUnavailable(FeedsvcError):
 
 class NothingPublished(FeedsvcError):
     """An operation needs a published generation and there is none yet."""
+
+
+class LeaseLost(FeedsvcError):
+    """A fenced write found that this process no longer holds the lease it started
+    the job under (it expired, or another process took it since): the write was
+    rolled back whole, and the job's result must be discarded, not retried."""
+
+
+class PublishConflict(FeedsvcError):
+    """Another process published a generation while this build was writing its own:
+    this build's view of the previous generation is stale, so it publishes nothing
+    and the next build starts from the new one."""
