@@ -83,7 +83,7 @@ class Settings:
         15, "Seconds between two runs of the clock's WebSub job, which sends the queued pings "
         "(the build only queues them, so a slow hub never delays a build).", minimum=1)
     websub_budget: float = _setting(
-        30.0, "Seconds one WebSub run may spend sending pings, all of them together (each "
+        10.0, "Seconds one WebSub run may spend sending pings, all of them together (each "
         "request gets at most 10); what is not answered by then is retried later.",
         minimum=0.5)
     websub_concurrency: int = _setting(
