@@ -469,8 +469,10 @@ class Store:
             digest, packed = future.result()
             if digest not in known:
                 known.add(digest)
+                # The build's own clock, like created_at and the sweep (a build that
+                # began within KEEP_SECONDS keeps its blobs whatever it writes later).
                 blob_rows.append({"hash": digest, "body": doc.body, "gzip": packed,
-                                  "written_at": utcnow()})
+                                  "written_at": _utc(created_at)})
                 if len(blob_rows) >= BLOB_BATCH:
                     write_blobs()
             row(doc, digest)
