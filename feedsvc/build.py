@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -10,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
 
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
@@ -19,15 +22,20 @@ from feedsvc.content.markup import markdown_limits
 from feedsvc.content.renames import PublishedArticle, rename_warnings
 from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
+from feedsvc.drift import settings_fingerprint, shaping_settings
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore, published_articles
+from feedsvc.logs import log_event
 from feedsvc.models import Article, BuildReport, BuildStatus, Document, Problem, Topic
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.render.formats import format_names
 from feedsvc.settings import Settings
-from feedsvc.store import GenerationInfo, Store
+from feedsvc.store import Fence, GenerationInfo, Store
 from feedsvc.urls import Urls
+from feedsvc.websub import enqueue
 from feedsvc.workers import WorkerPool, worker_count
+
+log = logging.getLogger("feedsvc.build")
 
 # The generation report's record of `Builder._input_key`.
 INPUT_KEY = "input_key"
@@ -253,9 +261,12 @@ class Builder:
 
     def build(self, *, force: bool = False, now: datetime | None = None,
               progress: BuildProgress | None = None,
-              allow_shrink: bool = False) -> BuildReport:
+              allow_shrink: bool = False, fence: Fence | None = None) -> BuildReport:
         """Build and publish if anything changed; `progress(done, total, phase)` hears
         about parsing, then about rendering and publishing.
+
+        With a `fence` (the clock's lease), every write checks the lease first and
+        LeaseLost ends the build with nothing more written: the caller discards it.
 
         Refuses to publish (status `taxonomy-invalid` or `shrink-refused`, the last
         good generation stays served) when topics.yml has errors, or when the new
@@ -264,10 +275,22 @@ class Builder:
         directory must not replace the site on its own."""
         with WorkerPool(worker_count(self.settings.build_workers)) as pool:
             return self._build(pool, force=force, now=now, progress=progress,
-                               allow_shrink=allow_shrink)
+                               allow_shrink=allow_shrink, fence=fence)
+
+    def refresh_cache(self) -> LoadResult:
+        """Parse what changed into the parse cache and publish nothing: a standby clock
+        does this on its schedule, so that when it takes over its first build parses
+        only the files changed since, not the whole content directory."""
+        settings = self.settings
+        with WorkerPool(worker_count(settings.build_workers)) as pool:
+            load = load_content(settings.content_dir, parse_context(settings), cache=self.cache,
+                                pool=pool, limits=content_limits(settings))
+        self._save_cache({}, [])
+        return load
 
     def _build(self, pool: WorkerPool, *, force: bool, now: datetime | None,
-               progress: BuildProgress | None, allow_shrink: bool) -> BuildReport:
+               progress: BuildProgress | None, allow_shrink: bool,
+               fence: Fence | None = None) -> BuildReport:
         started = now or datetime.now(UTC)
         clock = time.perf_counter()
         timings: dict[str, float] = {}
@@ -278,7 +301,7 @@ class Builder:
         current = self.store.current_generation()
         info = self.store.generation_info(current) if current is not None else None
         if not force and info is not None:
-            shortcut = self._unchanged(info, effects, options, started, clock)
+            shortcut = self._unchanged(info, effects, options, started, clock, fence)
             if shortcut is not None:
                 return shortcut
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
@@ -307,17 +330,22 @@ class Builder:
                 extra.append(problem)
             result = report(status=status, generation=current, documents=0,
                             documents_written=0, documents_unchanged=0)
-            self.store.record_report(_report_dict(result))
+            self.store.record_report(_report_dict(result), fence=fence)
             return result
         if info is None or info["input_fingerprint"] != fingerprint:
-            self.links.register(summary.catalog.articles, started)
+            self.links.register(summary.catalog.articles, started, fence=fence)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
             self._save_cache(timings, extra)
             count = info["report"].get("documents", 0)
             result = report(status=BuildStatus.UNCHANGED, generation=current, documents=count,
                             documents_written=0, documents_unchanged=count)
-            self.store.record_report(_report_dict(result))
+            self.store.record_report(_report_dict(result), fence=fence)
             return result
+        # What has been read is now fixed; rendering and publishing follow. (Operators
+        # see the load/render split; the cluster tests pause a leader exactly here.)
+        log_event(log, "build_loaded", files=summary.load.files, parsed=summary.load.files_parsed,
+                  cached=summary.load.files_cached, articles=len(summary.catalog.articles),
+                  load_s=timings["load_s"], fingerprint=fingerprint)
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
         docs = _counted(render_site(summary.catalog, options, previous, now=started, pool=pool),
                         expected_documents(summary.catalog, settings.feed_size), progress)
@@ -331,8 +359,16 @@ class Builder:
             data[INPUT_KEY] = input_key  # what `_unchanged` compares the next builds with
             return data
 
+        hub = settings.websub_hub
+
+        def queue_pings(conn: Connection, generation: int, changed: list[str]) -> None:
+            if hub:
+                enqueue(conn, hub, Urls(settings.base_url), generation, changed, started)
+
+        shaping = shaping_settings(settings)
         generation, changed, unchanged = self.store.publish(
-            docs, fingerprint, final_report, created_at=started)
+            docs, fingerprint, final_report, created_at=started, fence=fence, settings=shaping,
+            settings_fingerprint=settings_fingerprint(shaping), in_transaction=queue_pings)
         written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
         self._save_cache(timings, extra)
@@ -340,7 +376,7 @@ class Builder:
                         documents=written + unchanged,
                         documents_written=written, documents_unchanged=unchanged,
                         changed_paths=tuple(changed))
-        self.store.record_report(_report_dict(result))
+        self.store.record_report(_report_dict(result), fence=fence)
         return result
 
     def _input_key(self, load_fingerprint: str, effects: Any, options: FeedOptions) -> str:
@@ -354,7 +390,7 @@ class Builder:
             digest_size=16).hexdigest()
 
     def _unchanged(self, info: GenerationInfo, effects: Any, options: FeedOptions,
-                   started: datetime, clock: float) -> BuildReport | None:
+                   started: datetime, clock: float, fence: Fence | None) -> BuildReport | None:
         """The `unchanged` report, when the published generation was built from exactly
         these inputs, known from file sizes, mtimes and the parse cache alone; None
         when the build has to load the content to know.
@@ -377,7 +413,7 @@ class Builder:
             documents_written=0, documents_unchanged=count, files_parsed=0,
             files_cached=len(self.cache.entries), problems=published.problems,
             timings={"load_s": round(time.perf_counter() - clock, 3)})
-        self.store.record_report(_report_dict(result))
+        self.store.record_report(_report_dict(result), fence=fence)
         return result
 
     def _save_cache(self, timings: dict[str, float], problems: list[Problem]) -> None:

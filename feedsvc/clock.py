@@ -1,20 +1,38 @@
 """The clock: the one process that writes, on a schedule.
 
 An APScheduler 3 scheduler (UTC, fixed job ids, coalescing, one instance of a
-job at a time, generous misfire grace) runs three jobs:
+job at a time, generous misfire grace) runs four jobs:
 
-* `lease` renews this process's leadership every third of the lease period;
-* `build` rebuilds and publishes when content or link health changed, then
-  pings the WebSub hub for the feeds whose bytes changed;
-* `links` checks the URLs that are due, a slice at a time.
+* `lease` takes or renews this process's leadership every third of the lease
+  period;
+* `build` rebuilds and publishes when content or link health changed (queueing
+  WebSub pings for the feeds whose bytes changed, in the same transaction); on
+  a standby it refreshes the parse cache instead, publishing nothing, so that a
+  takeover does not parse the whole content directory again;
+* `links` checks the URLs that are due, a slice at a time;
+* `websub` sends the queued pings, in parallel and within a bounded time, so a
+  hub that never answers delays no build.
 
 Any number of clock processes may run against one store; a lease row elects
-one leader and the others idle, re-trying every third of a lease period, so a
-dead leader is replaced within two lease periods. A failing job is logged and
-runs again at its next time; it never stops the clock. On SIGTERM or SIGINT
-the clock stops taking new work, lets a running build finish (publishing is
-one transaction, so an interrupted build publishes nothing), and gives up its
-lease so that another clock can take over at once.
+one leader and the others stand by, re-trying every third of a lease period, so
+a dead leader is replaced within two lease periods, and the new leader builds
+at once. Every acquisition bumps the lease's epoch, and every write a job
+makes is **fenced** on the epoch it started under (`feedsvc.store.Fence`): a
+leader that was paused (SIGSTOP, a GC pause, a stalled VM) and lost its lease
+writes nothing when it wakes; its build is discarded with one log line and it
+stands by again.
+
+While a job runs, a thread of its own renews the lease (`_renewing`). A thread,
+not renewals at checkpoints: the long waits are inside code that has no
+checkpoints (a parse in worker processes, a commit, an HTTP request), and the
+scheduler's own `lease` job stops at shutdown, which is exactly when a running
+job still needs the lease. A frozen process freezes that thread too, which is
+what the fence is for.
+
+A failing job is logged and runs again at its next time; it never stops the
+clock. On SIGTERM or SIGINT the clock stops taking new work, lets running jobs
+finish (still renewing), and then gives up its lease so that another clock can
+take over at once.
 """
 
 from __future__ import annotations
@@ -25,8 +43,9 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
@@ -36,7 +55,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from feedsvc.build import Builder
-from feedsvc.errors import StoreUnavailable
+from feedsvc.drift import drift, shaping_settings
+from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
 from feedsvc.links.store import LinkStore
@@ -44,10 +64,9 @@ from feedsvc.logs import log_event
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
-from feedsvc.store import Store
-from feedsvc.urls import Urls
+from feedsvc.store import Fence, Store
 from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE
-from feedsvc.websub import ping_hub
+from feedsvc.websub import SendReport, send_due
 
 log = logging.getLogger("feedsvc.clock")
 LEASE_NAME = "clock"
@@ -82,37 +101,132 @@ class Clock:
         self.check_links = check_links
         self.resolver = resolver
         self.leader = False
+        self.epoch: int | None = None
         self._lease_lock = threading.Lock()
+        self._scheduler: BaseScheduler | None = None
+        self._building = threading.Event()  # the build job is running (it sees a takeover itself)
 
     # --- leadership ------------------------------------------------------
 
-    def renew_lease(self) -> bool:
+    def renew_lease(self, *, build_now: bool = True) -> bool:
+        """Take or renew the lease. On a takeover, warn about settings drift and (unless
+        `build_now` is False: the caller is the build) run the build at once."""
         with self._lease_lock:
             try:
-                leader = self.store.acquire_lease(LEASE_NAME, self.holder,
-                                                  self.settings.clock_lease_seconds, self.now())
+                epoch = self.store.claim_lease(LEASE_NAME, self.holder,
+                                               self.settings.clock_lease_seconds, self.now())
             except StoreUnavailable as exc:  # no store, no leadership
                 log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200])
-                leader = False
-            if leader != self.leader:
-                log_event(log, "leadership", holder=self.holder, leader=leader)
-            self.leader = leader
-            return leader
+                epoch = None
+            took_over = epoch is not None and epoch != self.epoch
+            if (epoch is not None) != self.leader or took_over:
+                log_event(log, "leadership", holder=self.holder, leader=epoch is not None,
+                          epoch=epoch if epoch is not None else self.epoch)
+            self.leader, self.epoch = epoch is not None, epoch
+        if took_over:
+            self._warn_on_drift()
+            if build_now:
+                self._build_now()
+        return epoch is not None
+
+    def fence(self) -> Fence | None:
+        """The fence for a job starting now: the lease as held at this moment."""
+        epoch = self.epoch
+        return Fence(LEASE_NAME, self.holder, epoch, self.now) if self.leader and epoch else None
+
+    def _lost(self, fence: Fence, job: str, error: Exception) -> bool:
+        """A fenced write found the lease gone: discard, stand by, say so once. True when
+        this clock holds the lease again under a newer epoch (its own expired and it
+        took it back), so that the job may run again at once."""
+        log_event(log, "fenced", logging.WARNING, job=job, holder=self.holder, epoch=fence.epoch,
+                  reason=str(error)[:300],
+                  action="discarded: nothing was written; standing by")
+        with self._lease_lock:
+            still_leader = self.leader and self.epoch != fence.epoch  # got it back meanwhile
+            if self.epoch == fence.epoch:
+                self.leader, self.epoch = False, None
+                log_event(log, "leadership", holder=self.holder, leader=False, epoch=fence.epoch,
+                          reason="fenced")
+        return still_leader
+
+    def _warn_on_drift(self) -> None:
+        """A clock whose settings differ from those that shaped the current generation
+        will rewrite the feeds: say which settings, before it does."""
+        try:
+            recorded = self.store.generation_settings()
+        except StoreUnavailable:
+            return
+        if recorded is None:
+            return
+        differs = drift(recorded[1], shaping_settings(self.settings))
+        if differs:
+            log_event(log, "settings_drift", logging.WARNING, holder=self.holder,
+                      settings=",".join(differs),
+                      detail="; ".join(f"{name}: published {old!r}, this clock {new!r}"
+                                       for name, (old, new) in differs.items())[:1000],
+                      effect="this clock's next build rewrites the feeds with its own settings")
+
+    def _build_now(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running or self._building.is_set():
+            return
+        with contextlib.suppress(Exception):  # the job may be gone at shutdown
+            scheduler.modify_job("build", next_run_time=datetime.now(UTC))
+
+    @contextlib.contextmanager
+    def _renewing(self) -> Iterator[None]:
+        """Renew the lease every third of its period for as long as the block runs."""
+        done = threading.Event()
+        every = max(0.5, self.settings.clock_lease_seconds / 3)
+
+        def keep() -> None:
+            while not done.wait(every):
+                self.renew_lease(build_now=False)
+
+        thread = threading.Thread(target=keep, name="lease-renewal", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def step_down(self) -> None:
         with self._lease_lock:
             if self.leader:
                 with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(LEASE_NAME, self.holder)
-                self.leader = False
+                self.leader, self.epoch = False, None
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 
     # --- jobs --------------------------------------------------------------
 
     def build_job(self) -> BuildReport | None:
-        if not self.renew_lease():
+        self._building.set()
+        try:
+            return self._build_job()
+        finally:
+            self._building.clear()
+
+    def _build_job(self) -> BuildReport | None:
+        if not self.renew_lease(build_now=False):
+            self.warm()
+            if not self.leader:  # still standing by (else: took over while warming)
+                return None
+        fence = self.fence()
+        if fence is None:
             return None
-        report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        try:
+            with self._renewing():
+                # never with allow_shrink: only a person may shrink the site
+                report = self.builder.build(fence=fence)
+        except LeaseLost as exc:
+            if self._lost(fence, "build", exc):
+                return self._build_job()
+            return None
+        except PublishConflict as exc:
+            log_event(log, "build_conflict", logging.WARNING, holder=self.holder, reason=str(exc))
+            return None
         self._record_clock_state()
         if report.refused:
             log_event(log, "build_refused", logging.ERROR, status=report.status,
@@ -123,22 +237,40 @@ class Clock:
                   articles=report.articles, topics=report.topics, documents=report.documents,
                   written=report.documents_written, errors=report.errors,
                   warnings=report.warnings, parsed=report.files_parsed,
-                  duration_s=report.duration_s)
-        hub = self.settings.websub_hub
-        if hub and report.published and report.changed_paths:
-            pinged, failed = ping_hub(hub, Urls(self.settings.base_url), report.changed_paths)
-            log_event(log, "websub", hub=hub, pinged=pinged, failed=failed)
+                  duration_s=report.duration_s, epoch=fence.epoch)
         return report
+
+    def warm(self) -> None:
+        """On a standby: keep the parse cache in step with the content, publish nothing."""
+        started = time.perf_counter()
+        try:
+            load = self.builder.refresh_cache()
+        except Exception as exc:  # noqa: BLE001 - a standby's refresh must never stop the clock
+            log_event(log, "standby_refresh_failed", logging.WARNING,
+                      error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        log_event(log, "standby_refresh", holder=self.holder, files=load.files,
+                  parsed=load.files_parsed, cached=load.files_cached,
+                  duration_s=round(time.perf_counter() - started, 3))
 
     def links_job(self) -> LinkRunReport | None:
         if not self.renew_lease():
+            return None
+        fence = self.fence()
+        if fence is None:
             return None
         started = self.now()
         urls = LinkStore(self.store).due(started, self.settings.linkcheck_batch)
         if not urls:
             self._record_link_run(started, 0)
             return None
-        report = run_link_check(self.settings, self.store, urls, resolver=self.resolver)
+        try:
+            with self._renewing():
+                report = run_link_check(self.settings, self.store, urls, resolver=self.resolver,
+                                        fence=fence)
+        except LeaseLost as exc:
+            self._lost(fence, "links", exc)
+            return None
         self._record_link_run(started, report.checked)
         log_event(log, "linkcheck", checked=report.checked, **report.counts(),
                   newly_dead=len(report.newly_dead), recovered=len(report.recovered),
@@ -158,6 +290,29 @@ class Clock:
                 "at": started.isoformat(), "checked": checked,
                 "next_at": (started + timedelta(seconds=self.settings.linkcheck_interval)).isoformat()})
 
+    def websub_job(self) -> SendReport | None:
+        if not self.renew_lease():
+            return None
+        fence = self.fence()
+        if fence is None:
+            return None
+        try:
+            with self._renewing():
+                report = send_due(self.store, self.settings.base_url,
+                                  budget=self.settings.websub_budget,
+                                  concurrency=self.settings.websub_concurrency,
+                                  retry_base=self.settings.websub_retry_seconds, fence=fence)
+        except LeaseLost as exc:
+            self._lost(fence, "websub", exc)
+            return None
+        if report.sent or report.failed:
+            backlog = self.store.websub_backlog()
+            log_event(log, "websub", logging.WARNING if report.failed else logging.INFO,
+                      sent=report.sent, failed=report.failed, duration_s=report.duration_s,
+                      pending=backlog["pending"], failing=backlog["failing"],
+                      oldest_age_s=backlog["oldest_age_s"])
+        return report
+
     # --- scheduling --------------------------------------------------------
 
     def configure(self, scheduler: BaseScheduler) -> BaseScheduler:
@@ -172,7 +327,13 @@ class Clock:
                               id="links", replace_existing=True,
                               next_run_time=now + timedelta(
                                   seconds=min(30, self.settings.linkcheck_interval)))
+        # Scheduled even without a hub set now: pings queued under an earlier setting
+        # still go out (each row names its hub).
+        scheduler.add_job(self.websub_job, "interval", seconds=self.settings.websub_interval,
+                          id="websub", replace_existing=True,
+                          next_run_time=now + timedelta(seconds=1))
         scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
+        self._scheduler = scheduler
         return scheduler
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
@@ -187,13 +348,16 @@ class Clock:
         """Run in the foreground until SIGTERM or SIGINT."""
         scheduler = self.scheduler(blocking=True)
         stopping = threading.Event()
+        stopper: list[threading.Thread] = []
 
         def stop(signum: int, _frame: object) -> None:
             if stopping.is_set():
                 return
             stopping.set()
             log_event(log, "stopping", signal=signal.Signals(signum).name, holder=self.holder)
-            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+            thread = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+            stopper.append(thread)
+            thread.start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -203,5 +367,9 @@ class Clock:
         try:
             scheduler.start()
         finally:
+            # The scheduler's loop returns as soon as it is told to stop, while jobs may
+            # still run (renewing the lease): give the lease up only once they are done.
+            for thread in stopper:
+                thread.join()
             self.step_down()
             log_event(log, "clock_stopped", holder=self.holder)

@@ -27,3 +27,15 @@ class NothingPublished(FeedsvcError):
 class StoreSchemaMismatch(FeedsvcError):
     """The store's schema version is not the one this feedsvc was built for (older, or
     newer and unknown): using it could corrupt it, so the process refuses to start."""
+
+
+class LeaseLost(FeedsvcError):
+    """A fenced write found that this process no longer holds the lease it started
+    the job under (it expired, or another process took it since): the write was
+    rolled back whole, and the job's result must be discarded, not retried."""
+
+
+class PublishConflict(FeedsvcError):
+    """Another process published a generation while this build was writing its own:
+    this build's view of the previous generation is stale, so it publishes nothing
+    and the next build starts from the new one."""

@@ -79,6 +79,18 @@ class Settings:
     websub_hub: str = _setting(
         "", "URL of a WebSub hub to advertise in every feed (`rel=\"hub\"`); empty for none.",
         kind="url-or-empty")
+    websub_interval: int = _setting(
+        15, "Seconds between two runs of the clock's WebSub job, which sends the queued pings "
+        "(the build only queues them, so a slow hub never delays a build).", minimum=1)
+    websub_budget: float = _setting(
+        10.0, "Seconds one WebSub run may spend sending pings, all of them together (each "
+        "request gets at most 10); what is not answered by then is retried later.",
+        minimum=0.5)
+    websub_concurrency: int = _setting(
+        8, "WebSub pings in flight at once.", minimum=1)
+    websub_retry_seconds: float = _setting(
+        30.0, "Seconds before a failed WebSub ping is tried again; doubles per failure, up "
+        "to an hour. A feed that changes again meanwhile keeps one queued ping.", minimum=0.1)
     max_file_size: int = _setting(
         1_048_576, "Largest article file in bytes; larger files are reported and skipped.",
         minimum=1)

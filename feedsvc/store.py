@@ -17,7 +17,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
@@ -33,9 +33,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -46,13 +48,21 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
-from feedsvc.errors import StoreUnavailable
-from feedsvc.models import Document
+from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
+from feedsvc.models import Document, utcnow
 
 T = TypeVar("T")
 # A build report as stored: a JSON object whose shape the build pipeline owns; the
 # store only serialises it, so its values stay untyped here.
 JSONObject = dict[str, Any]
+
+
+class WebSubBacklog(TypedDict):
+    """What `Store.websub_backlog` reports."""
+
+    pending: int
+    failing: int
+    oldest_age_s: float
 
 
 class GenerationInfo(TypedDict):
@@ -73,6 +83,10 @@ blobs = Table(
     # 100k articles), and the rare identity request is decompressed (`bodies`).
     Column("body", LargeBinary, nullable=True),
     Column("gzip", LargeBinary, nullable=False),
+    # When a publish last wrote (or reused) it: blobs are written in their own short
+    # transactions before the generation that uses them, so the sweep of unused blobs
+    # spares young ones (NULL: written before this column existed, i.e. old).
+    Column("written_at", DateTime(timezone=True)),
 )
 generations = Table(
     "generations", metadata,
@@ -80,6 +94,13 @@ generations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("input_fingerprint", String(64), nullable=False),
     Column("report", Text, nullable=False),
+    # Who published it and under which lease epoch (NULL: an unfenced `feedsvc build`),
+    # and the settings that shaped its bytes (feedsvc.drift): what an operator needs to
+    # tell a failover that rewrote the feeds from one that only moved the leader.
+    Column("published_by", String(200)),
+    Column("lease_epoch", Integer),
+    Column("settings_fingerprint", String(32)),
+    Column("settings", Text),
 )
 documents = Table(
     "documents", metadata,
@@ -159,12 +180,31 @@ article_dates = Table(
 )
 
 # Leader election for clock processes: one row per lease, held until it expires.
+# `epoch` grows by one at every acquisition (never at a renewal) and the row is never
+# deleted, so an epoch is never reused: it is the fencing token every job write checks.
+# A released lease keeps its row with an empty holder.
 leases = Table(
     "leases", metadata,
     Column("name", String(64), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("epoch", Integer, nullable=False, server_default="0"),
 )
+
+# WebSub publish pings waiting to be sent (feedsvc.websub): one row per feed, so
+# repeated changes of a feed coalesce into one ping of its latest bytes. A row is
+# deleted when the hub accepted the ping for its generation.
+websub_queue = Table(
+    "websub_queue", metadata,
+    Column("feed", String(1024), primary_key=True),       # the absolute feed URL (hub.url)
+    Column("hub", Text, nullable=False),
+    Column("generation", Integer, nullable=False),        # the newest generation that changed it
+    Column("queued_at", DateTime(timezone=True), nullable=False),  # pending since
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # failed attempts so far
+    Column("last_error", Text),
+)
+Index("websub_queue_due", websub_queue.c.next_attempt_at)
 
 KEEP_GENERATIONS = 5
 KEEP_SECONDS = 600
@@ -213,6 +253,36 @@ class StoredDocument:
     def etag(self) -> str:
         """Unquoted, like ServedDocument.etag: quoting belongs to the HTTP header."""
         return etag_of(self.blob_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease a job runs under: every write the job makes checks, in its own
+    transaction, that `holder` still holds lease `name` at `epoch` and that it has not
+    expired. A paused process that lost its lease therefore writes nothing when it
+    wakes, whatever it was in the middle of."""
+
+    name: str
+    holder: str
+    epoch: int
+    clock: Callable[[], datetime] = field(default=utcnow, compare=False)
+
+
+def check_fence(conn: Connection, fence: Fence | None) -> None:
+    """Inside a write transaction: raise LeaseLost (rolling the transaction back) unless
+    the fence's lease is still held. A no-op UPDATE of the lease row, not a SELECT, so
+    that it takes the row's lock (PostgreSQL) or the write lock (SQLite): a takeover
+    commits either before this check (and fails it) or after this transaction."""
+    if fence is None:
+        return
+    now = _utc(fence.clock())
+    held = conn.execute(update(leases).where(
+        leases.c.name == fence.name, leases.c.holder == fence.holder,
+        leases.c.epoch == fence.epoch, leases.c.expires_at >= now,
+    ).values(epoch=leases.c.epoch)).rowcount
+    if not held:
+        raise LeaseLost(f"lease {fence.name!r} epoch {fence.epoch} is no longer held by "
+                        f"{fence.holder}; the write was rolled back")
 
 
 def _utc(value: datetime) -> datetime:
@@ -343,7 +413,10 @@ class Store:
 
     def publish(self, docs: Iterable[Document], input_fingerprint: str,
                 report: JSONObject | Callable[[int, int, int], JSONObject], *,
-                created_at: datetime) -> tuple[int, list[str], int]:
+                created_at: datetime, fence: Fence | None = None,
+                settings: Mapping[str, object] | None = None, settings_fingerprint: str | None = None,
+                in_transaction: Callable[[Connection, int, list[str]], None] | None = None,
+                ) -> tuple[int, list[str], int]:
         """Publish a generation atomically. Returns (generation, changed paths, unchanged count).
 
         `docs` may be a generator: bodies are hashed and compressed in threads
@@ -358,9 +431,23 @@ class Store:
         time when they differ. It is never derived from the content's dates:
         correcting a back-dated article changes the bytes but no entry date,
         and a client revalidating with If-Modified-Since alone must still see it.
+
+        Bodies are written in short transactions of their own while rendering goes
+        on (content-addressed and immutable, they mean nothing until a generation
+        refers to them), and the generation itself in one short final transaction
+        that moves the `current` pointer only if it still points where it did when
+        this publish began (else PublishConflict). So no lock is held while
+        rendering: a paused writer blocks nobody. With a `fence`, every one of
+        these transactions checks the lease first and raises LeaseLost when it is
+        gone, so a process that lost its lease writes nothing more. `settings`
+        (and their fingerprint) are recorded with the generation;
+        `in_transaction(conn, generation, changed)` runs inside the final
+        transaction (the WebSub queue uses it: a published change always has its
+        pings queued, and a rolled-back one never has).
         """
         changed_at = _whole_second(_utc(created_at))
         with self.engine.begin() as conn:
+            check_fence(conn, fence)  # fail before rendering anything for a lost lease
             current = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
             previous: dict[str, str] = {}
             previous_modified: dict[str, datetime] = {}
@@ -370,55 +457,68 @@ class Store:
                         .where(documents.c.generation_id == int(current))):
                     previous[path] = digest
                     previous_modified[path] = _utc(modified)
-            known = set(previous.values())
-            rows: list[dict[str, object]] = []
-            blob_rows: list[dict[str, object]] = []
-            insert_blob = self._insert_ignoring_duplicates(blobs)
-            changed: list[str] = []
+        known = set(previous.values())
+        rows: list[dict[str, object]] = []
+        blob_rows: list[dict[str, object]] = []
+        changed: list[str] = []
 
-            def row(doc: Document, digest: str) -> None:
-                before = previous_modified.get(doc.path)
-                if previous.get(doc.path) != digest:
-                    changed.append(doc.path)
-                    modified = changed_at
-                    if before is not None and modified <= before:
-                        # HTTP dates have one-second resolution: a second change within
-                        # the same second must still move Last-Modified forward.
-                        modified = before + timedelta(seconds=1)
-                else:
-                    modified = before if before is not None else changed_at
-                rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
-                             "last_modified": modified, "render_key": doc.key})
+        def write_blobs() -> None:
+            with self.engine.begin() as conn:
+                check_fence(conn, fence)
+                conn.execute(self._upsert_blobs(), blob_rows)
+            blob_rows.clear()
 
-            def finish(doc: Document, future: Future[tuple[str, bytes]]) -> None:
-                digest, packed = future.result()
-                if digest not in known:
-                    known.add(digest)
-                    blob_rows.append({"hash": digest, "body": doc.body if doc.hot else None,
-                                      "gzip": packed})
-                    if len(blob_rows) >= BLOB_BATCH:
-                        conn.execute(insert_blob, blob_rows)
-                        blob_rows.clear()
-                row(doc, digest)
+        def row(doc: Document, digest: str) -> None:
+            before = previous_modified.get(doc.path)
+            if previous.get(doc.path) != digest:
+                changed.append(doc.path)
+                modified = changed_at
+                if before is not None and modified <= before:
+                    # HTTP dates have one-second resolution: a second change within
+                    # the same second must still move Last-Modified forward.
+                    modified = before + timedelta(seconds=1)
+            else:
+                modified = before if before is not None else changed_at
+            rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
+                         "last_modified": modified, "render_key": doc.key})
 
-            pending: deque[tuple[Document, Future[tuple[str, bytes]]]] = deque()
-            with ThreadPoolExecutor(HASH_THREADS) as threads:
-                for doc in docs:
-                    if doc.body is None:
-                        if doc.path not in previous:
-                            raise ValueError(f"{doc.path}: no body and nothing to reuse")
-                        row(doc, previous[doc.path])
-                        continue
-                    level = HOT_GZIP_LEVEL if doc.hot else ARCHIVE_GZIP_LEVEL
-                    pending.append((doc, threads.submit(_digest_and_compress, doc.body, level)))
-                    while len(pending) > 4 * HASH_THREADS:
-                        finish(*pending.popleft())
-                while pending:
+        def finish(doc: Document, future: Future[tuple[str, bytes]]) -> None:
+            digest, packed = future.result()
+            if digest not in known:
+                known.add(digest)
+                # The build's own clock, like created_at and the sweep (a build that
+                # began within KEEP_SECONDS keeps its blobs whatever it writes later).
+                # Archive pages keep only their gzip (see `blobs`).
+                blob_rows.append({"hash": digest, "body": doc.body if doc.hot else None,
+                                  "gzip": packed, "written_at": _utc(created_at)})
+                if len(blob_rows) >= BLOB_BATCH:
+                    write_blobs()
+            row(doc, digest)
+
+        pending: deque[tuple[Document, Future[tuple[str, bytes]]]] = deque()
+        with ThreadPoolExecutor(HASH_THREADS) as threads:
+            for doc in docs:
+                if doc.body is None:
+                    if doc.path not in previous:
+                        raise ValueError(f"{doc.path}: no body and nothing to reuse")
+                    row(doc, previous[doc.path])
+                    continue
+                level = HOT_GZIP_LEVEL if doc.hot else ARCHIVE_GZIP_LEVEL
+                pending.append((doc, threads.submit(_digest_and_compress, doc.body, level)))
+                while len(pending) > 4 * HASH_THREADS:
                     finish(*pending.popleft())
-            if blob_rows:
-                conn.execute(insert_blob, blob_rows)
+            while pending:
+                finish(*pending.popleft())
+        if blob_rows:
+            write_blobs()
+        with self.engine.begin() as conn:
             key = conn.execute(insert(generations).values(
                 created_at=_utc(created_at), input_fingerprint=input_fingerprint, report="{}",
+                published_by=fence.holder if fence is not None else None,
+                lease_epoch=fence.epoch if fence is not None else None,
+                settings_fingerprint=settings_fingerprint,
+                settings=json.dumps(dict(settings), sort_keys=True, default=str)
+                if settings is not None else None,
             )).inserted_primary_key
             if key is None:  # pragma: no cover - every supported database returns it
                 raise RuntimeError("the database returned no id for the new generation")
@@ -431,17 +531,53 @@ class Store:
                 item["generation_id"] = generation
             for chunk in in_batches(rows, 1000):
                 conn.execute(insert(documents), chunk)
-            if current is None:
-                conn.execute(insert(state).values(key="current", value=str(generation)))
-            else:
-                conn.execute(update(state).where(state.c.key == "current").values(value=str(generation)))
+            self._move_current(conn, current, generation)
+            if in_transaction is not None:
+                in_transaction(conn, generation, changed)
             self._prune(conn, generation, _utc(created_at))
+            # Last, just before the commit: on PostgreSQL the lease row stays locked for
+            # the shortest time; a takeover that committed meanwhile makes this fail and
+            # the whole generation roll back.
+            check_fence(conn, fence)
         return generation, changed, unchanged
+
+    def _upsert_blobs(self) -> Insert:
+        """INSERT of blobs that, for a body already stored, only refreshes `written_at`
+        (so the sweep of unused blobs cannot take it from under this publish)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+            pg = postgresql.insert(blobs)
+            return pg.on_conflict_do_update(index_elements=[blobs.c.hash],
+                                            set_={"written_at": pg.excluded.written_at})
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects import sqlite
+            lite = sqlite.insert(blobs)
+            return lite.on_conflict_do_update(index_elements=[blobs.c.hash],
+                                              set_={"written_at": lite.excluded.written_at})
+        raise NotImplementedError(self.engine.dialect.name)  # pragma: no cover - only these two
+
+    def _move_current(self, conn: Connection, expected: str | None, generation: int) -> None:
+        """Compare-and-set of the `current` pointer: another publisher that got there
+        first (an operator's `feedsvc build` beside the clock) makes this one fail,
+        because its changed paths and Last-Modified dates were worked out against a
+        generation that is no longer current."""
+        if expected is None:
+            try:
+                conn.execute(insert(state).values(key="current", value=str(generation)))
+            except IntegrityError:
+                raise PublishConflict("another build published first; nothing was published") from None
+            return
+        moved = conn.execute(update(state).where(state.c.key == "current", state.c.value == expected)
+                             .values(value=str(generation))).rowcount
+        if not moved:
+            raise PublishConflict("another build published first; nothing was published")
 
     def _prune(self, conn: Connection, newest: int, now: datetime) -> None:
         """Drop generations that are both beyond the last KEEP_GENERATIONS and older than
         KEEP_SECONDS: a web process that looked up an index a moment ago, however many
-        builds ran since, still finds every body it refers to."""
+        builds ran since, still finds every body it refers to. Unused blobs go too,
+        unless written in the last KEEP_SECONDS (a build under way may be about to use
+        them; one that was fenced out leaves them to a later sweep)."""
         old = [g for (g,) in conn.execute(select(generations.c.id).where(
             generations.c.id <= newest - KEEP_GENERATIONS,
             generations.c.created_at < now - timedelta(seconds=KEEP_SECONDS)))]
@@ -450,7 +586,9 @@ class Store:
         conn.execute(delete(documents).where(documents.c.generation_id.in_(old)))
         conn.execute(delete(generations).where(generations.c.id.in_(old)))
         used = select(documents.c.blob_hash).distinct()
-        conn.execute(delete(blobs).where(blobs.c.hash.not_in(used)))
+        young = now - timedelta(seconds=KEEP_SECONDS)
+        conn.execute(delete(blobs).where(blobs.c.hash.not_in(used),
+                                         (blobs.c.written_at.is_(None)) | (blobs.c.written_at < young)))
 
     # --- dates of undated articles ---------------------------------------
 
@@ -476,43 +614,100 @@ class Store:
 
     # --- leases ----------------------------------------------------------
 
-    def acquire_lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        """Take or renew the lease; True when `holder` holds it until now + ttl.
+    def claim_lease(self, name: str, holder: str, ttl: float, now: datetime) -> int | None:
+        """Take or renew the lease; the epoch `holder` holds it at until now + ttl, or None.
 
-        A single conditional UPDATE decides between competing processes (the
-        row is locked by whichever commits first); an INSERT race on the very
-        first acquisition is settled by the primary key.
+        A renewal (the holder's own lease, not yet expired) keeps the epoch; every
+        acquisition (a free, released or expired lease, the holder's own included)
+        bumps it, so a job that started under an older epoch is fenced out even when
+        the same process got the lease back. Conditional UPDATEs decide between
+        competing processes (the row is locked by whichever commits first); an INSERT
+        race on the very first acquisition is settled by the primary key.
         """
         now = _utc(now)
         expires = now + timedelta(seconds=ttl)
+        mine = (leases.c.name == name) & (leases.c.holder == holder)
         try:
             with self.engine.begin() as conn:
-                taken = conn.execute(update(leases).where(
-                    leases.c.name == name,
-                    (leases.c.holder == holder) | (leases.c.expires_at < now),
-                ).values(holder=holder, expires_at=expires)).rowcount
-                if taken:
-                    return True
+                renewed = conn.execute(update(leases).where(mine, leases.c.expires_at >= now)
+                                       .values(expires_at=expires)).rowcount
+                if renewed or conn.execute(update(leases).where(
+                        leases.c.name == name, (leases.c.expires_at < now) | (leases.c.holder == ""),
+                ).values(holder=holder, expires_at=expires, epoch=leases.c.epoch + 1)).rowcount:
+                    epoch: int | None = conn.execute(select(leases.c.epoch).where(mine)).scalar()
+                    return epoch
                 if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
-                    return False
-                conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
-                return True
+                    return None
+                conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires, epoch=1))
+                return 1
         except IntegrityError:
-            return False
+            return None
+
+    def acquire_lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
+        """Take or renew the lease; True when `holder` holds it until now + ttl."""
+        return self.claim_lease(name, holder, ttl, now) is not None
 
     def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up at once (the row stays, with its epoch, so epochs never repeat)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+            conn.execute(update(leases).where(leases.c.name == name, leases.c.holder == holder)
+                         .values(holder="", expires_at=_utc(utcnow())))
 
     def lease(self, name: str) -> tuple[str, datetime] | None:
+        """(holder, expiry) of the lease, or None when nobody ever took it or it was released."""
         with self.engine.connect() as conn:
             row = conn.execute(select(leases).where(leases.c.name == name)).first()
-        return (row.holder, _utc(row.expires_at)) if row else None
+        return (row.holder, _utc(row.expires_at)) if row and row.holder else None
 
-    def record_report(self, report: JSONObject) -> None:
+    def lease_epoch(self, name: str) -> int:
+        """The lease's latest epoch (0 when never taken): how many acquisitions so far."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(leases.c.epoch).where(leases.c.name == name)).scalar()
+        return int(value or 0)
+
+    def publishers(self) -> list[tuple[int, datetime, str | None, int | None]]:
+        """(generation, created_at, published_by, lease_epoch) of every kept generation, by id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(generations.c.id, generations.c.created_at,
+                                       generations.c.published_by, generations.c.lease_epoch)
+                                .order_by(generations.c.id)).all()
+        return [(r.id, _utc(r.created_at), r.published_by, r.lease_epoch) for r in rows]
+
+    def generation_settings(self, generation: int | None = None) -> tuple[str, dict[str, Any]] | None:
+        """(fingerprint, values) of the settings that shaped a generation (default: the
+        current one); None when it has none recorded (published before they were).
+        /status can compare them with its own settings (feedsvc.drift.drift)."""
+        with self.engine.connect() as conn:
+            if generation is None:
+                value = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
+                if value is None:
+                    return None
+                generation = int(value)
+            row = conn.execute(select(generations.c.settings_fingerprint, generations.c.settings)
+                               .where(generations.c.id == generation)).first()
+        if row is None or row.settings is None:
+            return None
+        return row.settings_fingerprint or "", json.loads(row.settings)
+
+    def websub_backlog(self, now: datetime | None = None) -> WebSubBacklog:
+        """The WebSub queue, for /metrics and /status: pings never tried yet (`pending`),
+        pings that failed at least once and wait for a retry (`failing`), and the age
+        in seconds of the oldest one (0 when the queue is empty)."""
+        now = _utc(now or utcnow())
+        with self.engine.connect() as conn:
+            pending, failing, oldest = conn.execute(select(
+                func.sum(case((websub_queue.c.attempts == 0, 1), else_=0)),
+                func.sum(case((websub_queue.c.attempts > 0, 1), else_=0)),
+                func.min(websub_queue.c.queued_at))).one()
+        age = max(0.0, (now - _utc(oldest)).total_seconds()) if oldest is not None else 0.0
+        return {"pending": int(pending or 0), "failing": int(failing or 0),
+                "oldest_age_s": round(age, 3)}
+
+    def record_report(self, report: JSONObject, *, fence: Fence | None = None) -> None:
         """Keep the latest build report even when no new generation was published."""
         value = json.dumps(report, sort_keys=True, default=str)
         with self.engine.begin() as conn:
+            check_fence(conn, fence)
             changed = conn.execute(update(state).where(state.c.key == "last_report")
                                    .values(value=value)).rowcount
             if not changed:

@@ -1,26 +1,48 @@
-"""WebSub publisher pings: tell the hub which feeds changed, and only those.
+"""WebSub publisher pings: a durable queue in the store, sent by a job of their own.
 
-After a build, the clock POSTs `hub.mode=publish&hub.url=<feed>` for each
-subscription feed whose bytes changed (archives and pages are not
-subscribed to). Hubs then fetch the feed and push it to subscribers, so a
-ping for an unchanged feed is waste for everyone; a ping that fails is
-retried with backoff a few times and then logged.
+A hub only needs to hear "this feed changed" (`hub.mode=publish&hub.url=<feed>`)
+for subscription feeds whose bytes changed (archives and pages are not
+subscribed to); it then fetches the feed itself. So:
+
+* the build queues one row per changed feed **in its publish transaction**
+  (`enqueue`): a published change always has its ping queued, a rolled-back
+  one never has, and a crash between publish and ping loses nothing;
+* a feed that changes again before its ping went out keeps one row (the
+  newest generation): repeats coalesce into one ping;
+* the clock's `websub` job (never the build) claims what is due, under the
+  lease's fence, and sends it in parallel within a bounded total time
+  (`FEEDSVC_WEBSUB_BUDGET`); a failure is retried later with exponential
+  backoff (`FEEDSVC_WEBSUB_RETRY_SECONDS`, doubling up to an hour), never
+  dropped. A hub that never answers, fails or resets costs that job its
+  budget and delays no build.
+
+`Store.websub_backlog()` reports the queue for /metrics and /status.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
 
 from feedsvc import __version__
 from feedsvc.logs import log_event
+from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
+from feedsvc.store import Fence, Store, _utc, check_fence, websub_queue
 from feedsvc.urls import Urls
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 3600.0
+CLAIM_LIMIT = 5000  # every subscription feed of the largest site fits in one run
 
 
 def feeds_to_ping(changed_paths: Iterable[str]) -> list[str]:
@@ -30,29 +52,152 @@ def feeds_to_ping(changed_paths: Iterable[str]) -> list[str]:
                   and path.rsplit(".", 1)[-1] in format_names())
 
 
-def ping_hub(hub: str, urls: Urls, changed_paths: Iterable[str], *, attempts: int = 3,
-             backoff: float = 1.0, timeout: float = 10.0,
-             sleep: Callable[[float], None] = time.sleep) -> tuple[int, int]:
-    """Ping the hub for every changed feed; return (succeeded, failed)."""
-    feeds = [urls.absolute(path) for path in feeds_to_ping(changed_paths)]
-    ok = failed = 0
-    if not feeds:
-        return ok, failed
-    headers = {"User-Agent": f"feedsvc/{__version__} (+{urls.absolute('/')})"}
-    with httpx.Client(timeout=timeout, trust_env=False, headers=headers) as client:
-        for feed in feeds:
-            for attempt in range(attempts):
-                try:
-                    response = client.post(hub, data={"hub.mode": "publish", "hub.url": feed})
-                    if response.status_code < 300:
-                        ok += 1
-                        break
-                    reason = f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    reason = f"{type(exc).__name__}: {exc}"
-                if attempt + 1 < attempts:
-                    sleep(backoff * 2 ** attempt)
+def backoff_s(attempts: int, base: float) -> float:
+    """Seconds before the next try after `attempts` failures: base, 2 base, 4 base... up
+    to an hour (a hub that is down for a day is tried about once an hour)."""
+    return float(min(MAX_BACKOFF_S, base * 2 ** max(0, attempts - 1)))
+
+
+def _upsert(conn: Connection) -> Insert:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+        pg = postgresql.insert(websub_queue)
+        return pg.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
+            "hub": pg.excluded.hub, "generation": pg.excluded.generation,
+            "next_attempt_at": pg.excluded.next_attempt_at, "attempts": 0, "last_error": None})
+    from sqlalchemy.dialects import sqlite
+    lite = sqlite.insert(websub_queue)
+    return lite.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
+        "hub": lite.excluded.hub, "generation": lite.excluded.generation,
+        "next_attempt_at": lite.excluded.next_attempt_at, "attempts": 0, "last_error": None})
+
+
+def enqueue(conn: Connection, hub: str, urls: Urls, generation: int,
+            changed_paths: Iterable[str], now: datetime) -> int:
+    """Queue a ping for every changed subscription feed, inside the caller's transaction;
+    return how many. A feed already queued keeps its row and its `queued_at` (pending
+    since), now for this generation, due at once, its failure count reset."""
+    now = _utc(now)
+    rows = [{"feed": urls.absolute(path), "hub": hub, "generation": generation, "queued_at": now,
+             "next_attempt_at": now, "attempts": 0, "last_error": None}
+            for path in feeds_to_ping(changed_paths)]
+    if rows:
+        conn.execute(_upsert(conn), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    feed: str
+    hub: str
+    generation: int
+    attempts: int
+
+
+@dataclass
+class SendReport:
+    """What one send run did: pings the hub accepted, pings that failed (retried later)."""
+
+    sent: int = 0
+    failed: int = 0
+    duration_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def claim(store: Store, now: datetime, hold_s: float, fence: Fence | None,
+          limit: int = CLAIM_LIMIT) -> list[Ping]:
+    """Take the due pings for this run: under the fence (a clock that lost its lease
+    sends nothing), pushing their next attempt past this run so that a run on another
+    clock, should this one stall, does not send them twice meanwhile."""
+    now = _utc(now)
+    with store.engine.begin() as conn:
+        check_fence(conn, fence)
+        rows = conn.execute(select(websub_queue).where(websub_queue.c.next_attempt_at <= now)
+                            .order_by(websub_queue.c.next_attempt_at, websub_queue.c.feed)
+                            .limit(limit)).all()
+        pings = [Ping(r.feed, r.hub, r.generation, r.attempts) for r in rows]
+        until = now + timedelta(seconds=hold_s)
+        for ping in pings:
+            conn.execute(update(websub_queue).where(_same(ping)).values(next_attempt_at=until))
+    return pings
+
+
+def _same(ping: Ping):  # type: ignore[no-untyped-def]  # a SQLAlchemy boolean clause
+    """The row of this ping, unless a newer generation re-queued the feed since."""
+    return and_(websub_queue.c.feed == ping.feed, websub_queue.c.generation == ping.generation)
+
+
+def settle(store: Store, results: list[tuple[Ping, str | None]], now: datetime,
+           retry_base: float) -> None:
+    """Record outcomes: an accepted ping's row goes, a failed one is retried after its
+    backoff. Conditional on the generation, so a feed re-queued meanwhile is pinged
+    again. Not fenced: these rows record what a hub was told, they decide nothing
+    about what is published, and dropping them would only make another clock ping
+    twice."""
+    now = _utc(now)
+    with store.engine.begin() as conn:
+        for ping, error in results:
+            if error is None:
+                conn.execute(websub_queue.delete().where(_same(ping)))
             else:
-                failed += 1
-                log_event(log, "websub_ping_failed", logging.WARNING, hub=hub, feed=feed, reason=reason)
-    return ok, failed
+                attempts = ping.attempts + 1
+                conn.execute(update(websub_queue).where(_same(ping)).values(
+                    attempts=attempts, last_error=error[:500],
+                    next_attempt_at=now + timedelta(seconds=backoff_s(attempts, retry_base))))
+
+
+async def _send_all(pings: list[Ping], *, budget: float, concurrency: int, timeout: float,
+                    user_agent: str) -> list[tuple[Ping, str | None]]:
+    outcome: dict[int, str | None] = {}
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def one(index: int, ping: Ping, client: httpx.AsyncClient) -> None:
+        async with gate:
+            try:
+                response = await client.post(ping.hub, data={"hub.mode": "publish",
+                                                             "hub.url": ping.feed})
+                outcome[index] = None if response.status_code < 300 else f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                outcome[index] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False, limits=limits,
+                                 headers={"User-Agent": user_agent}) as client:
+        tasks = [asyncio.create_task(one(i, p, client)) for i, p in enumerate(pings)]
+        try:
+            async with asyncio.timeout(budget):
+                await asyncio.gather(*tasks)
+        except TimeoutError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    return [(p, outcome.get(i, f"not answered within the run's budget of {budget:g}s"))
+            for i, p in enumerate(pings)]
+
+
+def send_due(store: Store, base_url: str, *, budget: float, concurrency: int, retry_base: float,
+             fence: Fence | None = None, now: datetime | None = None) -> SendReport:
+    """One send run: claim what is due, ping in parallel within `budget` seconds in
+    total (each request gets at most 10 s), record the outcomes. Raises LeaseLost
+    before sending anything when the fence's lease is gone."""
+    started = time.perf_counter()
+    timeout = min(10.0, budget)
+    pings = claim(store, now or utcnow(), budget + timeout + 5, fence)
+    report = SendReport()
+    if not pings:
+        return report
+    agent = f"feedsvc/{__version__} (+{Urls(base_url).absolute('/')})"
+    results = asyncio.run(_send_all(pings, budget=budget, concurrency=concurrency,
+                                    timeout=timeout, user_agent=agent))
+    settle(store, results, utcnow(), retry_base)
+    for ping, error in results:
+        if error is None:
+            report.sent += 1
+        else:
+            report.failed += 1
+            if len(report.errors) < 5:
+                report.errors.append(f"{ping.feed}: {error}")
+            log_event(log, "websub_ping_failed", logging.WARNING, hub=ping.hub, feed=ping.feed,
+                      attempts=ping.attempts + 1, reason=error[:300])
+    report.duration_s = round(time.perf_counter() - started, 3)
+    return report

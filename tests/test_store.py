@@ -101,3 +101,144 @@ def test_archive_pages_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
                                       gzipped=True)) == page
     assert dict(store.bodies([current["feeds/all.atom"].blob_hash])) == \
         {body_hash(b"<feed/>"): b"<feed/>"}
+
+
+# --- leases, epochs and fencing (SQLite and PostgreSQL) ------------------
+
+def fresh_store(database_url: str) -> Store:
+    store = Store(database_url)
+    store.create()
+    return store
+
+
+def test_every_acquisition_bumps_the_epoch_and_renewals_keep_it(database_url):
+    from datetime import timedelta
+
+    store = fresh_store(database_url)
+    t0 = datetime.now(UTC)
+    assert store.lease_epoch("clock") == 0
+    assert store.claim_lease("clock", "a", 10, t0) == 1
+    assert store.claim_lease("clock", "a", 10, t0 + timedelta(seconds=5)) == 1, "a renewal"
+    assert store.claim_lease("clock", "b", 10, t0 + timedelta(seconds=5)) is None, "held by a"
+    # a's lease (renewed at t0+5) expires at t0+15: b takes it, under a new epoch
+    assert store.claim_lease("clock", "b", 10, t0 + timedelta(seconds=16)) == 2
+    assert store.claim_lease("clock", "a", 10, t0 + timedelta(seconds=17)) is None
+    store.release_lease("clock", "b")
+    assert store.lease("clock") is None, "a released lease has no holder"
+    assert store.claim_lease("clock", "a", 10, t0 + timedelta(seconds=18)) == 3
+    # a's own lease expired and a takes it again: a new acquisition, a new epoch, so a
+    # job a started under epoch 3 is fenced out although a holds the lease again
+    assert store.claim_lease("clock", "a", 10, t0 + timedelta(seconds=40)) == 4
+    assert store.lease_epoch("clock") == 4
+
+
+def test_a_stale_fence_writes_nothing(database_url):
+    import pytest
+    from sqlalchemy import func, select
+
+    from feedsvc.errors import LeaseLost
+    from feedsvc.store import Fence, blobs, generations
+
+    store = fresh_store(database_url)
+    now = datetime.now(UTC)
+    epoch = store.claim_lease("clock", "a", 30, now)
+    fence = Fence("clock", "a", epoch)
+    g1, _, _ = store.publish([doc("x", b"one")], "f1", {}, created_at=WHEN, fence=fence)
+    assert store.publishers()[-1][2:] == ("a", epoch)
+
+    def count(table) -> int:
+        with store.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+    store.claim_lease("clock", "b", 30, now + timedelta_s(60))  # a's lease expired; b took it
+    before = (count(blobs), count(generations))
+    with pytest.raises(LeaseLost, match="no longer held"):
+        store.publish([doc("x", b"stale")], "f2", {}, created_at=WHEN, fence=fence)
+    assert store.current_generation() == g1
+    assert (count(blobs), count(generations)) == before, "not even a blob was written"
+    with pytest.raises(LeaseLost):
+        store.record_report({"status": "published"}, fence=fence)
+    assert store.last_report() is None
+
+
+def timedelta_s(seconds: float):
+    from datetime import timedelta
+    return timedelta(seconds=seconds)
+
+
+def test_a_lease_lost_in_the_middle_of_a_publish_rolls_it_all_back(database_url):
+    import pytest
+
+    from feedsvc.errors import LeaseLost
+    from feedsvc.store import Fence
+
+    store = fresh_store(database_url)
+    now = datetime.now(UTC)
+    fence = Fence("clock", "a", store.claim_lease("clock", "a", 30, now))
+    g1, _, _ = store.publish([doc(f"p{i}", b"old") for i in range(10)], "f1", {}, created_at=WHEN,
+                             fence=fence)
+
+    def docs():
+        for i in range(300):  # three batches of blobs: the takeover lands after the first
+            if i == 150:
+                assert store.claim_lease("clock", "b", 30, now + timedelta_s(60)) == 2
+            yield doc(f"p{i}", f"new {i}".encode())
+
+    with pytest.raises(LeaseLost):
+        store.publish(docs(), "f2", {}, created_at=WHEN, fence=fence)
+    assert store.current_generation() == g1
+    assert [g for g, *_ in store.publishers()] == [g1]
+    b_fence = Fence("clock", "b", 2)
+    g2, changed, _ = store.publish([doc("p0", b"from b")], "f3", {}, created_at=WHEN, fence=b_fence)
+    assert g2 > g1 and changed == ["p0"] and store.publishers()[-1][2:] == ("b", 2)
+
+
+def test_a_publish_that_lost_the_race_for_the_pointer_publishes_nothing(database_url):
+    import pytest
+
+    from feedsvc.errors import PublishConflict
+
+    store = fresh_store(database_url)
+    g1, _, _ = store.publish([doc("a", b"A")], "f1", {}, created_at=WHEN)
+
+    def docs():
+        yield doc("a", b"slow")
+        store.publish([doc("a", b"fast")], "f2", {}, created_at=WHEN)  # another build, first
+
+    with pytest.raises(PublishConflict):
+        store.publish(docs(), "f3", {}, created_at=WHEN)
+    current = store.current_generation()
+    assert current == g1 + 1
+    assert store.read("a")[1] == b"fast"
+
+
+def test_generation_settings_are_recorded(database_url):
+    store = fresh_store(database_url)
+    assert store.generation_settings() is None
+    store.publish([doc("a", b"A")], "f1", {}, created_at=WHEN)
+    assert store.generation_settings() is None, "an unrecorded generation says so"
+    store.publish([doc("a", b"B")], "f2", {}, created_at=WHEN,
+                  settings={"feed_size": 50, "dead_link_policy": "archive"},
+                  settings_fingerprint="fp")
+    assert store.generation_settings() == ("fp", {"feed_size": 50, "dead_link_policy": "archive"})
+
+
+def test_unused_blobs_are_swept_only_when_old(database_url):
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from feedsvc.store import KEEP_GENERATIONS, KEEP_SECONDS, blobs
+
+    store = fresh_store(database_url)
+    old = datetime.now(UTC) - timedelta(seconds=2 * KEEP_SECONDS)
+    with store.engine.begin() as conn:  # what a fenced-out build left behind, long ago and now
+        conn.execute(insert(blobs), [
+            {"hash": "orphan-old", "body": b"o", "gzip": b"o", "written_at": old},
+            {"hash": "orphan-young", "body": b"y", "gzip": b"y", "written_at": datetime.now(UTC)}])
+    for n in range(KEEP_GENERATIONS + 2):
+        store.publish([doc("a", f"gen {n}".encode())], f"f{n}", {},
+                      created_at=old if n < 2 else datetime.now(UTC))
+    with store.engine.connect() as conn:
+        kept = set(conn.execute(select(blobs.c.hash)).scalars())
+    assert "orphan-young" in kept and "orphan-old" not in kept

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from feedsvc.errors import LeaseLost
 from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkRules
 from feedsvc.links.store import LinkStore
 from feedsvc.models import LinkStatus, utcnow
 from feedsvc.settings import Settings
-from feedsvc.store import Store
+from feedsvc.store import Fence, Store
 
 RECORD_EVERY = 50
 
@@ -66,9 +67,14 @@ def select_urls(links: LinkStore, *, all_urls: bool, limit: int | None, now: dat
 
 def run_link_check(settings: Settings, store: Store, urls: list[str], *,
                    resolver: Resolver | None = None,
-                   on_result: Callable[[CheckResult], None] | None = None) -> LinkRunReport:
+                   on_result: Callable[[CheckResult], None] | None = None,
+                   fence: Fence | None = None) -> LinkRunReport:
     """Check these URLs and record every result (in batches, so an interrupted run keeps
-    what it finished)."""
+    what it finished).
+
+    With a `fence` (the clock's lease) every batch is recorded only while the lease is
+    held; once it is lost, LeaseLost ends the run and the results not yet recorded are
+    dropped (a clock that took over checks those URLs again: they are still due)."""
     links = LinkStore(store)
     rules = rules_from(settings)
     report = LinkRunReport()
@@ -77,13 +83,14 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
     started = time.perf_counter()
 
     def flush() -> None:
-        for state in links.record(pending, rules):
+        batch = list(pending)
+        pending.clear()  # recorded or fenced out: either way never offered again
+        for state in links.record(batch, rules, fence=fence):
             old = before.get(state.url)
             if state.dead and not (old and old.dead):
                 report.newly_dead.append(state.url)
             if old and old.dead and not state.dead:
                 report.recovered.append(state.url)
-        pending.clear()
 
     async def run() -> None:
         async with LinkChecker(checker_config(settings), allow=settings.linkcheck_allow,
@@ -100,12 +107,19 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
                 if len(pending) >= RECORD_EVERY:
                     flush()
 
+    lost = False
     try:
         asyncio.run(run())
+    except LeaseLost:
+        lost = True
+        raise
     finally:
-        if pending:
-            flush()
-        links.snapshot(utcnow())
-        report.duration_s = time.perf_counter() - started
+        try:
+            if not lost:
+                if pending:
+                    flush()
+                links.snapshot(utcnow(), fence=fence)
+        finally:
+            report.duration_s = time.perf_counter() - started
     return report
 

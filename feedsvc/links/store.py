@@ -19,8 +19,10 @@ from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
 from feedsvc.store import (
+    Fence,
     Store,
     _utc,
+    check_fence,
     in_batches,
     link_articles,
     link_checks,
@@ -86,7 +88,8 @@ class LinkStore:
     def __init__(self, store: Store) -> None:
         self.engine = store.engine
 
-    def register(self, articles: Iterable[Article], now: datetime) -> int:
+    def register(self, articles: Iterable[Article], now: datetime, *,
+                 fence: Fence | None = None) -> int:
         """Make the links table match the published articles; return how many URLs are new.
 
         URLs no longer used by any article become inactive (kept, with their
@@ -95,6 +98,7 @@ class LinkStore:
         wanted: dict[tuple[str, str], Article] = {
             (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
         with self.engine.begin() as conn:
+            check_fence(conn, fence)
             existing = {(row.url, row.article_id): _comparable(row) for row in conn.execute(
                 select(link_articles.c.url, link_articles.c.article_id,
                        *(link_articles.c[name] for name in SHOWN_COLUMNS)))}
@@ -176,11 +180,14 @@ class LinkStore:
                     found[row.url] = _state(row)
             return found
 
-    def record(self, results: Iterable[CheckResult], rules: LinkRules) -> list[LinkState]:
-        """Fold check results into each URL's state and history."""
+    def record(self, results: Iterable[CheckResult], rules: LinkRules, *,
+               fence: Fence | None = None) -> list[LinkState]:
+        """Fold check results into each URL's state and history (with a `fence`, only while
+        its lease is held: LeaseLost rolls the whole batch back)."""
         results = list(results)
         updated: list[LinkState] = []
         with self.engine.begin() as conn:
+            check_fence(conn, fence)
             current = {}
             urls = [r.url for r in results]
             for chunk in in_batches(urls):
@@ -230,11 +237,12 @@ class LinkStore:
                     found[row.url].append(_linked(row))
         return found
 
-    def snapshot(self, now: datetime) -> None:
+    def snapshot(self, now: datetime, *, fence: Fence | None = None) -> None:
         """Record today's counts by status (one row per day and status) for the trend chart."""
         day = _utc(now).date().isoformat()
         counts = self.counts()
         with self.engine.begin() as conn:
+            check_fence(conn, fence)
             conn.execute(delete(link_stats).where(link_stats.c.day == day))
             conn.execute(insert(link_stats),
                          [{"day": day, "status": s, "count": n} for s, n in counts.items()])
