@@ -27,8 +27,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
@@ -39,6 +39,11 @@ from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
 from feedsvc.store import Fence, Store, _utc, check_fence, websub_queue
 from feedsvc.urls import Urls
+
+# httpx is imported where pings are sent: builds only queue them, and importing it
+# cost every `feedsvc build` about half a second.
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 3600.0
@@ -150,6 +155,8 @@ async def _send_all(pings: list[Ping], *, budget: float, concurrency: int, timeo
                     user_agent: str) -> list[tuple[Ping, str | None]]:
     outcome: dict[int, str | None] = {}
     gate = asyncio.Semaphore(concurrency)
+    import httpx
+
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async def one(index: int, ping: Ping, client: httpx.AsyncClient) -> None:
