@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -47,6 +44,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from feedsvc.errors import StoreSchemaMismatch
 from feedsvc.logs import log_event
 from feedsvc.migrations.baseline import SCHEMA as BASELINE_SCHEMA
+
+# Alembic is imported only to migrate, stamp or list revisions: importing it took
+# half a second, and every `feedsvc build` checks the schema at start.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # Alembic announces each plugin and step at INFO (feedsvc.logs quiets it): an upgrade is
 # logged once instead, as feedsvc's own `schema_upgraded` event.
@@ -64,6 +67,8 @@ __all__ = ["BASELINE", "SchemaStatus", "alembic_config", "head_revision", "histo
 def alembic_config(connection: Connection | None = None) -> Config:
     """The configuration feedsvc's own migrations run with: the environment shipped in
     the package, and (when given) the connection env.py must use."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "feedsvc:migrations")
     if connection is not None:
@@ -74,14 +79,29 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @functools.cache
 def script_directory() -> ScriptDirectory:
     """Read once per process: the revision files do not change while it runs."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
+VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION_FILE = re.compile(r"r(\d{4})_\w+\.py")
+
+
+@functools.cache
+def known_revisions() -> tuple[str, ...]:
+    """This feedsvc's revisions, oldest first, from the names of the revision files
+    (`rNNNN_*.py`, revision id NNNN, each following the one before: tests/test_schema.py
+    holds the names to what Alembic reads from the files), without importing Alembic."""
+    return tuple(sorted(m.group(1) for m in map(_REVISION_FILE.fullmatch,
+                                                 (p.name for p in VERSIONS.iterdir())) if m))
+
+
 def head_revision() -> str:
-    head = script_directory().get_current_head()
-    if head is None:  # pragma: no cover - the package ships revision 0001
+    revisions = known_revisions()
+    if not revisions:  # pragma: no cover - the package ships revision 0001
         raise RuntimeError("feedsvc's migrations have no revision")
-    return head
+    return revisions[-1]
 
 
 def history() -> list[tuple[str, str | None, str]]:
@@ -140,9 +160,9 @@ class SchemaStatus:
 
 def _status(conn: Connection) -> SchemaStatus:
     tables = set(inspect(conn).get_table_names())
-    current = MigrationContext.configure(conn).get_current_revision() \
+    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() \
         if VERSION_TABLE in tables else None
-    known = current is not None and current in {s.revision for s in script_directory().walk_revisions()}
+    known = current is not None and current in known_revisions()
     empty = current is None and not tables & set(BASELINE_SCHEMA.tables)
     return SchemaStatus(current, head_revision(), empty, known)
 
@@ -220,6 +240,9 @@ def _adopt_unversioned(conn: Connection) -> None:
     """Stamp a store made before versioning at the baseline, once its tables are the
     baseline's. Tables the baseline has and the store lacks are created, as the old
     create_all did at every start; any other difference is refused, never guessed at."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     diffs = [d for d in compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                          BASELINE_SCHEMA)
              if not (isinstance(d, tuple) and d[0] == "remove_table")]  # others' tables: not ours
@@ -231,6 +254,8 @@ def _adopt_unversioned(conn: Connection) -> None:
             f"({len(other)} differences, e.g. {other[0]!r}): restore it from a backup, or "
             f"rebuild it (link history is lost)")
     BASELINE_SCHEMA.create_all(conn, tables=[BASELINE_SCHEMA.tables[name] for name in missing])
+    from alembic import command
+
     command.stamp(alembic_config(conn), BASELINE)
 
 
@@ -246,6 +271,8 @@ def upgrade(url: str, target: str = "head", timeout: float = 30.0) -> tuple[Sche
         if before.unversioned:
             _adopt_unversioned(conn)
         if not before.up_to_date or target != "head":
+            from alembic import command
+
             command.upgrade(alembic_config(conn), target)
         after = _status(conn)
     if before.current != after.current:

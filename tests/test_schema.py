@@ -87,6 +87,16 @@ def test_revisions_form_one_line_from_the_baseline():
     assert script.get_base() == BASELINE
 
 
+def test_revision_file_names_say_what_alembic_reads_from_the_files():
+    """The start-up check knows the revisions from the file names alone (no Alembic
+    import); each name must carry its file's revision id, in the order Alembic chains them."""
+    from feedsvc.schema import head_revision, known_revisions
+
+    chain = [s.revision for s in script_directory().walk_revisions()][::-1]
+    assert list(known_revisions()) == chain
+    assert head_revision() == script_directory().get_current_head()
+
+
 def test_a_new_store_is_made_by_the_migrations(database_url):
     store = Store(database_url)
     assert schema_status(store.engine).empty
