@@ -31,11 +31,12 @@ precomputed answers belong to one generation's index object and are dropped
 as soon as another is served, so a 304 is never answered for bytes that are
 no longer published.
 
-On feeds (subscription and archive documents), a request that prefers HTML
-(`feedsvc.web.negotiate`) is sent to the topic's page with `303 See Other`,
-and every feed response carries `Vary: Accept` as a second Vary field line
-(RFC 9110 §5.3: the same as one combined list), so caches keep the feed and
-the redirect apart.
+On feeds (subscription and archive documents), a browser's navigation that
+prefers HTML (`feedsvc.web.negotiate`) is sent to the topic's page with
+`303 See Other`, and every feed response carries `Vary: Accept,
+Sec-Fetch-Dest, Upgrade-Insecure-Requests` as a second Vary field line (RFC
+9110 §5.3: the same as one combined list), so caches keep the feed and the
+redirect apart.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ from feedsvc.urls import (
 from feedsvc.web.documents import GenerationIndex, ServedDocument
 from feedsvc.web.http import accepts_gzip, not_modified
 from feedsvc.web.metrics import count_request
-from feedsvc.web.negotiate import prefers_html
+from feedsvc.web.negotiate import is_navigation, prefers_html
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -201,11 +202,12 @@ class FastPath:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
-        path: str = environ.get("PATH_INFO") or "/"
+        path: str = environ.get("PATH_INFO", "")  # empty: Flask answers 308 to "/"
         if (method != "GET" and method != "HEAD") or not self.active:
             return self.downstream(environ, start_response)
         query: str = environ.get("QUERY_STRING", "")
-        if len(path) + len(query) + 1 > MAX_URL_LENGTH or not _PLAIN_PATH.fullmatch(path):
+        if (len(path) + len(query) + 1 > MAX_URL_LENGTH or not _PLAIN_PATH.fullmatch(path)
+                or "//" in path):  # merged slashes: Flask's 308, built from the base URL
             return self.downstream(environ, start_response)
         index = self._web().cache.refresh()
         if index.generation is None:
@@ -226,7 +228,8 @@ class FastPath:
                   head: bool, *, retry: bool) -> Iterable[bytes]:
         if entry.feed_type is not None and entry.see_other is not None:
             accept = environ.get("HTTP_ACCEPT")
-            if accept and self._prefers_html(accept, entry.feed_type):
+            if accept and self._prefers_html(accept, entry.feed_type) and is_navigation(
+                    environ.get("HTTP_SEC_FETCH_DEST"), environ.get("HTTP_UPGRADE_INSECURE_REQUESTS")):
                 count_request(entry.endpoint, 303)
                 start_response("303 See Other", list(entry.see_other))
                 return []
@@ -366,7 +369,7 @@ class FastPath:
             return None
         location = self._web().options.urls.topic_page(slug)
         return [("Location", location), ("Content-Length", "0"),
-                ("Vary", "Accept-Encoding"), ("Vary", "Accept"),
+                ("Vary", "Accept-Encoding"), ("Vary", FEED_VARY),
                 # A cache that ignored Vary must never hand this to a feed reader.
                 ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
 
@@ -387,13 +390,16 @@ class FastPath:
         return Fixed(matched[0], _status_line(response), headers, body)
 
 
+FEED_VARY = "Accept, Sec-Fetch-Dest, Upgrade-Insecure-Requests"  # what the 303 depends on
+
+
 def _vary_accept(headers: Headers) -> None:
-    """Add `Vary: Accept` right after the existing Vary field line (or at the end)."""
+    """Add the feed's Vary field line right after the existing one (or at the end)."""
     for position, (name, _) in enumerate(headers):
         if name.lower() == "vary":
-            headers.insert(position + 1, ("Vary", "Accept"))
+            headers.insert(position + 1, ("Vary", FEED_VARY))
             return
-    headers.append(("Vary", "Accept"))
+    headers.append(("Vary", FEED_VARY))
 
 
 def install(app: Flask) -> FastPath:

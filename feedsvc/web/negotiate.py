@@ -9,6 +9,13 @@ curl, most libraries). A request is sent to the HTML page only when it
 *prefers* HTML, so anything that accepts the feed at least as well as HTML
 keeps getting the feed.
 
+Preferring HTML is not enough on its own: some readers send a browser's
+`Accept` to get past bot filters, and scripts ask for `text/html` out of
+habit. So the redirect also needs the request to be a browser's top-level
+navigation: `Sec-Fetch-Dest: document` (Fetch Metadata, sent by Chromium,
+Firefox and Safari on every navigation and never by server-side fetchers), or,
+from browsers too old for it, `Upgrade-Insecure-Requests: 1`.
+
 Qualities follow RFC 9110 §12.5.1: the most specific matching range decides
 (`text/html;q=0` beats `*/*`), a malformed range is ignored, parameters other
 than `q` are not compared.
@@ -77,3 +84,10 @@ def prefers_html(accept: str | None, feed_type: str) -> bool:
         return False
     feed = max(quality(ranges, t) for t in (feed_type, *GENERIC_TYPES.get(feed_type, ())))
     return html > feed
+
+
+def is_navigation(sec_fetch_dest: str | None, upgrade_insecure_requests: str | None) -> bool:
+    """Whether a request is a browser loading a page in a tab or window."""
+    if sec_fetch_dest is not None:
+        return sec_fetch_dest.strip().lower() == "document"
+    return (upgrade_insecure_requests or "").strip() == "1"

@@ -21,6 +21,8 @@ READER_ACCEPTS = [None, "*/*", FEEDPARSER_ACCEPT, "application/rss+xml, */*",
                   "application/feed+json, application/json;q=0.9", "text/html;q=0.5, */*",
                   "application/rss+xml, application/atom+xml, application/feed+json, text/html",
                   "text/html;q=0, */*"]
+VARY = ["Accept-Encoding", "Accept, Sec-Fetch-Dest, Upgrade-Insecure-Requests"]
+NAVIGATION = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Upgrade-Insecure-Requests": "1"}
 BROWSER_ACCEPTS = [CHROMIUM_ACCEPT, FIREFOX_ACCEPT, "text/html", "text/html, */*;q=0.5",
                    "TEXT/HTML;Q=1, application/rss+xml;q=0.4"]
 
@@ -108,7 +110,7 @@ def test_every_document_answers_as_flask_does(app, client, flask_only):
                 assert got.data == want.data, (url, method, headers)
                 expected = headers_of(want)
                 if url.startswith("/feeds/") and not url.endswith(".opml"):
-                    expected = sorted([*expected, ("vary", "Accept")])
+                    expected = sorted([*expected, ("vary", VARY[1])])
                 assert headers_of(got) == expected, (url, method, headers)
 
 
@@ -139,7 +141,7 @@ def test_aliases_and_everything_else_still_reach_flask(client):
 def test_metrics_count_what_the_fast_path_answers(client):
     tag = client.get("/feeds/privacy.atom").headers["ETag"]
     client.get("/feeds/privacy.atom", headers={"If-None-Match": tag})
-    client.get("/feeds/privacy.atom", headers={"Accept": CHROMIUM_ACCEPT})
+    client.get("/feeds/privacy.atom", headers={"Accept": CHROMIUM_ACCEPT, **NAVIGATION})
     client.get("/feeds/no-such-topic.rss")
     text = client.get("/metrics").data.decode()
 
@@ -187,31 +189,42 @@ def test_a_new_generation_is_never_answered_with_a_stale_304(site_settings, publ
                                       ("/feeds/all.rss", "https://feeds.test/"),
                                       ("/feeds/all/archive/1.atom", "https://feeds.test/")])
 def test_a_browser_is_sent_to_the_topic_page(client, url, page, accept):
+    navigations = [NAVIGATION, {"Sec-Fetch-Dest": "document"}, {"Upgrade-Insecure-Requests": "1"}]
     for method in ("GET", "HEAD"):
-        response = client.open(url, method=method, headers={"Accept": accept})
-        assert response.status_code == 303, (method, accept)
+        for navigation in navigations:
+            response = client.open(url, method=method, headers={"Accept": accept, **navigation})
+            assert response.status_code == 303, (method, accept, navigation)
         assert response.headers["Location"] == page
-        assert response.headers.getlist("Vary") == ["Accept-Encoding", "Accept"]
+        assert response.headers.getlist("Vary") == VARY
         assert response.headers["Cache-Control"] == "no-store"
         assert response.data == b""
 
 
 @pytest.mark.parametrize("accept", READER_ACCEPTS)
 def test_feed_readers_get_the_feed(client, accept):
-    headers = {"Accept": accept} if accept else {}
+    headers = {"Accept": accept, **NAVIGATION} if accept else {}
     for url in ("/feeds/privacy.rss", "/feeds/privacy.atom", "/feeds/all.json"):
         response = client.get(url, headers={**headers, "Accept-Encoding": "gzip"})
         assert response.status_code == 200, (url, accept)
         assert gzip.decompress(response.data).lstrip().startswith((b"<?xml", b"{"))
-        assert response.headers.getlist("Vary") == ["Accept-Encoding", "Accept"]
+        assert response.headers.getlist("Vary") == VARY
         again = client.get(url, headers={**headers, "If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
-        assert again.headers.getlist("Vary") == ["Accept-Encoding", "Accept"]
+        assert again.headers.getlist("Vary") == VARY
+
+
+@pytest.mark.parametrize("accept", BROWSER_ACCEPTS)
+def test_a_browser_accept_without_a_navigation_gets_the_feed(client, accept):
+    """Readers that send a browser's Accept, scripts asking for text/html, a page's fetch()."""
+    for extra in ({}, {"Sec-Fetch-Dest": "empty", "Upgrade-Insecure-Requests": "1"},
+                  {"Upgrade-Insecure-Requests": "0"}):
+        response = client.get("/feeds/privacy.rss", headers={"Accept": accept, **extra})
+        assert response.status_code == 200 and response.data.startswith(b"<?xml"), extra
 
 
 def test_pages_are_not_redirected_and_do_not_vary_on_accept(client):
     for url in ("/", "/topics/privacy", "/feeds.opml", "/api/topics"):
-        response = client.get(url, headers={"Accept": CHROMIUM_ACCEPT})
+        response = client.get(url, headers={"Accept": CHROMIUM_ACCEPT, **NAVIGATION})
         assert response.status_code == 200 and response.headers.getlist("Vary") == ["Accept-Encoding"]
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.web.negotiate import parse_accept, prefers_html, quality
+from feedsvc.web.negotiate import is_navigation, parse_accept, prefers_html, quality
 
 RSS, ATOM, JSONFEED = "application/rss+xml", "application/atom+xml", "application/feed+json"
 
@@ -48,3 +48,10 @@ def test_prefers_html(accept, feed_type, expected):
 def test_never_raises_and_a_reader_naming_the_feed_type_first_keeps_it(accept, feed_type):
     prefers_html(accept, feed_type)
     assert not prefers_html(f"{feed_type}, {accept}", feed_type)
+
+
+def test_navigation_signals():
+    assert is_navigation("document", None) and is_navigation(" Document ", "0")
+    assert not is_navigation("empty", "1")  # fetch() from a page: Fetch Metadata decides
+    assert is_navigation(None, "1")          # a browser too old for Fetch Metadata
+    assert not is_navigation(None, None) and not is_navigation(None, "0")
