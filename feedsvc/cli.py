@@ -496,12 +496,30 @@ def _default_port() -> int:
         raise OneLineError(f"PORT must be a number, got {os.environ['PORT']!r}") from None
 
 
+def refuse_busy_port(host: str, port: int) -> None:
+    """One line and exit 1 when another process listens on the port (not a usage error)."""
+    from feedsvc.web.listening import PortInUse, ensure_port_free
+
+    try:
+        ensure_port_free(host, port)
+    except PortInUse as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
 def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
-                   access_log: bool = False, kill_timeout: int | None = None) -> None:
+                   access_log: bool = False, kill_timeout: int | None = None,
+                   stop_on_hangup: bool = False) -> None:
     """Run create_app() under a production WSGI server, in the foreground.
 
     `kill_timeout`: seconds granian waits for a stopping worker before killing it
-    (None: wait for as long as it takes, to drain requests)."""
+    (None: wait for as long as it takes, to drain requests).
+    A busy port is refused (one line, exit 1) before the server starts.
+    granian answers SIGHUP by respawning its workers; with `stop_on_hangup`
+    (serve, which runs in a terminal) SIGHUP stops it like SIGTERM, so closing
+    the terminal does not leave it running in the background.
+    """
+    refuse_busy_port(host, port)
     if server == "gunicorn":
         os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -511,11 +529,13 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
-            port=port, workers=workers, blocking_threads=threads, backlog=2048,
-            respawn_failed_workers=True, log_access=access_log,
-            workers_kill_timeout=kill_timeout,
-            ).serve()
+    granian = Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
+                      port=port, workers=workers, blocking_threads=threads, backlog=2048,
+                      respawn_failed_workers=True, log_access=access_log,
+                      workers_kill_timeout=kill_timeout)
+    if stop_on_hangup:  # granian installs its handlers in serve(), from these attributes
+        granian.signal_handler_reload = granian.signal_handler_interrupt  # type: ignore[method-assign]
+    granian.serve()
 
 
 server_options = [
@@ -642,6 +662,8 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool, wat
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base_url = None if "FEEDSVC_BASE_URL" in os.environ else f"http://{shown}:{port}"
     settings = _settings(content_dir=content_dir, base_url=base_url)
+    if get_path is None:  # before building: a second serve on a busy port only says so
+        refuse_busy_port(host, port)
     # The server's worker process builds its settings from the environment: hand it
     # these, whole (as_environment round-trips through load_settings).
     os.environ.update(as_environment(settings))
@@ -682,7 +704,8 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool, wat
         # threads can stay stuck after serving (seen: waiting on a futex after SIGINT),
         # and granian waits for it without limit unless told otherwise.
         run_web_server("granian", host, port, workers=1, threads=4,
-                       access_log=settings.access_log, kill_timeout=SERVE_KILL_TIMEOUT_S)
+                       access_log=settings.access_log, kill_timeout=SERVE_KILL_TIMEOUT_S,
+                       stop_on_hangup=True)
     finally:
         if watcher is not None:
             watcher.stop()

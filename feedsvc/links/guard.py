@@ -21,6 +21,8 @@ from typing import Protocol
 import httpcore
 from httpcore._backends.base import SOCKET_OPTION
 
+from feedsvc.links.streams import AsyncioBackend
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -127,7 +129,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                  inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self.policy = policy
         self.resolver = resolver
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or AsyncioBackend()
         self.connections = 0
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,

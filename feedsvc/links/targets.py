@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -96,12 +97,18 @@ def url_problem(url: str) -> str | None:
     if problem:
         return problem
     try:
-        parsed = httpx.URL(url)
+        parsed = parsed_url(url)
     except (httpx.InvalidURL, ValueError, TypeError, UnicodeError) as exc:
         return f"malformed ({exc})"[:200]
     if parsed.port == 0 or not parsed.host:
         return "no usable host and port"
     return None
+
+
+@lru_cache(maxsize=4096)
+def parsed_url(url: str) -> httpx.URL:
+    """httpx's parse of a URL (IDNA, percent-encoding), once: the check and the request share it."""
+    return httpx.URL(url)
 
 
 def redirect_target(current: str, location: str) -> tuple[str | None, str | None]:

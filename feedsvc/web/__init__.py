@@ -59,6 +59,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(status.bp)
     errors.init_app(app)
     origin.init_app(app, f"public, max-age={settings.build_interval}")
+    from feedsvc.web import fastpath
+
+    fastpath.install(app)  # published documents answered without Flask's request machinery
     return app
 
 

@@ -25,10 +25,15 @@ _lock = threading.Lock()
 BUILD_STATUSES = tuple(BuildStatus)
 
 
-def _count(response: Response) -> Response:
-    route = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+def count_request(route: str, status: int) -> None:
+    """Count one answered request (also called by the WSGI fast path, which skips Flask)."""
     with _lock:
-        _requests[(route, response.status_code)] += 1
+        _requests[(route, status)] += 1
+
+
+def _count(response: Response) -> Response:
+    count_request(request.url_rule.endpoint if request.url_rule is not None else "unmatched",
+                  response.status_code)
     return response
 
 
