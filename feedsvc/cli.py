@@ -239,6 +239,9 @@ def _default_port() -> int:
 def run_web_server(server: str, host: str, port: int, workers: int, threads: int, *,
                    access_log: bool = False) -> None:
     """Run create_app() under a production WSGI server, in the foreground."""
+    from feedsvc.web.multiproc import prepare_metrics_dir
+
+    prepare_metrics_dir()  # before the workers start: one /metrics for all of them
     if server == "gunicorn":
         os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),

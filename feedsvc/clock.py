@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from feedsvc import opsstate
 from feedsvc.build import Builder
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.guard import Resolver
@@ -81,28 +83,39 @@ class Clock:
         self.check_links = check_links
         self.resolver = resolver
         self.leader = False
+        self.started_at = now()
         self._lease_lock = threading.Lock()
 
     # --- leadership ------------------------------------------------------
 
     def renew_lease(self) -> bool:
         with self._lease_lock:
+            started = time.perf_counter()
             try:
                 leader = self.store.acquire_lease(LEASE_NAME, self.holder,
                                                   self.settings.clock_lease_seconds, self.now())
             except StoreUnavailable as exc:  # no store, no leadership
                 log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200])
                 leader = False
-            if leader != self.leader:
+            changed = leader != self.leader
+            if changed:
                 log_event(log, "leadership", holder=self.holder, leader=leader)
             self.leader = leader
+            self._publish_state(changed, time.perf_counter() - started)
             return leader
+
+    def _publish_state(self, changed: bool, latency_s: float) -> None:
+        """This clock's row in the store, for every web's /metrics (feedsvc.opsstate)."""
+        with contextlib.suppress(StoreUnavailable):  # the lease error above already said so
+            opsstate.record_clock(self.store, self.holder, leader=self.leader, changed=changed,
+                                  started_at=self.started_at, now=self.now(), latency_s=latency_s)
 
     def step_down(self) -> None:
         with self._lease_lock:
             if self.leader:
                 with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(LEASE_NAME, self.holder)
+                    opsstate.forget_clock(self.store, self.holder)
                 self.leader = False
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 
@@ -111,7 +124,13 @@ class Clock:
     def build_job(self) -> BuildReport | None:
         if not self.renew_lease():
             return None
-        report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        started = self.now()
+        try:
+            report = self.builder.build()  # never with allow_shrink: only a person may shrink the site
+        except Exception as exc:  # counted and kept as the last failure, then APScheduler logs it
+            with contextlib.suppress(StoreUnavailable):  # a store outage is what failed it
+                opsstate.record_build_failure(self.store, f"{type(exc).__name__}: {exc}", started)
+            raise
         if report.refused:
             log_event(log, "build_refused", logging.ERROR, status=report.status,
                       generation=report.generation, articles=report.articles,
@@ -126,6 +145,8 @@ class Clock:
         if hub and report.published and report.changed_paths:
             pinged, failed = ping_hub(hub, Urls(self.settings.base_url), report.changed_paths)
             log_event(log, "websub", hub=hub, pinged=pinged, failed=failed)
+            with contextlib.suppress(StoreUnavailable):
+                opsstate.add_counters(self.store, websub_pings=pinged, websub_failures=failed)
         return report
 
     def links_job(self) -> LinkRunReport | None:
@@ -135,6 +156,8 @@ class Clock:
         if not urls:
             return None
         report = run_link_check(self.settings, self.store, urls, resolver=self.resolver)
+        with contextlib.suppress(StoreUnavailable):
+            opsstate.record_link_run(self.store, self.now(), report.checked, report.duration_s)
         log_event(log, "linkcheck", checked=report.checked, **report.counts(),
                   newly_dead=len(report.newly_dead), recovered=len(report.recovered),
                   duration_s=round(report.duration_s, 2))
