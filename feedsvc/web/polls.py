@@ -24,6 +24,7 @@ only Flask's hooks.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import re
@@ -171,7 +172,7 @@ class PollCounter:
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
         self._rolled_up: str | None = None
-        atexit.register(self.flush_quietly)
+        atexit.register(self._flush_at_exit)
 
     def record(self, poll: Poll, now: datetime) -> None:
         day = _day(now)
@@ -190,6 +191,10 @@ class PollCounter:
             due = time.monotonic() - self._last_flush >= self.flush_seconds
         if due:
             self.flush_quietly(now)
+
+    def _flush_at_exit(self) -> None:
+        with contextlib.suppress(StoreUnavailable):  # the store may be gone first: nothing to say
+            self.flush()
 
     def flush_quietly(self, now: datetime | None = None) -> None:
         try:
