@@ -15,8 +15,8 @@ from feedsvc.clock import Clock
 from feedsvc.settings import load_settings
 from feedsvc.store import Store
 from feedsvc.web import create_app
-from tests.test_faults import private_postgres  # noqa: F401 - the fixture, reused
 from tests.test_clock import story
+from tests.test_faults import private_postgres  # noqa: F401 - the fixture, reused
 
 LIVE = ("/links", "/api/links", "/articles/a")  # a: checked link, no published page
 
