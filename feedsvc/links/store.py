@@ -245,6 +245,19 @@ class LinkStore:
             return {int(rank): int(n) for rank, n in conn.execute(
                 select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
 
+    def backfill_ranks(self) -> int:
+        """Set `rank` on every row from its status and dead flag (for a store whose links
+        were written before the column existed); returns the rows updated."""
+        updated = 0
+        with self.engine.begin() as conn:
+            for status in LinkStatus.in_order():
+                for dead in (False, True):
+                    updated += conn.execute(update(links).where(
+                        links.c.status == str(status), links.c.dead == dead,
+                        links.c.rank != rank_of(status, dead)).values(rank=rank_of(status, dead))).rowcount
+            bump_counter(conn, LINKS_VERSION)
+        return updated
+
     def version(self) -> int:
         """Changes whenever link rows change (a check run, a build registering URLs): what
         the web's cached link pages are keyed on."""

@@ -172,6 +172,10 @@ class PollCounter:
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
         self._rolled_up: str | None = None
+        # Clients this process already wrote today: a reader polling every 15 minutes
+        # is written once a day, not at every flush (bounded; forgotten at midnight).
+        self._written: set[tuple[str, str]] = set()
+        self._written_day: str | None = None
         atexit.register(self._flush_at_exit)
 
     def record(self, poll: Poll, now: datetime) -> None:
@@ -250,8 +254,11 @@ class PollCounter:
                           "not_modified": poll_counts.c.not_modified + nm}))
             salt = daily_salt(conn, today)
             # Clients of a day already closed are dropped: their salt is gone.
-            rows = sorted({(day, path, client_hash(salt, address, agent))
-                           for day, path, address, agent in buffer.clients if day == today})
+            if self._written_day != today:
+                self._written, self._written_day = set(), today
+            rows = sorted({(day, path, hashed) for day, path, address, agent in buffer.clients
+                           if day == today and (path, hashed := client_hash(salt, address, agent))
+                           not in self._written})
             for start in range(0, len(rows), 500):
                 conn.execute(_upsert(conn, poll_clients).on_conflict_do_nothing(),
                              [{"day": d, "path": p, "client": c} for d, p, c in rows[start:start + 500]])
@@ -264,6 +271,8 @@ class PollCounter:
                     set_={"subscribers": case((poll_aggregators.c.subscribers < subs, subs),
                                               else_=poll_aggregators.c.subscribers)}))
         self._rolled_up = today
+        if len(self._written) < MAX_BUFFERED * 4:
+            self._written.update((path, client) for _, path, client in rows)
 
 
 @dataclass(frozen=True, slots=True)
