@@ -37,11 +37,11 @@ def bump_counter(conn: Connection, name: str, by: int = 1) -> None:
 
 
 def add_counters(store: Store, **counts: int) -> None:
-    """Add to several counters at once (names may contain `:` via the `builds_x` form)."""
+    """Add to several counters at once, in one transaction."""
     with store.engine.begin() as conn:
         for name, by in counts.items():
             if by:
-                bump_counter(conn, name.replace("__", ":"), by)
+                bump_counter(conn, name, by)
 
 
 def counters(store: Store) -> dict[str, int]:

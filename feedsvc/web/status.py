@@ -17,6 +17,7 @@ yet cached) answers 503 with Retry-After, never 500 with a traceback.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -93,7 +94,9 @@ def content_state(stored: dict[str, Any]) -> str:
 def status_document(*, generation: int | None, published_at: str | None, store: str,
                     reports: dict[str, dict[str, Any] | None], links: dict[str, int],
                     clocks: Sequence[opsstate.ClockRow], counters: dict[str, int],
-                    subscribers: dict[str, Any], now_iso: str) -> dict[str, Any]:
+                    subscribers: dict[str, Any], now_iso: str,
+                    link_backlog: tuple[int, int] = (0, 0),
+                    websub_backlog: dict[str, int] | None = None) -> dict[str, Any]:
     """The /status document from what was read: a pure function, shared by any renderer.
 
     `last_build` is the latest build whatever it did; `last_published` and
@@ -115,7 +118,10 @@ def status_document(*, generation: int | None, published_at: str | None, store: 
         "clocks": [{"holder": c.holder, "leader": c.leader, "started_at": c.started_at.isoformat(),
                     "seen_at": c.seen_at.isoformat(), "store_latency_s": c.store_latency_s}
                    for c in clocks],
-        "link_check": {"last_run": reports.get("last_link_run")},
+        "link_check": {"last_run": reports.get("last_link_run"), "due": link_backlog[0],
+                       "overdue": link_backlog[1]},
+        "websub": {"pings": counters.get("websub_pings", 0),
+                   "failures": counters.get("websub_failures", 0), "queue": websub_backlog},
         "links": links,
         "subscribers": subscribers,
     }
@@ -131,6 +137,7 @@ def status() -> Response:
         return _unavailable(file_problem, index.generation)
     try:
         now = utcnow()
+        from feedsvc.web.metrics import websub_backlog
         from feedsvc.web.polls import subscriber_estimates
 
         estimates = subscriber_estimates(web.store, now)
@@ -142,7 +149,10 @@ def status() -> Response:
             counters=opsstate.counters(web.store),
             subscribers={e.path: {"estimate": e.estimate, "today": e.today.as_dict(),
                                   "yesterday": e.yesterday.as_dict()} for e in estimates},
-            now_iso=now.isoformat())
+            now_iso=now.isoformat(),
+            link_backlog=opsstate.link_backlog(
+                web.store, now, timedelta(seconds=2 * web.settings.linkcheck_interval)),
+            websub_backlog=websub_backlog(web))
     except StoreUnavailable as exc:  # an unreachable store is a status, not a crash
         return _unavailable(str(exc).split("\n")[0], index.generation)
     last = document["last_build"]
