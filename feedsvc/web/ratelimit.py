@@ -56,9 +56,17 @@ def hot_path_engine(store: Store) -> Engine:
     (and the caller carries on) instead of stalling the request."""
     if make_url(store.url).get_backend_name() != "sqlite":
         return store.engine
+    from feedsvc.web.storefile import sqlite_file
+
+    path = sqlite_file(store.url)
+    if path is None:  # in memory: one connection's database, nothing to share
+        return store.engine
     engine = _hot_engines.get(id(store))
     if engine is None:
-        engine = _hot_engines[id(store)] = engine_for(store.url, HOT_PATH_TIMEOUT)
+        # mode=rw: never create the file. If it was deleted under the web, a write here
+        # must fail, not put an empty store in its place (feedsvc.web.storefile).
+        engine = _hot_engines[id(store)] = engine_for(
+            f"sqlite:///file:{path.resolve()}?mode=rw&uri=true", HOT_PATH_TIMEOUT)
     return engine
 
 

@@ -9,11 +9,12 @@ import shutil
 import time
 
 import pytest
+from sqlalchemy import func, select
 
 from feedsvc.build import Builder
 from feedsvc.clock import Clock
 from feedsvc.settings import load_settings
-from feedsvc.store import Store
+from feedsvc.store import Store, poll_counts
 from feedsvc.web import create_app
 from tests.test_clock import story
 from tests.test_faults import private_postgres  # noqa: F401 - the fixture, reused
@@ -66,9 +67,12 @@ def test_postgresql_stopped(write, tmp_path, private_postgres):  # noqa: F811
 def test_sqlite_file_gone(write, tmp_path):
     write("a.md", story(1))
     database = tmp_path / "store.sqlite3"
+    # With rate limiting on and polls written at once, requests write to the store too.
     settings = load_settings(env={}, content_dir=write.root, database_url=f"sqlite:///{database}",
-                             cache_dir=tmp_path / "cache", build_workers=1)
+                             cache_dir=tmp_path / "cache", build_workers=1, rate_limit=6000,
+                             rate_limit_burst=1000)
     store, client = _site(settings)
+    client.application.extensions["feedsvc_polls"].flush_seconds = 0
     served = client.get("/feeds/all.atom").data
     assert all(client.get(p).status_code == 200 for p in LIVE)
     store.close()
@@ -79,12 +83,17 @@ def test_sqlite_file_gone(write, tmp_path):
     # (A body not yet cached is still read through the pool's open connection to the
     # moved file: harmless, so not asserted here.)
     _assert_outage_answers(client, served, uncached_body=False)
+    for _ in range(3):  # polls and rate-limit buckets cannot be written: served all the same
+        assert client.get("/feeds/all.atom").status_code == 200
     assert not database.exists()  # no page created an empty store in its place
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(f"{moved}{suffix}"):
             shutil.move(f"{moved}{suffix}", f"{database}{suffix}")
     assert client.get("/healthz/store").status_code == 200
     assert all(client.get(p).status_code == 200 for p in LIVE)
+    client.application.extensions["feedsvc_polls"].flush()  # what waited in memory is written
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.sum(poll_counts.c.polls))).scalar() == 5  # every feed fetch
 
 
 def test_a_failed_build_shows_in_metrics_and_status(write, settings_for, monkeypatch):
