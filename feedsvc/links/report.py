@@ -11,9 +11,12 @@ from feedsvc.store import Store
 
 
 def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = True,
-                offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+                offset: int = 0, limit: int | None = None,
+                rank_counts: dict[int, int] | None = None) -> dict[str, Any]:
+    """`rank_counts` (LinkStore.rank_counts) may be passed in when the caller holds them
+    for the current links version: the one query that reads every active row."""
     links = LinkStore(store)
-    rank_counts = links.rank_counts()
+    rank_counts = links.rank_counts() if rank_counts is None else rank_counts
     # Worst first (dead, then broken ... ok), then by URL: sorted and paged in SQL.
     states, total = links.page(statuses, offset, limit, rank_counts)
     urls = [s.url for s in states]

@@ -49,6 +49,17 @@ class LinkPageCache:
         self.checked = float("-inf")
         self._answers: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._lock = threading.Lock()
+        # One miss rendered at a time per process: the others wait without holding the
+        # GIL, so feed requests on the same worker keep their share of the CPU.
+        self._rendering = threading.Lock()
+        self._rank_counts: tuple[int, dict[int, int]] | None = None
+
+    def rank_counts(self, links: LinkStore, version: int) -> dict[int, int]:
+        """Per-rank counts for this links version, read once and shared by every page."""
+        held = self._rank_counts
+        if held is None or held[0] != version:
+            held = self._rank_counts = (version, links.rank_counts())
+        return held[1]
 
     def current_version(self, links: LinkStore) -> int:
         if self.version is None or self.clock() - self.checked >= self.check_interval:
@@ -62,7 +73,12 @@ class LinkPageCache:
             if found is not None:
                 self._answers.move_to_end(key)
                 return found
-        body = make()
+        with self._rendering:
+            with self._lock:
+                found = self._answers.get(key)
+            if found is not None:  # rendered by the thread we waited for
+                return found
+            body = make()
         with self._lock:
             self._answers[key] = body
             while len(self._answers) > CACHED_ANSWERS:
@@ -104,10 +120,13 @@ def links_page() -> Response:
         return page
     links = _live_store(web)
     generation = web.cache.refresh().generation
-    key = ("html", _cache(web).current_version(links), generation, page)
+    cache = _cache(web)
+    version = cache.current_version(links)
+    key = ("html", version, generation, page)
 
     def render() -> bytes:
-        report = link_report(web.store, ATTENTION, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        report = link_report(web.store, ATTENTION, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                             rank_counts=cache.rank_counts(links, version))
         report["page"], report["per_page"] = page, PAGE_SIZE
         if page * PAGE_SIZE < report["total"]:
             report["next"] = web.options.urls.absolute(f"links?page={page + 1}")
@@ -120,7 +139,7 @@ def links_page() -> Response:
                            articles_chart=Markup(chart.decode()) if chart else None  # noqa: S704
                            ).encode()
 
-    body = _cache(web).get(key, render)
+    body = cache.get(key, render)
     return uncacheable(Response(body, content_type="text/html; charset=utf-8"), "no-cache")
 
 
@@ -136,10 +155,13 @@ def links_api() -> Response:
         return page
     web = state()
     links = _live_store(web)
-    key = ("api", _cache(web).current_version(links), tuple(statuses), page)
+    cache = _cache(web)
+    version = cache.current_version(links)
+    key = ("api", version, tuple(statuses), page)
 
     def render() -> bytes:
-        report = link_report(web.store, statuses, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        report = link_report(web.store, statuses, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                             rank_counts=cache.rank_counts(links, version))
         report["page"], report["per_page"] = page, PAGE_SIZE
         if page * PAGE_SIZE < report["total"]:
             query = "&".join(f"status={s}" for s in statuses)
@@ -147,5 +169,5 @@ def links_api() -> Response:
             report["next"] = web.options.urls.absolute(more)
         return (json.dumps(report) + "\n").encode()
 
-    body = _cache(web).get(key, render)
+    body = cache.get(key, render)
     return uncacheable(Response(body, content_type="application/json"), "no-cache")
