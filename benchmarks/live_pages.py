@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import free_port
 from benchmarks.make_corpus import make_corpus
 from feedsvc.build import Builder
-from feedsvc.links.store import LinkStore, rank_of
+from feedsvc.links.store import LinkStore, links_changed, rank_of
 from feedsvc.models import DEAD, LinkStatus
 from feedsvc.opsstate import bump_counter
 from feedsvc.settings import load_settings
@@ -75,7 +75,7 @@ def top_up_links(store: Store, wanted: int) -> int:
                 rows.clear()
         if rows:
             conn.execute(insert(links), rows)
-        bump_counter(conn, "links_version")
+        links_changed(conn)
     return wanted
 
 

@@ -6,6 +6,7 @@ the clock, the CLI and every web process share them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
@@ -20,6 +22,7 @@ from feedsvc.models import DEAD, Article, LinkStatus
 from feedsvc.opsstate import bump_counter
 from feedsvc.store import (
     Store,
+    _put_state,
     _utc,
     in_batches,
     link_articles,
@@ -27,6 +30,7 @@ from feedsvc.store import (
     link_stats,
     links,
     ops_counters,
+    state,
 )
 
 HISTORY_PER_URL = 20
@@ -111,7 +115,7 @@ class LinkStore:
                 for urls in in_batches(url_list):
                     conn.execute(update(links).where(links.c.url.in_(urls)).values(active=active))
             if new_urls or revive or retire or stale or fresh:
-                bump_counter(conn, LINKS_VERSION)
+                _links_changed(conn)
         return len(new_urls)
 
     def flagged(self) -> list[LinkState]:
@@ -176,7 +180,7 @@ class LinkStore:
                 conn.execute(delete(link_checks).where(link_checks.c.url == url,
                                                        link_checks.c.id.not_in(keep.scalar_subquery())))
             if results:
-                bump_counter(conn, LINKS_VERSION)
+                _links_changed(conn)
         return updated
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -240,10 +244,14 @@ class LinkStore:
         return counts_from_ranks(self.rank_counts())
 
     def rank_counts(self) -> dict[int, int]:
-        """Active URLs per rank: one index-only GROUP BY over `links_rank`."""
+        """Active URLs per rank, as the writer recorded them with its last change (one row
+        read: counting 100k rows costs tens of milliseconds, too much per request or
+        scrape); counted afresh for a store that has no record yet."""
         with self.engine.connect() as conn:
-            return {int(rank): int(n) for rank, n in conn.execute(
-                select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
+            raw = conn.execute(select(state.c.value).where(state.c.key == RANK_COUNTS)).scalar()
+            if raw is None:
+                return _count_ranks(conn)
+        return {int(rank): int(n) for rank, n in json.loads(raw).items()}
 
     def backfill_ranks(self) -> int:
         """Set `rank` on every row from its status and dead flag (for a store whose links
@@ -255,7 +263,7 @@ class LinkStore:
                     updated += conn.execute(update(links).where(
                         links.c.status == str(status), links.c.dead == dead,
                         links.c.rank != rank_of(status, dead)).values(rank=rank_of(status, dead))).rowcount
-            bump_counter(conn, LINKS_VERSION)
+            _links_changed(conn)
         return updated
 
     def version(self) -> int:
@@ -302,3 +310,23 @@ def counts_from_ranks(rank_counts: dict[int, int]) -> dict[str, int]:
             by_status[str(status)] += n
             dead += n if is_dead else 0
     return {**{str(s): by_status[str(s)] for s in LinkStatus.in_order()}, DEAD: dead}
+
+
+RANK_COUNTS = "link_rank_counts"  # a `state` row: {rank: active URLs}
+
+
+def _count_ranks(conn: Connection) -> dict[int, int]:
+    return {int(rank): int(n) for rank, n in conn.execute(
+        select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
+
+
+def _links_changed(conn: Connection) -> None:
+    """In the transaction that changed link rows: bump the version the web's link pages
+    are cached under, and record the per-rank counts once for every reader."""
+    bump_counter(conn, LINKS_VERSION)
+    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(_count_ranks(conn).items())}))
+
+
+def links_changed(conn: Connection) -> None:
+    """For code that writes `links` rows directly (benchmarks, migrations)."""
+    _links_changed(conn)

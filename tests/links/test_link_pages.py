@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from feedsvc.links.store import LinkStore, rank_of
+from feedsvc.links.store import LinkStore, links_changed, rank_of
 from feedsvc.models import LinkStatus
 from feedsvc.store import Store, links
 
@@ -30,6 +30,7 @@ def test_pages_follow_the_listing_order_and_filters(database_url):
              "error": None, "checked_at": NOW, "consecutive_failures": 0, "first_failure_at": None,
              "next_check_at": NOW, "checks": 1, "dead": dead, "active": True, "rank": rank_of(status, dead)}
             for url, status, dead in reversed(ROWS)])
+        links_changed(conn)
     link_store = LinkStore(store)
     everything, total = link_store.page([], 0, None)
     assert [s.url for s in everything] == [url for url, _, _ in ROWS] and total == 10
