@@ -191,10 +191,14 @@ def main() -> None:
         alone = feed_latencies(10)
         print(f"feed /feeds/all.atom alone: p50 {pct(alone, 0.5):.1f} ms p99 {pct(alone, 0.99):.1f} ms "
               f"({len(alone)} requests)")
-        for label, invalidate_every in (("one check run during the load", 3600.0),
-                                        ("cache invalidated every second", 1.0)):
-            loaded = feed_under_load(store, base, feed_latencies, invalidate_every)
-            print(f"feed under 8 clients on random /api/links pages 1-1000, {label}: "
+        for pages, label, invalidate_every in (
+                (1, "one check run during the load", 3600.0),
+                (1, "a new check run every second", 1.0),
+                (1000, "one check run during the load", 3600.0),
+                (1000, "a new check run every second", 1.0)):
+            loaded = feed_under_load(store, base, feed_latencies, invalidate_every, pages)
+            what = "/api/links" if pages == 1 else f"random /api/links pages 1-{pages}"
+            print(f"feed under 8 clients on {what}, {label}: "
                   f"p50 {pct(loaded, 0.5):.1f} ms p99 {pct(loaded, 0.99):.1f} ms "
                   f"({len(loaded)} requests)")
     finally:
@@ -208,7 +212,7 @@ def main() -> None:
 
 
 def feed_under_load(store: Store, base: str, feed_latencies: Callable[[float], list[float]],
-                    invalidate_every: float) -> list[float]:
+                    invalidate_every: float, pages: int) -> list[float]:
     stop = threading.Event()
     with store.engine.begin() as conn:  # a check run just ended: nothing cached
         bump_counter(conn, "links_version")
@@ -217,7 +221,7 @@ def feed_under_load(store: Store, base: str, feed_latencies: Callable[[float], l
         rng = random.Random(seed)
         with httpx.Client(base_url=base, trust_env=False, timeout=30) as client:
             while not stop.is_set():
-                client.get(f"/api/links?page={rng.randint(1, 1000)}")
+                client.get(f"/api/links?page={rng.randint(1, pages)}")
 
     def invalidate() -> None:
         while not stop.wait(invalidate_every):

@@ -36,11 +36,12 @@ bp = Blueprint("links", __name__)
 PAGE_SIZE = 100
 ATTENTION = (*(str(s) for s in LinkStatus.in_order() if s.needs_attention), DEAD)
 STATUSES = {*(str(s) for s in LinkStatus.in_order()), DEAD}
-CACHED_ANSWERS = 256
+CACHE_BYTES = 32 * 1024 * 1024  # per process: some 500 pages of 100 links with their history
 
 
 class LinkPageCache:
-    """Rendered link answers keyed by (links version, generation, query); bounded LRU."""
+    """Rendered link answers keyed by (links version, generation, query); an LRU bounded
+    in bytes."""
 
     def __init__(self, check_interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.check_interval = check_interval
@@ -48,6 +49,7 @@ class LinkPageCache:
         self.version: int | None = None
         self.checked = float("-inf")
         self._answers: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         # One miss rendered at a time per process: the others wait without holding the
         # GIL, so feed requests on the same worker keep their share of the CPU.
@@ -80,9 +82,11 @@ class LinkPageCache:
                 return found
             body = make()
         with self._lock:
-            self._answers[key] = body
-            while len(self._answers) > CACHED_ANSWERS:
-                self._answers.popitem(last=False)
+            if key not in self._answers:
+                self._answers[key] = body
+                self._bytes += len(body)
+            while self._bytes > CACHE_BYTES and len(self._answers) > 1:
+                self._bytes -= len(self._answers.popitem(last=False)[1])
         return body
 
 
