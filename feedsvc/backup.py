@@ -36,7 +36,8 @@ __all__ = ["HISTORY_TABLES", "BackupError", "backup_history", "history_counts", 
 
 # The tables a build cannot recreate. A new table of that kind (anything learnt over
 # time rather than derived from the content) belongs here too.
-HISTORY_TABLES = ("links", "link_articles", "link_checks", "link_stats", "article_dates")
+HISTORY_TABLES = ("links", "link_articles", "link_checks", "link_stats", "article_dates",
+                  "poll_counts", "poll_aggregators")
 
 
 class BackupError(FeedsvcError):

@@ -520,6 +520,9 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
     the terminal does not leave it running in the background.
     """
     refuse_busy_port(host, port)
+    from feedsvc.web.multiproc import prepare_metrics_dir
+
+    prepare_metrics_dir()  # before the workers start: one /metrics for all of them
     if server == "gunicorn":
         os.execvp(sys.executable, [  # noqa: S606 - becomes gunicorn; fixed argument list
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),

@@ -54,6 +54,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from feedsvc import opsstate
 from feedsvc.build import Builder
 from feedsvc.drift import drift, shaping_settings
 from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
@@ -65,7 +66,7 @@ from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import Fence, Store
-from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE
+from feedsvc.web.linkstate import CLOCK_STATE
 from feedsvc.websub import SendReport, send_due
 
 log = logging.getLogger("feedsvc.clock")
@@ -102,6 +103,7 @@ class Clock:
         self.resolver = resolver
         self.leader = False
         self.epoch: int | None = None
+        self.started_at = now()
         self._lease_lock = threading.Lock()
         self._scheduler: BaseScheduler | None = None
         self._building = threading.Event()  # the build job is running (it sees a takeover itself)
@@ -112,6 +114,7 @@ class Clock:
         """Take or renew the lease. On a takeover, warn about settings drift and (unless
         `build_now` is False: the caller is the build) run the build at once."""
         with self._lease_lock:
+            started = time.perf_counter()
             try:
                 epoch = self.store.claim_lease(LEASE_NAME, self.holder,
                                                self.settings.clock_lease_seconds, self.now())
@@ -119,15 +122,23 @@ class Clock:
                 log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200])
                 epoch = None
             took_over = epoch is not None and epoch != self.epoch
-            if (epoch is not None) != self.leader or took_over:
+            changed = (epoch is not None) != self.leader or took_over
+            if changed:
                 log_event(log, "leadership", holder=self.holder, leader=epoch is not None,
                           epoch=epoch if epoch is not None else self.epoch)
             self.leader, self.epoch = epoch is not None, epoch
+            self._publish_state(changed, time.perf_counter() - started)
         if took_over:
             self._warn_on_drift()
             if build_now:
                 self._build_now()
         return epoch is not None
+
+    def _publish_state(self, changed: bool, latency_s: float) -> None:
+        """This clock's row in the store, for every web's /metrics (feedsvc.opsstate)."""
+        with contextlib.suppress(StoreUnavailable):  # the lease error above already said so
+            opsstate.record_clock(self.store, self.holder, leader=self.leader, changed=changed,
+                                  started_at=self.started_at, now=self.now(), latency_s=latency_s)
 
     def fence(self) -> Fence | None:
         """The fence for a job starting now: the lease as held at this moment."""
@@ -196,6 +207,7 @@ class Clock:
             if self.leader:
                 with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(LEASE_NAME, self.holder)
+                    opsstate.forget_clock(self.store, self.holder)
                 self.leader, self.epoch = False, None
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 
@@ -216,6 +228,7 @@ class Clock:
         fence = self.fence()
         if fence is None:
             return None
+        started = self.now()
         try:
             with self._renewing():
                 # never with allow_shrink: only a person may shrink the site
@@ -227,6 +240,10 @@ class Clock:
         except PublishConflict as exc:
             log_event(log, "build_conflict", logging.WARNING, holder=self.holder, reason=str(exc))
             return None
+        except Exception as exc:  # counted and kept as the last failure, then APScheduler logs it
+            with contextlib.suppress(StoreUnavailable):  # a store outage is what failed it
+                opsstate.record_build_failure(self.store, f"{type(exc).__name__}: {exc}", started)
+            raise
         self._record_clock_state()
         if report.refused:
             log_event(log, "build_refused", logging.ERROR, status=report.status,
@@ -262,7 +279,7 @@ class Clock:
         started = self.now()
         urls = LinkStore(self.store).due(started, self.settings.linkcheck_batch)
         if not urls:
-            self._record_link_run(started, 0)
+            self._record_link_run(started, 0, 0.0)
             return None
         try:
             with self._renewing():
@@ -271,7 +288,7 @@ class Clock:
         except LeaseLost as exc:
             self._lost(fence, "links", exc)
             return None
-        self._record_link_run(started, report.checked)
+        self._record_link_run(started, report.checked, report.duration_s)
         log_event(log, "linkcheck", checked=report.checked, **report.counts(),
                   newly_dead=len(report.newly_dead), recovered=len(report.recovered),
                   duration_s=round(report.duration_s, 2))
@@ -284,11 +301,12 @@ class Clock:
                 "check_links": self.check_links, "linkcheck_interval": self.settings.linkcheck_interval,
                 "build_interval": self.settings.build_interval, "at": self.now().isoformat()})
 
-    def _record_link_run(self, started: datetime, checked: int) -> None:
+    def _record_link_run(self, started: datetime, checked: int, duration_s: float) -> None:
+        """One record of the run (the pages' `last_link_run`) and the link-run counters."""
         with contextlib.suppress(StoreUnavailable):
-            self.store.put_state(LINK_RUN_STATE, {
-                "at": started.isoformat(), "checked": checked,
-                "next_at": (started + timedelta(seconds=self.settings.linkcheck_interval)).isoformat()})
+            opsstate.record_link_run(
+                self.store, started, checked, duration_s,
+                next_at=started + timedelta(seconds=self.settings.linkcheck_interval))
 
     def websub_job(self) -> SendReport | None:
         if not self.renew_lease():
@@ -306,6 +324,9 @@ class Clock:
             self._lost(fence, "websub", exc)
             return None
         if report.sent or report.failed:
+            with contextlib.suppress(StoreUnavailable):
+                opsstate.add_counters(self.store, websub_pings=report.sent,
+                                      websub_failures=report.failed)
             backlog = self.store.websub_backlog()
             log_event(log, "websub", logging.WARNING if report.failed else logging.INFO,
                       sent=report.sent, failed=report.failed, duration_s=report.duration_s,

@@ -167,8 +167,10 @@ class Settings:
         "full response, so clients that revalidate may poll ten times as often.", minimum=0)
     rate_limit_burst: float = _setting(
         30.0, "Requests a client may make at once before the rate applies.", minimum=1)
-    trust_proxy: bool = _setting(
-        False, "Take the client address from X-Forwarded-For (only behind a proxy you run).")
+    trust_proxy: int = _setting(
+        0, "Proxy hops you run in front of the web (0: none). With N, the client address is the "
+        "N-th X-Forwarded-For entry from the right, the one your proxies added (like werkzeug's "
+        "ProxyFix); `true` means 1.", minimum=0, kind="hops")
     web_check_interval: float = _setting(
         1.0, "Seconds between a web process's checks for a newer generation (a request "
         "triggers the check; 0 checks on every request).", minimum=0)
@@ -216,6 +218,8 @@ def _parse_value(f: dataclasses.Field[Any], raw: str) -> Any:
     meta = f.metadata
     name = env_name(f)
     raw = raw.strip()
+    if meta["kind"] == "hops" and raw.lower() in ("true", "yes", "on", "false", "no", "off", ""):
+        return 1 if raw.lower() in ("true", "yes", "on") else 0  # the older on/off form
     if f.type in (int, "int"):
         try:
             value: Any = int(raw)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -136,8 +137,12 @@ links = Table(
     Column("checks", Integer, nullable=False),
     Column("dead", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
+    # Worst first: the order /links and /api/links list URLs in (feedsvc.links.store.rank_of),
+    # kept in a column so that SQL sorts, filters and pages with an index.
+    Column("rank", Integer, nullable=False, default=0),
 )
 Index("links_due", links.c.active, links.c.next_check_at)
+Index("links_rank", links.c.active, links.c.rank, links.c.url)
 link_articles = Table(
     "link_articles", metadata,
     Column("url", String(2048), primary_key=True),
@@ -205,6 +210,59 @@ websub_queue = Table(
     Column("last_error", Text),
 )
 Index("websub_queue_due", websub_queue.c.next_attempt_at)
+
+# Operations (feedsvc.opsstate): cluster-wide counters (builds by status, leader
+# changes, WebSub pings) and one row per clock process, so that every web's
+# /metrics shows the whole system, clocks included.
+ops_counters = Table(
+    "ops_counters", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+clock_processes = Table(
+    "clock_processes", metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("leader", Boolean, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("store_latency_s", Float, nullable=False),
+)
+
+# Rate limiting (feedsvc.web.ratelimit): one token bucket per client, shared by
+# every web process; `updated` is wall-clock seconds (time.time()).
+rate_buckets = Table(
+    "rate_buckets", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("allowed", Boolean, nullable=False),
+)
+Index("rate_buckets_updated", rate_buckets.c.updated)
+
+# Feed polls (feedsvc.web.polls): per feed and UTC day, how often it was fetched,
+# the distinct clients (salted hashes, kept for the current day only) and what
+# aggregators say about their subscribers in their User-Agent.
+poll_counts = Table(
+    "poll_counts", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("polls", Integer, nullable=False),
+    Column("not_modified", Integer, nullable=False),
+    Column("clients", Integer),  # distinct clients, set when the day is rolled up
+)
+poll_clients = Table(
+    "poll_clients", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("client", String(32), primary_key=True),
+)
+poll_aggregators = Table(
+    "poll_aggregators", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("path", String(512), primary_key=True),
+    Column("reader", String(200), primary_key=True),
+    Column("subscribers", Integer, nullable=False),
+)
 
 KEEP_GENERATIONS = 5
 KEEP_SECONDS = 600
@@ -306,6 +364,9 @@ def _raise_store_unavailable(context: ExceptionContext) -> None:
         raise StoreUnavailable(f"the store is unavailable: {reason}") from context.sqlalchemy_exception
 
 
+IDLE_IN_TRANSACTION_S = 10
+
+
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -325,8 +386,14 @@ def engine_for(url: str, timeout: float = 30.0) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # pool_pre_ping: connections that died with a database restart are replaced, not used.
-    engine = create_engine(parsed, pool_pre_ping=True,
-                           connect_args={"connect_timeout": max(1, int(timeout))})
+    # idle_in_transaction_session_timeout: a process frozen inside a transaction (SIGSTOP,
+    # a stalled VM) would hold its row locks, the lease row's among them (every fenced
+    # write locks it), for as long as it is frozen, and no standby could take over; the
+    # server ends such a session instead, and the process finds its writes refused when
+    # it wakes. No transaction of feedsvc's waits on its client for that long.
+    engine = create_engine(parsed, pool_pre_ping=True, connect_args={
+        "connect_timeout": max(1, int(timeout)),
+        "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_S * 1000}"})
     event.listen(engine, "handle_error", _raise_store_unavailable)
     return engine
 
@@ -704,14 +771,31 @@ class Store:
                 "oldest_age_s": round(age, 3)}
 
     def record_report(self, report: JSONObject, *, fence: Fence | None = None) -> None:
-        """Keep the latest build report even when no new generation was published."""
+        """Keep the latest build report even when no new generation was published.
+
+        In the same transaction: count the build under its status (`ops_counters`),
+        and keep the last published report and the last refused or failed one under
+        their own keys, so that a stream of `unchanged` builds never hides either."""
         value = json.dumps(report, sort_keys=True, default=str)
+        status = str(report.get("status", "unknown"))
         with self.engine.begin() as conn:
             check_fence(conn, fence)
-            changed = conn.execute(update(state).where(state.c.key == "last_report")
-                                   .values(value=value)).rowcount
-            if not changed:
-                conn.execute(insert(state).values(key="last_report", value=value))
+            _put_state(conn, "last_report", value)
+            if status == "published":
+                _put_state(conn, "last_published_report", value)
+            elif status != "unchanged":
+                _put_state(conn, "last_failed_report", value)
+            if status in ("published", "unchanged"):
+                _put_state(conn, "last_success_at", str(report.get("started_at", "")))
+            from feedsvc.opsstate import bump_counter
+
+            bump_counter(conn, f"builds:{status}")
+
+    def state_values(self, *keys: str) -> dict[str, str]:
+        """Raw values of these `state` rows (missing keys are left out)."""
+        with self.engine.connect() as conn:
+            return {key: value for key, value in conn.execute(  # noqa: C416 - Row pairs
+                select(state.c.key, state.c.value).where(state.c.key.in_(keys)))}
 
     def put_state(self, key: str, value: JSONObject) -> None:
         """Keep one small JSON record under `key` (what the clock last did, for the pages)."""
@@ -730,3 +814,9 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(select(state.c.value).where(state.c.key == "last_report")).scalar()
         return json.loads(value) if value else None
+
+
+def _put_state(conn: Connection, key: str, value: str) -> None:
+    """Set one `state` row, inserting it the first time."""
+    if not conn.execute(update(state).where(state.c.key == key).values(value=value)).rowcount:
+        conn.execute(insert(state).values(key=key, value=value))

@@ -209,12 +209,13 @@ def test_postgresql_restart(write, tmp_path, private_postgres):
     served = client.get("/feeds/all.atom").data
     private_postgres.stop()
     assert client.get("/feeds/all.atom").data == served          # from memory
-    assert client.get("/readyz").status_code == 503
+    assert client.get("/readyz").status_code == 200               # it can serve
+    assert client.get("/healthz/store").status_code == 503
     write("a.md", story(1, extra=" (edited)"))
     with pytest.raises(StoreUnavailable):
         builder.build()
     private_postgres.start()
-    assert wait_until(lambda: client.get("/readyz").status_code == 200, 10)
+    assert wait_until(lambda: client.get("/healthz/store").status_code == 200, 10)
     assert builder.store.current_generation() == first              # nothing partial
     report = builder.build()
     assert report.published and report.generation == first + 1

@@ -6,20 +6,19 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from feedsvc.links.store import LinkStore
-from feedsvc.models import DEAD, LinkStatus
+from feedsvc.links.store import LinkStore, counts_from_ranks
 from feedsvc.store import Store
 
 
 def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = True,
-                offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+                offset: int = 0, limit: int | None = None,
+                rank_counts: dict[int, int] | None = None) -> dict[str, Any]:
+    """`rank_counts` (LinkStore.rank_counts) may be passed in when the caller holds them
+    for the current links version: the one query that reads every active row."""
     links = LinkStore(store)
-    wanted = set(statuses)
-    states = [s for s in links.states().values()
-              if not wanted or s.status in wanted or (DEAD in wanted and s.dead)]
-    states.sort(key=lambda s: (not s.dead, -LinkStatus(s.status).order, s.url))  # worst first
-    total = len(states)
-    states = states[offset:offset + limit if limit is not None else None]
+    rank_counts = links.rank_counts() if rank_counts is None else rank_counts
+    # Worst first (dead, then broken ... ok), then by URL: sorted and paged in SQL.
+    states, total = links.page(statuses, offset, limit, rank_counts)
     urls = [s.url for s in states]
     articles = links.articles(urls)
     past = links.history(urls) if history else {}
@@ -38,7 +37,7 @@ def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = T
                           "published": a.published.isoformat()} for a in articles.get(state.url, [])],
             **({"history": past.get(state.url, [])} if history else {}),
         })
-    return {"counts": links.counts(), "total": total, "links": rows}
+    return {"counts": counts_from_ranks(rank_counts), "total": total, "links": rows}
 
 
 def render_report(report: dict[str, Any], output_format: str) -> str:

@@ -6,6 +6,7 @@ the clock, the CLI and every web process share them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,13 +14,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
+from feedsvc.opsstate import bump_counter
 from feedsvc.store import (
     Fence,
     Store,
+    _put_state,
     _utc,
     check_fence,
     in_batches,
@@ -27,12 +31,15 @@ from feedsvc.store import (
     link_checks,
     link_stats,
     links,
+    ops_counters,
+    state,
 )
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
 
 HISTORY_PER_URL = 20
+LINKS_VERSION = "links_version"  # an ops_counters row
 STATE_COLUMNS = ("status", "code", "final_url", "permanent_redirect", "error", "checked_at",
                  "consecutive_failures", "first_failure_at", "next_check_at", "checks", "dead")
 
@@ -82,8 +89,23 @@ def _state(row: Row[Any]) -> LinkState:
     return LinkState(url=row.url, **values)
 
 
+def rank_of(status: LinkStatus | str, dead: bool) -> int:
+    """Where a link is listed: dead ones first, then from the worst status to the best.
+    Stored with the row (`links.rank`) so that SQL sorts and pages with an index; each
+    (dead, status) pair has its own rank, so a status filter is a set of ranks."""
+    return (0 if dead else 100) + (10 - LinkStatus(status).order)
+
+
+def ranks_for(statuses: Iterable[str]) -> list[int]:
+    """The ranks a status filter selects (`dead` selects every dead link)."""
+    wanted = set(statuses)
+    return sorted({rank_of(s, dead) for s in LinkStatus.in_order() for dead in (False, True)
+                   if not wanted or str(s) in wanted or (DEAD in wanted and dead)})
+
+
 def _row(state: LinkState) -> dict[str, object]:
-    return {name: getattr(state, name) for name in STATE_COLUMNS}
+    return {**{name: getattr(state, name) for name in STATE_COLUMNS},
+            "rank": rank_of(state.status, state.dead)}
 
 
 class LinkStore:
@@ -127,7 +149,8 @@ class LinkStore:
                 "url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
                 "permanent_redirect": False, "error": None, "checked_at": None,
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
-                "checks": 0, "dead": False, "active": True} for url in new_urls]
+                "checks": 0, "dead": False, "active": True,
+                "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
             for batch in in_batches(rows):
                 conn.execute(insert(links), batch)
             revive = [url for url, active in known.items() if url in used and not active]
@@ -135,6 +158,8 @@ class LinkStore:
             for url_list, active in ((revive, True), (retire, False)):
                 for urls in in_batches(url_list):
                     conn.execute(update(links).where(links.c.url.in_(urls)).values(active=active))
+            if new_urls or revive or retire or stale or fresh:
+                _links_changed(conn)
         return len(new_urls)
 
     def flagged(self) -> list[LinkState]:
@@ -212,6 +237,8 @@ class LinkStore:
                         .limit(HISTORY_PER_URL))
                 conn.execute(delete(link_checks).where(link_checks.c.url == url,
                                                        link_checks.c.id.not_in(keep.scalar_subquery())))
+            if results:
+                _links_changed(conn)
         return updated
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -272,12 +299,95 @@ class LinkStore:
 
     def counts(self) -> dict[str, int]:
         """Active URLs by status, plus how many are dead."""
+        return counts_from_ranks(self.rank_counts())
+
+    def rank_counts(self) -> dict[int, int]:
+        """Active URLs per rank, as the writer recorded them with its last change (one row
+        read: counting 100k rows costs tens of milliseconds, too much per request or
+        scrape); counted afresh for a store that has no record yet."""
         with self.engine.connect() as conn:
-            by_status: Counter[str] = Counter(dict(conn.execute(
-                select(links.c.status, func.count()).where(links.c.active).group_by(links.c.status)).all()))
-            dead = conn.execute(select(func.count()).select_from(links)
-                                .where(links.c.active, links.c.dead)).scalar()
-        return {**{str(s): by_status.get(s, 0) for s in LinkStatus.in_order()}, DEAD: dead or 0}
+            raw = conn.execute(select(state.c.value).where(state.c.key == RANK_COUNTS)).scalar()
+            if raw is None:
+                return _count_ranks(conn)
+        return {int(rank): int(n) for rank, n in json.loads(raw).items()}
+
+    def backfill_ranks(self) -> int:
+        """Set `rank` on every row from its status and dead flag (for a store whose links
+        were written before the column existed); returns the rows updated."""
+        updated = 0
+        with self.engine.begin() as conn:
+            for status in LinkStatus.in_order():
+                for dead in (False, True):
+                    updated += conn.execute(update(links).where(
+                        links.c.status == str(status), links.c.dead == dead,
+                        links.c.rank != rank_of(status, dead)).values(rank=rank_of(status, dead))).rowcount
+            _links_changed(conn)
+        return updated
+
+    def version(self) -> int:
+        """Changes whenever link rows change (a check run, a build registering URLs): what
+        the web's cached link pages are keyed on."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(ops_counters.c.value)
+                                 .where(ops_counters.c.name == LINKS_VERSION)).scalar()
+        return int(value or 0)
+
+    def page(self, statuses: Iterable[str], offset: int, limit: int | None,
+             rank_counts: dict[int, int] | None = None) -> tuple[list[LinkState], int]:
+        """One page of active links in listing order (worst first, then by URL) and the
+        total that match: filtered, sorted and paged in SQL, one rank at a time, so every
+        query walks the `links_rank` index and skips whole ranks by their counts."""
+        counts = self.rank_counts() if rank_counts is None else rank_counts
+        wanted = [r for r in ranks_for(statuses) if counts.get(r)]
+        total = sum(counts[r] for r in wanted)
+        found: list[LinkState] = []
+        skip = offset
+        with self.engine.connect() as conn:
+            for rank in wanted:
+                if limit is not None and len(found) >= limit:
+                    break
+                if skip >= counts[rank]:
+                    skip -= counts[rank]
+                    continue
+                query = (select(links).where(links.c.active, links.c.rank == rank)
+                         .order_by(links.c.url).offset(skip))
+                if limit is not None:
+                    query = query.limit(limit - len(found))
+                found.extend(_state(row) for row in conn.execute(query))
+                skip = 0
+        return found, total
+
+
+def counts_from_ranks(rank_counts: dict[int, int]) -> dict[str, int]:
+    """Active URLs by status, plus how many are dead, from the per-rank counts."""
+    by_status: Counter[str] = Counter()
+    dead = 0
+    for status in LinkStatus.in_order():
+        for is_dead in (False, True):
+            n = rank_counts.get(rank_of(status, is_dead), 0)
+            by_status[str(status)] += n
+            dead += n if is_dead else 0
+    return {**{str(s): by_status[str(s)] for s in LinkStatus.in_order()}, DEAD: dead}
+
+
+RANK_COUNTS = "link_rank_counts"  # a `state` row: {rank: active URLs}
+
+
+def _count_ranks(conn: Connection) -> dict[int, int]:
+    return {int(rank): int(n) for rank, n in conn.execute(
+        select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
+
+
+def _links_changed(conn: Connection) -> None:
+    """In the transaction that changed link rows: bump the version the web's link pages
+    are cached under, and record the per-rank counts once for every reader."""
+    bump_counter(conn, LINKS_VERSION)
+    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(_count_ranks(conn).items())}))
+
+
+def links_changed(conn: Connection) -> None:
+    """For code that writes `links` rows directly (benchmarks, migrations)."""
+    _links_changed(conn)
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:

@@ -32,6 +32,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not isinstance(settings, Settings):
         settings = load_settings()
     app.config["FEEDSVC_SETTINGS"] = settings
+    if test_config is None:  # a server's worker: its logs follow FEEDSVC_LOG_FORMAT too
+        from feedsvc.logs import configure_logging
+
+        configure_logging(settings.log_format)
     app.config.update(config)
     init_app(app, settings)
 
@@ -43,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         openapi,
         origin,
         pages,
+        polls,
         ratelimit,
         routes,
         status,
@@ -54,7 +59,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(openapi.bp)
     metrics.init_app(app)
-    ratelimit.init_app(app, settings.rate_limit, settings.rate_limit_burst, settings.trust_proxy)
+    web = app.extensions["feedsvc"]
+    ratelimit.init_app(app, web.store, settings.rate_limit, settings.rate_limit_burst,
+                       int(settings.trust_proxy))
+    polls.init_app(app, web.store, int(settings.trust_proxy))
     app.before_request(errors.refuse_oversized_requests)
     app.register_blueprint(status.bp)
     errors.init_app(app)

@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -70,8 +71,9 @@ from feedsvc.urls import (
 )
 from feedsvc.web.documents import GenerationIndex, ServedDocument
 from feedsvc.web.http import accepts_gzip, not_modified
-from feedsvc.web.metrics import count_request
+from feedsvc.web.metrics import record_request
 from feedsvc.web.negotiate import is_navigation, prefers_html
+from feedsvc.web.polls import PollCounter, poll_from_environ
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -89,6 +91,9 @@ MAX_URL_LENGTH = 2048  # feedsvc.web.errors.MAX_URL_LENGTH: longer ones get Flas
 MEMO_LIMIT = 4096      # answers for paths that are not documents, per generation
 
 FEED_ENDPOINTS = frozenset({"documents.feed", "documents.archive"})
+# Documents whose view reads the query string (`/feeds.opml?topics=a,b`): with one, Flask
+# answers. Every other document is the same whatever the query (`?utm_source=...`).
+QUERY_ENDPOINTS = frozenset({"documents.opml"})
 
 
 def _document_path(endpoint: str, args: dict[str, Any]) -> str | None:
@@ -110,10 +115,15 @@ def _document_path(endpoint: str, args: dict[str, Any]) -> str | None:
 # Request hooks whose effect this layer reproduces (or, for rate limiting, defers to Flask for).
 KNOWN_HOOKS = frozenset({
     "feedsvc.web.errors.refuse_oversized_requests",
+    "feedsvc.web.metrics._start",   # request count and latency: `_answered`
     "feedsvc.web.metrics._count",
+    "feedsvc.web.polls.init_app.<locals>._count_poll",  # poll counting: `_answered`
     "feedsvc.web.origin.cache_redirects.<locals>.hook",
     "feedsvc.web.ratelimit.init_app.<locals>._check",
-    "feedsvc.web.ratelimit.init_app.<locals>._charge",
+    "feedsvc.web.ratelimit.init_app.<locals>._settle",
+    # Only for live article pages (never a published document) and /status (never here):
+    "feedsvc.web.status._refuse_live_article_without_store",
+    "feedsvc.web.status.status_as_html",
 })
 
 
@@ -179,6 +189,8 @@ class FastPath:
         self._gzip: dict[str, bool] = {}
         self._html: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
+        self._polls: PollCounter | None = app.extensions.get("feedsvc_polls")
+        self._hops = int(app.config["FEEDSVC_SETTINGS"].trust_proxy)
 
     # --- whether to answer at all ---------------------------------------
 
@@ -194,6 +206,17 @@ class FastPath:
             self._active = not unknown and not limited
         return self._active
 
+    def _answered(self, environ: WSGIEnvironment, endpoint: str, status: int,
+                  started: float) -> None:
+        """What Flask's hooks do for an answered request: count it and its latency in
+        /metrics (metrics._start/_count), and count a feed poll (polls._count_poll)."""
+        record_request(endpoint, status, time.perf_counter() - started)
+        polls = self._polls
+        if polls is not None:
+            poll = poll_from_environ(environ, status, self._hops)
+            if poll is not None:
+                polls.record(poll, utcnow())
+
     def _web(self) -> WebState:
         web: WebState = self.app.extensions["feedsvc"]
         return web
@@ -201,6 +224,7 @@ class FastPath:
     # --- the request ------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
         path: str = environ.get("PATH_INFO", "")  # empty: Flask answers 308 to "/"
         if (method != "GET" and method != "HEAD") or not self.active:
@@ -221,16 +245,19 @@ class FastPath:
         if found == DELEGATE:
             return self.downstream(environ, start_response)
         if isinstance(found, Document):
-            return self._document(found, environ, start_response, method == "HEAD", retry=True)
-        return self._not_found(memo, path, environ, start_response)
+            if query and found.endpoint in QUERY_ENDPOINTS:
+                return self.downstream(environ, start_response)
+            return self._document(found, environ, start_response, method == "HEAD", started,
+                                  retry=True)
+        return self._not_found(memo, path, environ, start_response, started)
 
     def _document(self, entry: Document, environ: WSGIEnvironment, start_response: StartResponse,
-                  head: bool, *, retry: bool) -> Iterable[bytes]:
+                  head: bool, started: float, *, retry: bool) -> Iterable[bytes]:
         if entry.feed_type is not None and entry.see_other is not None:
             accept = environ.get("HTTP_ACCEPT")
             if accept and self._prefers_html(accept, entry.feed_type) and is_navigation(
                     environ.get("HTTP_SEC_FETCH_DEST"), environ.get("HTTP_UPGRADE_INSECURE_REQUESTS")):
-                count_request(entry.endpoint, 303)
+                self._answered(environ, entry.endpoint, 303, started)
                 start_response("303 See Other", list(entry.see_other))
                 return []
         gzip = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
@@ -241,7 +268,7 @@ class FastPath:
             if (if_none_match is not None and if_none_match in entry.tags) or not_modified(
                     if_none_match, if_modified_since, (doc.etag, doc.gzip_etag),
                     doc.last_modified, utcnow()):
-                count_request(entry.endpoint, 304)
+                self._answered(environ, entry.endpoint, 304, started)
                 start_response("304 Not Modified", list(entry.not_modified[gzip]))
                 return []
         web = self._web()
@@ -251,12 +278,12 @@ class FastPath:
             if retry and self._memo is not None and self._memo.index is not web.cache.index:
                 return self(environ, start_response)
             return self.downstream(environ, start_response)
-        count_request(entry.endpoint, 200)
+        self._answered(environ, entry.endpoint, 200, started)
         start_response("200 OK", list(entry.ok[gzip]))
         return [] if head else [body]
 
     def _not_found(self, memo: Memo, path: str, environ: WSGIEnvironment,
-                   start_response: StartResponse) -> Iterable[bytes]:
+                   start_response: StartResponse, started: float) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         accept = environ.get("HTTP_ACCEPT", "")
         key = (path, method, accept)
@@ -269,7 +296,7 @@ class FastPath:
             if len(memo.fixed) >= MEMO_LIMIT:
                 memo.fixed.clear()
             memo.fixed[key] = fixed
-        count_request(fixed.endpoint, int(fixed.status[:3]))
+        self._answered(environ, fixed.endpoint, int(fixed.status[:3]), started)
         start_response(fixed.status, list(fixed.headers))
         return [fixed.body] if fixed.body else []
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from feedsvc.opsstate import LINK_RUN_STATE
 from feedsvc.render.timefmt import parse_time
 
-CLOCK_STATE = "clock"  # store state keys the clock writes
-LINK_RUN_STATE = "last_link_run"
+CLOCK_STATE = "clock"  # store state keys the clock writes (and LINK_RUN_STATE, re-exported)
+__all__ = ["CLOCK_STATE", "LINK_RUN_STATE", "STALE_INTERVALS", "CheckingState", "checking_state"]
 # A clock that has not reported for this many build intervals is taken as gone.
 STALE_INTERVALS = 3
 

@@ -1,21 +1,45 @@
-"""Liveness, readiness and the last build report, for operators and orchestrators."""
+"""Liveness, readiness, store health and the status document, for operators and orchestrators.
+
+* `/healthz`: the process answers (touches nothing else).
+* `/readyz`: *this process can serve*: a generation is loaded. A database blip
+  does not make it 503: every web keeps serving the generation it holds, and
+  a load balancer that dropped them all would take the site down for nothing.
+  The store's state is reported in the body, not in the status code.
+* `/healthz/store`: the store answers (503 when it does not): for alerts, not
+  for load balancers.
+* `/status`: the status document (`status_document`, a pure function of what
+  was read, so an HTML page can render the same data).
+
+While the store is away, a page that needs it (a live page, a document not
+yet cached) answers 503 with Retry-After, never 500 with a traceback.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MIMEAccept
 
+from feedsvc import opsstate
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.render.status_page import render_status_page
+from feedsvc.urls import article_html_path
+from feedsvc.web.errors import json_error
 from feedsvc.web.http import uncacheable
-from feedsvc.web.state import state
+from feedsvc.web.state import WebState, state
 
 bp = Blueprint("status", __name__)
+RETRY_AFTER = "30"
+
+
+def _store_problem(web: WebState) -> str | None:
+    return web.cache.last_error
 
 
 @bp.get("/healthz")
@@ -24,32 +48,44 @@ def healthz() -> Response:
     return uncacheable(Response("ok\n", content_type="text/plain; charset=utf-8"))
 
 
+@bp.get("/healthz/store")
+def store_health() -> Response:
+    """Whether the store answers now (a query, unless the SQLite file is known to be gone)."""
+    web = state()
+    web.cache.refresh(force=True)
+    problem = _store_problem(web)
+    response = jsonify({"store": "ok" if problem is None else problem})
+    response.status_code = 200 if problem is None else 503
+    return uncacheable(response)
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when the store answers and a generation is loaded; says how old it is."""
+    """Ready when a generation is loaded (from the store now or held from before); says how
+    old it is and, separately, whether the store answers."""
     web = state()
     index = web.cache.refresh(force=True)
     age = (utcnow() - index.published_at).total_seconds() if index.published_at else None
-    ready = index.generation is not None and web.cache.last_error is None
+    ready = index.generation is not None
     content = "unknown"
-    if web.cache.last_error is None:
+    if _store_problem(web) is None:
         try:
             report = web.store.last_report()
         except StoreUnavailable:  # the store error is reported below
             report = None
         if report is not None:
-            content = _content_state(report)
+            content = content_state(report)
     body = {"ready": ready, "generation": index.generation, "content": content,
             "published_at": index.published_at.isoformat() if index.published_at else None,
             "age_seconds": round(age, 1) if age is not None else None,
             "documents": len(index.documents),
-            "store": "ok" if web.cache.last_error is None else web.cache.last_error}
+            "store": _store_problem(web) or "ok"}
     response = jsonify(body)
     response.status_code = 200 if ready else 503
     return uncacheable(response)
 
 
-def _content_state(stored: dict[str, Any]) -> str:
+def content_state(stored: dict[str, Any]) -> str:
     """`ok`, or why the last build published nothing while the last good generation is served."""
     report = BuildReport.from_dict(stored)
     if not report.refused:
@@ -57,35 +93,75 @@ def _content_state(stored: dict[str, Any]) -> str:
     return f"{report.status.label}: {refusal_reason(report.status, report.problems)}"[:500]
 
 
+def status_document(*, generation: int | None, published_at: str | None, store: str,
+                    reports: dict[str, dict[str, Any] | None], links: dict[str, int],
+                    clocks: Sequence[opsstate.ClockRow], counters: dict[str, int],
+                    subscribers: dict[str, Any], now_iso: str,
+                    link_backlog: tuple[int, int] = (0, 0),
+                    websub_backlog: dict[str, int] | None = None) -> dict[str, Any]:
+    """The /status document from what was read: a pure function, shared by any renderer.
+
+    `last_build` is the latest build whatever it did; `last_published` and
+    `last_failure` are kept apart, so that the "unchanged" builds that run every
+    interval never hide the build that published the content or the one that
+    failed."""
+    last = reports.get("last_report")
+    failure = reports.get("last_failed_report")
+    return {
+        "generation": generation, "published_at": published_at,
+        "content": content_state(last) if last is not None else "unknown",
+        "store": store, "now": now_iso,
+        "last_build": last,
+        "last_published": reports.get("last_published_report"),
+        "last_failure": failure,
+        "last_success_at": (reports.get("last_success_at") or {}).get("at"),
+        "builds": {name.split(":", 1)[1]: n for name, n in sorted(counters.items())
+                   if name.startswith("builds:")},
+        "clocks": [{"holder": c.holder, "leader": c.leader, "started_at": c.started_at.isoformat(),
+                    "seen_at": c.seen_at.isoformat(), "store_latency_s": c.store_latency_s}
+                   for c in clocks],
+        "link_check": {"last_run": reports.get("last_link_run"), "due": link_backlog[0],
+                       "overdue": link_backlog[1]},
+        "websub": {"pings": counters.get("websub_pings", 0),
+                   "failures": counters.get("websub_failures", 0), "queue": websub_backlog},
+        "links": links,
+        "subscribers": subscribers,
+    }
+
+
 @bp.get("/status")
 def status() -> Response:
-    """The last build report: counts, timings and every content problem."""
+    """The last build, the last published one and the last failure, clocks, links, subscribers."""
     web = state()
-    web.cache.refresh()
+    index = web.cache.refresh()
     file_problem = getattr(web.cache, "file_problem", None)
     if file_problem is not None:  # querying would create an empty store file in its place
-        response = jsonify({"error": "store unavailable", "message": file_problem,
-                            "generation": web.cache.index.generation})
-        response.status_code = 503
-        return uncacheable(response)
+        return _unavailable(file_problem, index.generation)
     try:
-        report = web.store.last_report()
-        link_counts = LinkStore(web.store).counts()
+        now = utcnow()
+        from feedsvc.web.metrics import websub_backlog
+        from feedsvc.web.polls import subscriber_estimates
+
+        estimates = subscriber_estimates(web.store, now)
+        document = status_document(
+            generation=index.generation,
+            published_at=index.published_at.isoformat() if index.published_at else None,
+            store=_store_problem(web) or "ok", reports=opsstate.reports(web.store),
+            links=LinkStore(web.store).counts(), clocks=opsstate.clocks(web.store),
+            counters=opsstate.counters(web.store),
+            subscribers={e.path: {"estimate": e.estimate, "today": e.today.as_dict(),
+                                  "yesterday": e.yesterday.as_dict()} for e in estimates},
+            now_iso=now.isoformat(),
+            link_backlog=opsstate.link_backlog(
+                web.store, now, timedelta(seconds=2 * web.settings.linkcheck_interval)),
+            websub_backlog=websub_backlog(web))
     except StoreUnavailable as exc:  # an unreachable store is a status, not a crash
-        response = jsonify({"error": "store unavailable", "message": str(exc).split("\n")[0],
-                            "generation": web.cache.index.generation})
-        response.status_code = 503
-        return uncacheable(response)
-    index = web.cache.refresh()
-    last = BuildReport.from_dict(report) if report is not None else None
-    response = jsonify({"generation": index.generation,
-                        "published_at": index.published_at.isoformat() if index.published_at else None,
-                        "content": _content_state(report) if report is not None else "unknown",
-                        "store": web.cache.last_error or "ok",
-                        "last_build": report, "links": link_counts})
-    if last is not None and last.refused:
-        response.headers["X-Feedsvc-Build"] = str(last.status)
-    response.status_code = 200 if report is not None else 503
+        return _unavailable(str(exc).split("\n")[0], index.generation)
+    last = document["last_build"]
+    response = jsonify(document)
+    if last is not None and BuildReport.from_dict(last).refused:
+        response.headers["X-Feedsvc-Build"] = str(last["status"])
+    response.status_code = 200 if last is not None else 503
     return uncacheable(response)
 
 
@@ -116,3 +192,28 @@ def status_as_html(response: Response) -> Response:
             page.headers[name] = response.headers[name]
     page.vary.add("Accept")
     return page
+
+
+def _unavailable(message: str, generation: int | None) -> Response:
+    response = json_error(503, "store unavailable", message, generation=generation)
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+@bp.app_errorhandler(StoreUnavailable)
+def store_unavailable(exc: StoreUnavailable) -> Response:
+    """Any page that needed the store while it is away: 503 and when to come back."""
+    web = state()
+    return _unavailable(str(exc).split("\n")[0][:300], web.cache.index.generation)
+
+
+@bp.before_app_request
+def _refuse_live_article_without_store() -> None:
+    """An article's live page needs the store; while the SQLite file is gone, asking it
+    would create an empty file, so refuse first (a published article page is still served)."""
+    if request.endpoint != "documents.article" or not request.view_args:
+        return
+    web = state()
+    problem = getattr(web.cache, "file_problem", None)
+    if problem is not None and web.cache.lookup(article_html_path(str(request.view_args["stem"]))) is None:
+        raise StoreUnavailable(problem)

@@ -237,7 +237,7 @@ def test_a_new_generation_is_picked_up(client, site_settings, publish):
                       headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
 
 
-def test_store_outage_serves_memory_and_reports_not_ready(client, app, monkeypatch):
+def test_store_outage_serves_memory_and_stays_ready(client, app, monkeypatch):
     body = client.get("/feeds/all.rss").data
     from feedsvc.store import engine_for
 
@@ -246,11 +246,14 @@ def test_store_outage_serves_memory_and_reports_not_ready(client, app, monkeypat
     monkeypatch.setattr(store, "engine", engine_for(f"sqlite:////nonexistent-{id(store)}/s.db"))
     response = client.get("/feeds/all.rss")
     assert response.status_code == 200 and response.data == body
-    ready = client.get("/readyz")
-    assert ready.status_code == 503
+    ready = client.get("/readyz")  # it can serve: ready; the store's state is told apart
+    assert ready.status_code == 200 and ready.json["ready"]
     assert "the store is unavailable: unable to open database file" in ready.json["store"]
+    store_health = client.get("/healthz/store")
+    assert store_health.status_code == 503 and "unable to open" in store_health.json["store"]
     monkeypatch.undo()
-    assert client.get("/readyz").status_code == 200
+    assert client.get("/healthz/store").status_code == 200
+    assert client.get("/readyz").json["store"] == "ok"
 
 
 def test_concurrent_first_requests_all_succeed(site_settings, publish):

@@ -102,7 +102,12 @@ def test_forwarded_for_is_ignored_unless_trusted(site_settings, publish):
                for n in range(4)]
     assert spoofed == [200, 200, 429, 429]
     trusting = create_app({"FEEDSVC_SETTINGS": site_settings.replace(
-        rate_limit=6.0, rate_limit_burst=2.0, trust_proxy=True)}).test_client()
+        rate_limit=6.0, rate_limit_burst=2.0, trust_proxy=1)}).test_client()
+    # One trusted hop: the right-most entry is the address our proxy saw.
     assert [trusting.get("/feeds/all.rss",
-                         headers={"X-Forwarded-For": f"203.0.113.{n}, 10.0.0.1"}).status_code
+                         headers={"X-Forwarded-For": f"198.51.100.7, 203.0.113.{n}"}).status_code
             for n in range(4)] == [200] * 4
+    # A forged left-most entry changes nothing: the client behind 203.0.113.9 has one bucket.
+    assert [trusting.get("/feeds/all.rss",
+                         headers={"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.9"}).status_code
+            for n in range(4)] == [200, 200, 429, 429]

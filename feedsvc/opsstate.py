@@ -1,0 +1,140 @@
+"""What the clocks did, kept in the store so that every web's /metrics and /status show it.
+
+A clock process may run on another machine than any web, and several clocks
+share one store, so their state is published where every web already looks:
+the store. Counters (builds by status, leadership changes, WebSub pings and
+failures, link-check runs) are rows of `ops_counters`, incremented in the
+transaction that did the work, so they count every clock that ever ran and
+survive restarts, as Prometheus counters should. Each clock also keeps a row
+in `clock_processes` (leader or not, when last seen, how long the store took
+to answer its last lease renewal).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from feedsvc.store import JSONObject, Store, _put_state, _utc, clock_processes, links, ops_counters
+
+# The `state` row of the last link-check run (the link pages read it too).
+LINK_RUN_STATE = "last_link_run"
+
+FAILED = "failed"  # a build that raised: not a BuildStatus, it produced no report
+
+
+def bump_counter(conn: Connection, name: str, by: int = 1) -> None:
+    """Add `by` to a counter inside the caller's transaction (an upsert: safe under races)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    statement = upsert(ops_counters).values(name=name, value=by)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=[ops_counters.c.name], set_={"value": ops_counters.c.value + by}))
+
+
+def add_counters(store: Store, **counts: int) -> None:
+    """Add to several counters at once, in one transaction."""
+    with store.engine.begin() as conn:
+        for name, by in counts.items():
+            if by:
+                bump_counter(conn, name, by)
+
+
+def counters(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {name: int(value) for name, value in conn.execute(
+            select(ops_counters.c.name, ops_counters.c.value))}
+
+
+def record_build_failure(store: Store, error: str, started_at: datetime) -> None:
+    """A build that raised (the store went away mid-build, a bug): count it and keep it as
+    the last failure, so /metrics and /status show it instead of the last good build."""
+    report: JSONObject = {"status": FAILED, "started_at": _utc(started_at).isoformat(),
+                          "error": error[:500]}
+    with store.engine.begin() as conn:
+        _put_state(conn, "last_failed_report", json.dumps(report, sort_keys=True))
+        bump_counter(conn, f"builds:{FAILED}")
+
+
+def record_link_run(store: Store, at: datetime, checked: int, duration_s: float, *,
+                    next_at: datetime | None = None) -> None:
+    """The `last_link_run` state row (when, how many, how long, the next run: read by
+    /metrics, /status and the link pages) and the link-run counters."""
+    record: dict[str, Any] = {"at": _utc(at).isoformat(), "checked": checked,
+                              "duration_s": round(duration_s, 3)}
+    if next_at is not None:
+        record["next_at"] = _utc(next_at).isoformat()
+    value = json.dumps(record, sort_keys=True)
+    with store.engine.begin() as conn:
+        _put_state(conn, LINK_RUN_STATE, value)
+        bump_counter(conn, "link_runs")
+        bump_counter(conn, "links_checked", checked)
+
+
+def record_clock(store: Store, holder: str, *, leader: bool, changed: bool, started_at: datetime,
+                 now: datetime, latency_s: float) -> None:
+    """This clock's row (leader or not, seen now); a change of leadership is counted."""
+    values: dict[str, Any] = {"leader": leader, "seen_at": _utc(now),
+                              "store_latency_s": round(latency_s, 6)}
+    with store.engine.begin() as conn:
+        if not conn.execute(update(clock_processes).where(clock_processes.c.holder == holder)
+                            .values(**values)).rowcount:
+            conn.execute(insert(clock_processes).values(holder=holder, started_at=_utc(started_at),
+                                                        **values))
+        if changed and leader:
+            bump_counter(conn, "leader_changes")
+        # Clocks gone for a day are forgotten: their counts live on in ops_counters.
+        conn.execute(delete(clock_processes).where(clock_processes.c.seen_at < _utc(now) - timedelta(days=1)))
+
+
+def forget_clock(store: Store, holder: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(update(clock_processes).where(clock_processes.c.holder == holder)
+                     .values(leader=False))
+
+
+@dataclass(frozen=True, slots=True)
+class ClockRow:
+    holder: str
+    leader: bool
+    started_at: datetime
+    seen_at: datetime
+    store_latency_s: float
+
+
+def clocks(store: Store) -> list[ClockRow]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(clock_processes).order_by(clock_processes.c.holder)).all()
+    return [ClockRow(r.holder, bool(r.leader), _utc(r.started_at), _utc(r.seen_at),
+                     float(r.store_latency_s)) for r in rows]
+
+
+def link_backlog(store: Store, now: datetime, overdue_after: timedelta) -> tuple[int, int]:
+    """Active URLs due for a check, and those due for longer than `overdue_after`
+    (a run should have taken them by then: the checker is falling behind)."""
+    now = _utc(now)
+    with store.engine.connect() as conn:
+        due = conn.execute(select(func.count()).select_from(links).where(
+            links.c.active, links.c.next_check_at <= now)).scalar() or 0
+        overdue = conn.execute(select(func.count()).select_from(links).where(
+            links.c.active, links.c.next_check_at <= now - overdue_after)).scalar() or 0
+    return int(due), int(overdue)
+
+
+def reports(store: Store) -> dict[str, JSONObject | None]:
+    """The last report, the last published one, the last failure and the last link run."""
+    keys = ("last_report", "last_published_report", "last_failed_report", "last_link_run",
+            "last_success_at")
+    raw = store.state_values(*keys)
+    out: dict[str, JSONObject | None] = {}
+    for key in keys[:4]:
+        out[key] = json.loads(raw[key]) if key in raw else None
+    out["last_success_at"] = {"at": raw["last_success_at"]} if raw.get("last_success_at") else None
+    return out

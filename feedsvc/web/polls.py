@@ -1,0 +1,353 @@
+"""Feed polls and subscriber estimates, the way hosted feed services count them.
+
+Every fetch of a subscription feed (`feeds/<topic>.<format>`, 200 or 304) is
+a poll. Per feed and UTC day the store keeps:
+
+* how many polls there were (and how many were answered 304);
+* what aggregators say in their User-Agent: they poll once for all their
+  users and state how many they are ("Feedly/1.0 (...; 42 subscribers; )",
+  "Mozilla/5.0 (compatible; inoreader.com; 12 subscribers)", NewsBlur,
+  The Old Reader, Feedbin, BazQux, Dreamwidth's "2 readers"...), keeping the
+  largest count each one stated that day;
+* the distinct other clients, as a hash of address and User-Agent salted with
+  a random salt of the day. The salt and the hashes of a day are deleted once
+  the day is over, leaving only the count: nothing personal outlives its day.
+
+A feed's estimate for a day is the aggregators' subscribers plus the distinct
+other clients. Writes are batched: each web process adds up polls in memory
+and writes them in a few statements every FLUSH_SECONDS, so a poll costs a
+dictionary update. The functions take plain values (`Poll`, or a WSGI
+environ through `poll_from_environ`), so any WSGI layer can count polls, not
+only Flask's hooks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from feedsvc.errors import StoreUnavailable
+from feedsvc.models import utcnow
+from feedsvc.render.formats import format_names
+from feedsvc.store import Store, _utc, poll_aggregators, poll_clients, poll_counts, state
+from feedsvc.web.ratelimit import client_address, hot_path_engine
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 5.0
+MAX_BUFFERED = 50_000  # entries held while the store is away; beyond that new ones are dropped
+ESTIMATE_CACHE_SECONDS = 30.0
+
+_FEED = re.compile(r"^feeds/[a-z0-9-]{1,1700}\.([a-z]{1,10})$")
+_COUNT = re.compile(r"(\d{1,9})[ _]+(?:subscribers?|readers?|users?)\b", re.IGNORECASE)
+_COUNT_AFTER = re.compile(r"\b(?:subscribers?|users)[ _:=]+(\d{1,9})\b", re.IGNORECASE)
+_FEED_ID = re.compile(r"feed-?id[:=]\s*([A-Za-z0-9_-]{1,64})|/site/(\d{1,20})", re.IGNORECASE)
+_KNOWN_READERS = ("feedly", "inoreader", "newsblur", "theoldreader", "feedbin", "bazqux",
+                  "dreamwidth", "livejournal", "feedspot", "feedwrangler", "bloglines", "newsgator",
+                  "feedhq", "miniflux", "netnewswire", "yahoofeedseeker")
+_PRODUCT = re.compile(r"^([A-Za-z][A-Za-z0-9 ._-]{0,60}?)(?:/|\s*\(|\s+-\s|$)")
+
+
+def is_subscription_feed(path: str) -> bool:
+    """`feeds/<topic>.<format>`: what readers subscribe to (not archives, pages, OPML)."""
+    match = _FEED.match(path)
+    return match is not None and match[1] in format_names()
+
+
+def stated_subscribers(user_agent: str) -> tuple[str, int] | None:
+    """(reader, subscribers) when the User-Agent states a subscriber count, else None.
+
+    The reader is the service's name plus the feed id it states, if any: one
+    service may poll one URL under several ids, each with its own users."""
+    match = _COUNT.search(user_agent) or _COUNT_AFTER.search(user_agent)
+    if match is None:
+        return None
+    lowered = user_agent.lower()
+    name = next((known for known in _KNOWN_READERS if known in lowered), None)
+    if name is None:
+        product = _PRODUCT.match(user_agent.strip())
+        name = (product[1].strip().lower() if product else "unknown")[:60]
+        if name in ("mozilla", ""):
+            name = "unknown"
+    feed_id = _FEED_ID.search(user_agent)
+    if feed_id is not None:
+        name += "#" + (feed_id[1] or feed_id[2])
+    return name[:200], int(match[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """One answered fetch: the document path (no leading slash), the status, who asked."""
+
+    path: str
+    status: int
+    address: str
+    user_agent: str
+
+
+def poll_from_environ(environ: Mapping[str, Any], status: int, trusted_hops: int) -> Poll | None:
+    """The poll a WSGI request makes, or None when it is not a subscription-feed fetch."""
+    path = str(environ.get("PATH_INFO", "")).lstrip("/")
+    if status not in (200, 304) or environ.get("REQUEST_METHOD") not in ("GET", "HEAD") \
+            or not is_subscription_feed(path):
+        return None
+    return Poll(path, status, client_address(environ, trusted_hops),
+                str(environ.get("HTTP_USER_AGENT", ""))[:512])
+
+
+def client_hash(salt: str, address: str, user_agent: str) -> str:
+    """A client's identity for one day only: without the day's salt it says nothing."""
+    return hashlib.blake2b(f"{address}\n{user_agent}".encode(), key=salt.encode()[:64],
+                           digest_size=16).hexdigest()
+
+
+def _day(now: datetime) -> str:
+    return _utc(now).date().isoformat()
+
+
+def _upsert(conn: Connection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    return dialect_insert(table)
+
+
+def daily_salt(conn: Connection, day: str) -> str:
+    """The day's salt, shared by every web process (the first to ask makes it)."""
+    key = f"poll_salt:{day}"
+    conn.execute(_upsert(conn, state).values(key=key, value=secrets.token_hex(16))
+                 .on_conflict_do_nothing())
+    value = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+    return str(value)
+
+
+def roll_up(conn: Connection, today: str) -> None:
+    """Close the days before `today`: keep their distinct-client counts, delete their
+    client hashes and salts (idempotent, cheap when there is nothing to do)."""
+    counted = select(poll_clients.c.day, poll_clients.c.path, func.count().label("n")) \
+        .where(poll_clients.c.day < today).group_by(poll_clients.c.day, poll_clients.c.path)
+    for day, path, n in conn.execute(counted).all():
+        conn.execute(update(poll_counts).where(poll_counts.c.day == day, poll_counts.c.path == path)
+                     .values(clients=n))
+    conn.execute(update(poll_counts).where(poll_counts.c.day < today, poll_counts.c.clients.is_(None))
+                 .values(clients=0))
+    conn.execute(delete(poll_clients).where(poll_clients.c.day < today))
+    conn.execute(delete(state).where(state.c.key.like("poll\\_salt:%", escape="\\"),
+                                     state.c.key < f"poll_salt:{today}"))
+
+
+@dataclass
+class _Buffer:
+    polls: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    clients: set[tuple[str, str, str, str]] = field(default_factory=set)  # day, path, address, UA
+    readers: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.polls) + len(self.clients) + len(self.readers)
+
+
+class PollCounter:
+    """Adds polls up in memory, writes them to the store in batches."""
+
+    def __init__(self, store: Store, *, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.store = store
+        self.engine = hot_path_engine(store)
+        self.flush_seconds = flush_seconds
+        self._buffer = _Buffer()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._last_flush = time.monotonic()
+        self._rolled_up: str | None = None
+        # Clients this process already wrote today: a reader polling every 15 minutes
+        # is written once a day, not at every flush (bounded; forgotten at midnight).
+        self._written: set[tuple[str, str]] = set()
+        self._written_day: str | None = None
+        atexit.register(self._flush_at_exit)
+
+    def record(self, poll: Poll, now: datetime) -> None:
+        day = _day(now)
+        with self._lock:
+            buffer = self._buffer
+            if buffer.size() < MAX_BUFFERED:
+                counts = buffer.polls.setdefault((day, poll.path), [0, 0])
+                counts[0] += 1
+                counts[1] += poll.status == 304
+                stated = stated_subscribers(poll.user_agent)
+                if stated is not None:
+                    key = (day, poll.path, stated[0])
+                    buffer.readers[key] = max(buffer.readers.get(key, 0), stated[1])
+                else:
+                    buffer.clients.add((day, poll.path, poll.address, poll.user_agent))
+            due = time.monotonic() - self._last_flush >= self.flush_seconds
+        if due:
+            self.flush_quietly(now)
+
+    def _flush_at_exit(self) -> None:
+        with contextlib.suppress(StoreUnavailable):  # the store may be gone first: nothing to say
+            self.flush()
+
+    def flush_quietly(self, now: datetime | None = None) -> None:
+        try:
+            self.flush(now)
+        except StoreUnavailable as exc:  # kept in memory (bounded), written next time
+            log.warning("feed polls not written yet: %s", str(exc)[:200])
+
+    def flush(self, now: datetime | None = None) -> int:
+        """Write what was counted; return how many polls were written."""
+        if not self._flush_lock.acquire(blocking=False):
+            return 0  # another thread is writing
+        try:
+            with self._lock:
+                buffer, self._buffer = self._buffer, _Buffer()
+                self._last_flush = time.monotonic()
+            if not buffer.size():
+                return 0
+            try:
+                self._write(buffer, _day(now or utcnow()))
+            except StoreUnavailable:
+                with self._lock:  # put them back, under the bound
+                    self._merge_back(buffer)
+                raise
+            from feedsvc.web.metrics import POLLS_FLUSHED
+
+            written = sum(n for n, _ in buffer.polls.values())
+            POLLS_FLUSHED.inc(written)
+            return written
+        finally:
+            self._flush_lock.release()
+
+    def _merge_back(self, old: _Buffer) -> None:
+        if self._buffer.size() + old.size() > MAX_BUFFERED:
+            return
+        for key, (n, nm) in old.polls.items():
+            counts = self._buffer.polls.setdefault(key, [0, 0])
+            counts[0] += n
+            counts[1] += nm
+        self._buffer.clients |= old.clients
+        for rkey, subs in old.readers.items():
+            self._buffer.readers[rkey] = max(self._buffer.readers.get(rkey, 0), subs)
+
+    def _write(self, buffer: _Buffer, today: str) -> None:
+        with self.engine.begin() as conn:
+            if self._rolled_up != today:
+                roll_up(conn, today)
+            for (day, path), (n, nm) in sorted(buffer.polls.items()):
+                statement = _upsert(conn, poll_counts).values(day=day, path=path, polls=n,
+                                                              not_modified=nm, clients=None)
+                conn.execute(statement.on_conflict_do_update(
+                    index_elements=[poll_counts.c.day, poll_counts.c.path],
+                    set_={"polls": poll_counts.c.polls + n,
+                          "not_modified": poll_counts.c.not_modified + nm}))
+            salt = daily_salt(conn, today)
+            # Clients of a day already closed are dropped: their salt is gone.
+            if self._written_day != today:
+                self._written, self._written_day = set(), today
+            rows = sorted({(day, path, hashed) for day, path, address, agent in buffer.clients
+                           if day == today and (path, hashed := client_hash(salt, address, agent))
+                           not in self._written})
+            for start in range(0, len(rows), 500):
+                conn.execute(_upsert(conn, poll_clients).on_conflict_do_nothing(),
+                             [{"day": d, "path": p, "client": c} for d, p, c in rows[start:start + 500]])
+            for (day, path, reader), subs in sorted(buffer.readers.items()):
+                statement = _upsert(conn, poll_aggregators).values(
+                    day=day, path=path, reader=reader, subscribers=subs)
+                conn.execute(statement.on_conflict_do_update(
+                    index_elements=[poll_aggregators.c.day, poll_aggregators.c.path,
+                                    poll_aggregators.c.reader],
+                    set_={"subscribers": case((poll_aggregators.c.subscribers < subs, subs),
+                                              else_=poll_aggregators.c.subscribers)}))
+        self._rolled_up = today
+        if len(self._written) < MAX_BUFFERED * 4:
+            self._written.update((path, client) for _, path, client in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: str
+    polls: int = 0
+    not_modified: int = 0
+    clients: int = 0
+    aggregators: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def estimate(self) -> int:
+        return self.clients + sum(self.aggregators.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "polls": self.polls, "not_modified": self.not_modified,
+                "clients": self.clients, "aggregators": dict(sorted(self.aggregators.items())),
+                "subscribers": self.estimate}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEstimate:
+    path: str
+    today: DayCount
+    yesterday: DayCount
+
+    @property
+    def estimate(self) -> int:
+        """The last whole day's estimate, or today's so far when it is larger (a new feed)."""
+        return max(self.yesterday.estimate, self.today.estimate)
+
+
+_estimates: dict[int, tuple[float, str, list[FeedEstimate]]] = {}
+
+
+def subscriber_estimates(store: Store, now: datetime, *, max_age: float = ESTIMATE_CACHE_SECONDS
+                         ) -> list[FeedEstimate]:
+    """Today's and yesterday's counts per feed (cached briefly: scrapes and /status ask often)."""
+    today = _day(now)
+    cached = _estimates.get(id(store))
+    if cached is not None and cached[1] == today and time.monotonic() - cached[0] < max_age:
+        return cached[2]
+    yesterday = (_utc(now).date() - timedelta(days=1)).isoformat()
+    days = (yesterday, today)
+    with store.engine.connect() as conn:
+        polls = conn.execute(select(poll_counts).where(poll_counts.c.day.in_(days))).all()
+        live_clients: dict[str, int] = {path: int(n) for path, n in conn.execute(
+            select(poll_clients.c.path, func.count()).where(poll_clients.c.day == today)
+            .group_by(poll_clients.c.path))}
+        readers = conn.execute(select(poll_aggregators).where(poll_aggregators.c.day.in_(days))).all()
+    stated: dict[tuple[str, str], dict[str, int]] = {}
+    for row in readers:
+        stated.setdefault((row.day, row.path), {})[row.reader] = int(row.subscribers)
+    by_feed: dict[str, dict[str, DayCount]] = {}
+    for row in polls:
+        clients = live_clients.get(row.path, 0) if row.day == today else int(row.clients or 0)
+        by_feed.setdefault(row.path, {})[row.day] = DayCount(
+            row.day, int(row.polls), int(row.not_modified), clients, stated.get((row.day, row.path), {}))
+    found = [FeedEstimate(path, days_of.get(today, DayCount(today)),
+                          days_of.get(yesterday, DayCount(yesterday)))
+             for path, days_of in sorted(by_feed.items())]
+    _estimates[id(store)] = (time.monotonic(), today, found)
+    return found
+
+
+def init_app(app: Flask, store: Store, trusted_hops: int) -> PollCounter:
+    """Count the polls Flask answers (a WSGI layer in front calls `record` itself)."""
+    counter = PollCounter(store)
+    app.extensions["feedsvc_polls"] = counter
+
+    @app.after_request
+    def _count_poll(response: Response) -> Response:
+        poll = poll_from_environ(request.environ, response.status_code, trusted_hops)
+        if poll is not None:
+            counter.record(poll, utcnow())
+        return response
+
+    return counter
