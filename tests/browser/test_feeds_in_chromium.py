@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_pages_in_chromium import browser, screenshot, site  # noqa: F401 - fixtures
+from tests.browser.conftest import new_tab, screenshot
 
 
 @pytest.fixture
-def tab(browser, site):  # noqa: F811
-    context = browser.new_context(base_url=site, viewport={"width": 1100, "height": 900})
-    yield context.new_page()
+def tab(browser, site):
+    context, page = new_tab(browser, site)  # outside addresses answered here, never fetched
+    yield page
     context.close()
 
 
@@ -20,7 +20,7 @@ def tab(browser, site):  # noqa: F811
     ("/feeds/privacy.json", "/topics/privacy", "Privacy"),
     ("/feeds/all.rss", "/", None),
 ])
-def test_opening_a_feed_shows_its_topic_page(tab, site, feed, page_path, heading):  # noqa: F811
+def test_opening_a_feed_shows_its_topic_page(tab, site, feed, page_path, heading):
     response = tab.goto(feed)
     assert response is not None and response.ok
     assert tab.url == f"{site}{page_path}"
@@ -35,7 +35,7 @@ def test_opening_a_feed_shows_its_topic_page(tab, site, feed, page_path, heading
     screenshot(tab, f"feed-opened-in-browser-{feed.strip('/').replace('/', '-')}")
 
 
-def test_a_fetch_that_asks_for_the_feed_gets_the_feed(tab, site):  # noqa: F811
+def test_a_fetch_that_asks_for_the_feed_gets_the_feed(tab, site):
     tab.goto("/topics/privacy")
     response = tab.request.get(f"{site}/feeds/privacy.atom",
                                headers={"Accept": "application/atom+xml, */*;q=0.1"})
