@@ -69,10 +69,20 @@ POLLS_FLUSHED = Counter("feedsvc_polls_flushed", "Feed polls written to the stor
                         registry=REGISTRY)
 
 
+_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
 def record_request(route: str, status: int, seconds: float) -> None:
-    """Count one answered request; callable from any WSGI layer."""
-    HTTP_REQUESTS.labels(route, str(status)).inc()
-    HTTP_LATENCY.labels(route).observe(seconds)
+    """Count one answered request; callable from any WSGI layer.
+
+    The labelled children are looked up once per (route, status): `labels()` takes
+    a lock and builds a key on every call, a cost the fast path pays per request."""
+    children = _children.get((route, status))
+    if children is None:
+        children = _children[(route, status)] = (HTTP_REQUESTS.labels(route, str(status)),
+                                                 HTTP_LATENCY.labels(route))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def _start() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -67,6 +68,7 @@ def is_subscription_feed(path: str) -> bool:
     return match is not None and match[1] in format_names()
 
 
+@functools.lru_cache(maxsize=4096)  # per poll; pollers send few distinct User-Agents
 def stated_subscribers(user_agent: str) -> tuple[str, int] | None:
     """(reader, subscribers) when the User-Agent states a subscriber count, else None.
 
