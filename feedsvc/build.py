@@ -29,6 +29,7 @@ from feedsvc.logs import log_event
 from feedsvc.models import Article, BuildReport, BuildStatus, Document, Problem, Topic
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.render.formats import format_names
+from feedsvc.render.html import page_count
 from feedsvc.settings import Settings
 from feedsvc.store import Fence, GenerationInfo, Store
 from feedsvc.urls import Urls
@@ -74,10 +75,13 @@ def expected_documents(catalog: Catalog, feed_size: int) -> int:
     for articles in catalog.by_topic.values():
         pages += 1 + max(0, (len(articles) - 1) // feed_size)
     own_pages = sum(1 for a in catalog.articles if a.self_published or a.link_note)
-    return pages * len(format_names()) + len(catalog.topics) + own_pages + WHOLE_SITE_DOCUMENTS
+    # per topic: its OPML and its HTML pages (TOPIC_PAGE_SIZE articles each)
+    topic_documents = sum(1 + page_count(len(articles)) for articles in catalog.by_topic.values())
+    return pages * len(format_names()) + topic_documents + own_pages + WHOLE_SITE_DOCUMENTS
 
 
-WHOLE_SITE_DOCUMENTS = 8  # OPML, index, API topics, stylesheet, icon, logo, favicon, chart
+# OPML, index, API topics, stylesheet, icon, logo, favicon, chart, search index
+WHOLE_SITE_DOCUMENTS = 9
 
 
 def _counted(docs: Iterable[Document], total: int,
