@@ -36,8 +36,7 @@ __all__ = ["HISTORY_TABLES", "BackupError", "backup_history", "history_counts", 
 
 # The tables a build cannot recreate. A new table of that kind (anything learnt over
 # time rather than derived from the content) belongs here too.
-HISTORY_TABLES = ("links", "link_articles", "link_checks", "link_stats", "article_dates",
-                  "poll_counts", "poll_aggregators")
+HISTORY_TABLES = ("links", "link_articles", "link_checks", "link_stats", "article_dates")
 
 
 class BackupError(FeedsvcError):

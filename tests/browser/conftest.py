@@ -96,8 +96,11 @@ def site(tmp_path_factory):
     stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, stopped after the last of them: Playwright's
+    sync API runs an event loop in this thread while it is open, and every later test
+    that calls asyncio.run() (the link checker, WebSub) would fail."""
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield chromium

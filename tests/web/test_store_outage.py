@@ -123,7 +123,8 @@ def test_a_failed_build_shows_in_metrics_and_status(write, settings_for, monkeyp
     assert status["builds"] == {"failed": 1, "published": 1, "unchanged": 2}
     assert [c["leader"] for c in status["clocks"]] == [True]
     assert (status["link_check"]["due"], status["link_check"]["overdue"]) == (1, 0)
-    assert status["websub"] == {"pings": 0, "failures": 0, "queue": None}
+    assert status["websub"] == {"pings": 0, "failures": 0,  # the queue is empty: no hub set
+                                "queue": {"pending": 0, "failing": 0, "oldest_age_s": 0.0}}
     text = client.get("/metrics").get_data(as_text=True)
     assert 'feedsvc_builds_total{status="failed"} 1\n' in text
     assert 'feedsvc_builds_total{status="unchanged"} 2\n' in text
