@@ -65,12 +65,11 @@ from feedsvc.logs import log_event
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
-from feedsvc.store import Fence, Store
+from feedsvc.store import CLOCK_LEASE, Fence, Store
 from feedsvc.web.linkstate import CLOCK_STATE
 from feedsvc.websub import SendReport, send_due
 
 log = logging.getLogger("feedsvc.clock")
-LEASE_NAME = "clock"
 
 
 
@@ -103,6 +102,10 @@ class Clock:
         self.resolver = resolver
         self.leader = False
         self.epoch: int | None = None
+        # Until when (time.monotonic()) the lease is ours for certain: counted from before
+        # the claim that won it was sent, so never later than the store's own expiry.
+        self._held_until = 0.0
+        store.label_sessions(self.holder)
         self.started_at = now()
         self._lease_lock = threading.Lock()
         self._scheduler: BaseScheduler | None = None
@@ -115,12 +118,20 @@ class Clock:
         `build_now` is False: the caller is the build) run the build at once."""
         with self._lease_lock:
             started = time.perf_counter()
+            asked_at = time.monotonic()
+            ttl = self.settings.clock_lease_seconds
             try:
-                epoch = self.store.claim_lease(LEASE_NAME, self.holder,
-                                               self.settings.clock_lease_seconds, self.now())
-            except StoreUnavailable as exc:  # no store, no leadership
-                log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200])
-                epoch = None
+                epoch = self.store.claim_lease(CLOCK_LEASE, self.holder, ttl, self.now())
+            except StoreUnavailable as exc:
+                # A database restart or a dropped connection: a lease that has not run out
+                # is still this clock's (nobody else can take it before it does), so the
+                # leader keeps it and renews at the next try instead of standing down.
+                epoch = self.epoch if self.leader and time.monotonic() < self._held_until else None
+                log_event(log, "lease_error", logging.WARNING, holder=self.holder, error=str(exc)[:200],
+                          kept=epoch is not None)
+            else:
+                if epoch is not None:
+                    self._held_until = asked_at + ttl
             took_over = epoch is not None and epoch != self.epoch
             changed = (epoch is not None) != self.leader or took_over
             if changed:
@@ -138,12 +149,13 @@ class Clock:
         """This clock's row in the store, for every web's /metrics (feedsvc.opsstate)."""
         with contextlib.suppress(StoreUnavailable):  # the lease error above already said so
             opsstate.record_clock(self.store, self.holder, leader=self.leader, changed=changed,
-                                  started_at=self.started_at, now=self.now(), latency_s=latency_s)
+                                  started_at=self.started_at, now=self.now(), latency_s=latency_s,
+                                  lease_seconds=self.settings.clock_lease_seconds)
 
     def fence(self) -> Fence | None:
         """The fence for a job starting now: the lease as held at this moment."""
         epoch = self.epoch
-        return Fence(LEASE_NAME, self.holder, epoch, self.now) if self.leader and epoch else None
+        return Fence(CLOCK_LEASE, self.holder, epoch, self.now) if self.leader and epoch else None
 
     def _lost(self, fence: Fence, job: str, error: Exception) -> bool:
         """A fenced write found the lease gone: discard, stand by, say so once. True when
@@ -159,6 +171,17 @@ class Clock:
                 log_event(log, "leadership", holder=self.holder, leader=False, epoch=fence.epoch,
                           reason="fenced")
         return still_leader
+
+    def _replaced(self, fence: Fence, error: Exception) -> bool:
+        """Whether a fenced job's store error means that another clock holds the lease now:
+        a new leader ends the sessions of the one it replaced, so a job of a clock that
+        was frozen or cut off fails with a store error, not LeaseLost, when it resumes."""
+        if not isinstance(error, StoreUnavailable):
+            return False
+        try:
+            return not self.store.fence_holds(fence)
+        except StoreUnavailable:
+            return False
 
     def _warn_on_drift(self) -> None:
         """A clock whose settings differ from those that shaped the current generation
@@ -206,7 +229,7 @@ class Clock:
         with self._lease_lock:
             if self.leader:
                 with contextlib.suppress(StoreUnavailable):  # it will expire anyway
-                    self.store.release_lease(LEASE_NAME, self.holder)
+                    self.store.release_lease(CLOCK_LEASE, self.holder)
                     opsstate.forget_clock(self.store, self.holder)
                 self.leader, self.epoch = False, None
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
@@ -241,6 +264,9 @@ class Clock:
             log_event(log, "build_conflict", logging.WARNING, holder=self.holder, reason=str(exc))
             return None
         except Exception as exc:  # counted and kept as the last failure, then APScheduler logs it
+            if self._replaced(fence, exc):
+                self._lost(fence, "build", exc)
+                return None
             with contextlib.suppress(StoreUnavailable):  # a store outage is what failed it
                 opsstate.record_build_failure(self.store, f"{type(exc).__name__}: {exc}", started)
             raise
@@ -285,7 +311,9 @@ class Clock:
             with self._renewing():
                 report = run_link_check(self.settings, self.store, urls, resolver=self.resolver,
                                         fence=fence)
-        except LeaseLost as exc:
+        except (LeaseLost, StoreUnavailable) as exc:
+            if not isinstance(exc, LeaseLost) and not self._replaced(fence, exc):
+                raise
             self._lost(fence, "links", exc)
             return None
         self._record_link_run(started, report.checked, report.duration_s)
@@ -320,7 +348,9 @@ class Clock:
                                   budget=self.settings.websub_budget,
                                   concurrency=self.settings.websub_concurrency,
                                   retry_base=self.settings.websub_retry_seconds, fence=fence)
-        except LeaseLost as exc:
+        except (LeaseLost, StoreUnavailable) as exc:
+            if not isinstance(exc, LeaseLost) and not self._replaced(fence, exc):
+                raise
             self._lost(fence, "websub", exc)
             return None
         if report.sent or report.failed:

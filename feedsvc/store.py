@@ -14,9 +14,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, TypeVar
@@ -41,18 +44,21 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
+from feedsvc.logs import log_event
 from feedsvc.models import Document, utcnow
 
 T = TypeVar("T")
+log = logging.getLogger("feedsvc.store")
 # A build report as stored: a JSON object whose shape the build pipeline owns; the
 # store only serialises it, so its values stay untyped here.
 JSONObject = dict[str, Any]
@@ -184,6 +190,8 @@ article_dates = Table(
     Column("published", DateTime(timezone=True), nullable=False),
 )
 
+CLOCK_LEASE = "clock"  # the clocks' lease: its holder is the leader
+
 # Leader election for clock processes: one row per lease, held until it expires.
 # `epoch` grows by one at every acquisition (never at a renewal) and the row is never
 # deleted, so an epoch is never reused: it is the fencing token every job write checks.
@@ -226,6 +234,10 @@ clock_processes = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
     Column("store_latency_s", Float, nullable=False),
+    # The clock's own lease period: how long its row may go unrenewed before the webs
+    # count it gone (whatever lease period the web itself was given). NULL: a row
+    # written before this column, judged by the web's setting.
+    Column("lease_seconds", Float),
 )
 
 # Rate limiting (feedsvc.web.ratelimit): one token bucket per client, shared by
@@ -326,21 +338,48 @@ class Fence:
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
 
 
-def check_fence(conn: Connection, fence: Fence | None) -> None:
+def check_fence(conn: Connection, fence: Fence | None, *, lock: bool = True) -> None:
     """Inside a write transaction: raise LeaseLost (rolling the transaction back) unless
-    the fence's lease is still held. A no-op UPDATE of the lease row, not a SELECT, so
-    that it takes the row's lock (PostgreSQL) or the write lock (SQLite): a takeover
-    commits either before this check (and fails it) or after this transaction."""
+    the fence's lease is still held.
+
+    With `lock` (the default) a no-op UPDATE of the lease row, not a SELECT, so that it
+    takes the row's lock (PostgreSQL) or the write lock (SQLite): a takeover commits
+    either before this check (and fails it) or after this transaction. Without it a
+    plain SELECT, which waits for nobody and locks nothing: an early way out for a
+    stale process, not a guarantee. `fenced` puts the two in the right places."""
     if fence is None:
         return
     now = _utc(fence.clock())
-    held = conn.execute(update(leases).where(
-        leases.c.name == fence.name, leases.c.holder == fence.holder,
-        leases.c.epoch == fence.epoch, leases.c.expires_at >= now,
-    ).values(epoch=leases.c.epoch)).rowcount
-    if not held:
+    held = (leases.c.name == fence.name) & (leases.c.holder == fence.holder) \
+        & (leases.c.epoch == fence.epoch) & (leases.c.expires_at >= now)
+    if lock:
+        found = conn.execute(update(leases).where(held).values(epoch=leases.c.epoch)).rowcount
+    else:
+        found = conn.execute(select(func.count()).select_from(leases).where(held)).scalar() or 0
+    if not found:
         raise LeaseLost(f"lease {fence.name!r} epoch {fence.epoch} is no longer held by "
                         f"{fence.holder}; the write was rolled back")
+
+
+@contextmanager
+def fenced(engine: Engine, fence: Fence | None) -> Iterator[Connection]:
+    """A write transaction that commits only while `fence`'s lease is held.
+
+    The lease row is locked *last*, just before the commit, never across the
+    transaction's own writes: a process frozen in the middle of a bulk write (SIGSTOP,
+    a stalled VM, a connection cut without a FIN) then holds no lock that a standby
+    needs to claim the lease, and the claim never waits on it. A takeover that commits
+    before the final check fails it, one that comes after it waits only for the commit.
+    SQLite has no row locks, and a deferred transaction that reads before it writes
+    cannot take the write lock once another process has written (WAL's busy snapshot):
+    there the locking check comes first, as the write lock is the whole database's
+    anyway."""
+    with engine.begin() as conn:
+        lock_first = conn.dialect.name == "sqlite"
+        check_fence(conn, fence, lock=lock_first)
+        yield conn
+        if not lock_first:
+            check_fence(conn, fence)
 
 
 def _utc(value: datetime) -> datetime:
@@ -348,23 +387,80 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _since(started: float) -> timedelta:
+    """Time elapsed since the monotonic `started`."""
+    return timedelta(seconds=time.monotonic() - started)
+
+
 def _whole_second(value: datetime) -> datetime:
     return value.replace(microsecond=0)
+
+
+# PostgreSQL SQLSTATEs the store tells apart from "the store is unavailable".
+UNDEFINED_TABLE = "42P01"
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout: another session holds the row
 
 
 def _raise_store_unavailable(context: ExceptionContext) -> None:
     """SQLAlchemy's handle_error hook: a failure to reach or use the database becomes
     the product's StoreUnavailable at the store's edge (integrity errors, which the
-    lease logic relies on, and programming errors pass through unchanged)."""
+    lease logic relies on, and programming errors pass through unchanged).
+
+    Two failures are left to their callers: the pre-ping (SQLAlchemy recognises a
+    dead connection there only by its own error, and then replaces the connection
+    without anyone seeing a failure: raising here made the first query after every
+    database restart or killed session fail), and a lock timeout (the lease claim's
+    sign that a frozen process holds the row, which it handles)."""
+    if context.is_pre_ping:
+        return
     original = context.original_exception
-    no_tables = getattr(original, "sqlstate", None) == "42P01"  # PostgreSQL: undefined table
-    if no_tables or isinstance(context.sqlalchemy_exception, (OperationalError, InterfaceError)) \
-            or isinstance(original, (ConnectionError, TimeoutError)):
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate == LOCK_NOT_AVAILABLE:
+        return
+    unreachable = isinstance(context.sqlalchemy_exception, (OperationalError, InterfaceError)) \
+        or isinstance(original, (ConnectionError, TimeoutError))
+    if sqlstate == UNDEFINED_TABLE or unreachable:
         reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
         raise StoreUnavailable(f"the store is unavailable: {reason}") from context.sqlalchemy_exception
 
 
+# How the two ends of a PostgreSQL connection notice that the other end vanished. A
+# process frozen inside a transaction, or whose machine vanished, would otherwise hold
+# its row locks for as long as that lasts; a standby that claims the lease ends such
+# sessions at once (`Store.claim_lease`), these bound it when nobody does.
 IDLE_IN_TRANSACTION_S = 10
+KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 5, 2, 3
+SESSION_LABEL = "feedsvc"
+
+
+def _postgresql_session_settings() -> dict[str, Any]:
+    """libpq's connection parameters and the server settings every session runs with.
+
+    Both ends send keepalives: the client gives up on a server that stopped answering
+    them (a vanished machine, a dropped network) after about 11 s, and the server
+    (settings passed through `options`) ends a session whose client did, so its locks
+    go with it. `idle_in_transaction_session_timeout` ends a transaction left open
+    between statements. None of these fires for a client that is alive but frozen in
+    the middle of a statement (its kernel still answers): that case is the takeover's.
+    `tcp_user_timeout` is deliberately not set: on Linux it also dropped a healthy
+    connection whose query was waiting for a lock longer than the timeout, failing
+    the new leader's first publish while a frozen leader's rows were in its way."""
+    server = {"idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_S * 1000,
+              "tcp_keepalives_idle": KEEPALIVE_IDLE_S, "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
+              "tcp_keepalives_count": KEEPALIVE_COUNT}
+    return {"keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+            "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
+            "options": " ".join(f"-c {name}={value}" for name, value in server.items())}
+
+
+def session_label(holder: str) -> str:
+    """The `application_name` of a clock's PostgreSQL sessions, derived from its lease
+    holder so that a new leader can find the sessions of the one it replaced. At most
+    63 bytes (PostgreSQL truncates longer names): a long holder is shortened to a hash."""
+    label = f"{SESSION_LABEL} {holder}"
+    if len(label.encode()) <= 63:
+        return label
+    return f"{SESSION_LABEL} clock {hashlib.sha256(holder.encode()).hexdigest()[:32]}"
 
 
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
@@ -385,17 +481,19 @@ def engine_for(url: str, timeout: float = 30.0) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # pool_pre_ping: connections that died with a database restart are replaced, not used.
-    # idle_in_transaction_session_timeout: a process frozen inside a transaction (SIGSTOP,
-    # a stalled VM) would hold its row locks, the lease row's among them (every fenced
-    # write locks it), for as long as it is frozen, and no standby could take over; the
-    # server ends such a session instead, and the process finds its writes refused when
-    # it wakes. No transaction of feedsvc's waits on its client for that long.
+    # pool_pre_ping: connections that died with a database restart or a killed session
+    # are replaced, not used (see _raise_store_unavailable).
     engine = create_engine(parsed, pool_pre_ping=True, connect_args={
-        "connect_timeout": max(1, int(timeout)),
-        "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_S * 1000}"})
+        "connect_timeout": max(1, int(timeout)), "application_name": SESSION_LABEL,
+        **_postgresql_session_settings()})
     event.listen(engine, "handle_error", _raise_store_unavailable)
     return engine
+
+
+def lock_timeout_for(ttl: float) -> float:
+    """How long a lease claim waits for the lease row's lock: a sixth of the lease, within
+    0.2 s and 5 s. Only a frozen process holds it longer than a commit takes."""
+    return min(5.0, max(0.2, ttl / 6))
 
 
 class Store:
@@ -403,6 +501,13 @@ class Store:
         self.url = url
         self.timeout = timeout
         self.engine = engine_for(url, timeout)
+        self._session_label = SESSION_LABEL
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "do_connect", self._name_session)
+
+    def _name_session(self, _dialect: object, _record: object, _cargs: object,
+                      cparams: dict[str, Any]) -> None:
+        cparams["application_name"] = self._session_label
 
     def create(self) -> None:
         """Bring the store to this feedsvc's schema (feedsvc.schema): a new store is made
@@ -514,7 +619,7 @@ class Store:
         """
         changed_at = _whole_second(_utc(created_at))
         with self.engine.begin() as conn:
-            check_fence(conn, fence)  # fail before rendering anything for a lost lease
+            check_fence(conn, fence, lock=False)  # fail before rendering anything for a lost lease
             current = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
             previous: dict[str, str] = {}
             previous_modified: dict[str, datetime] = {}
@@ -530,8 +635,7 @@ class Store:
         changed: list[str] = []
 
         def write_blobs() -> None:
-            with self.engine.begin() as conn:
-                check_fence(conn, fence)
+            with fenced(self.engine, fence) as conn:
                 conn.execute(self._upsert_blobs(), blob_rows)
             blob_rows.clear()
 
@@ -578,7 +682,7 @@ class Store:
                 finish(*pending.popleft())
         if blob_rows:
             write_blobs()
-        with self.engine.begin() as conn:
+        with fenced(self.engine, fence) as conn:
             key = conn.execute(insert(generations).values(
                 created_at=_utc(created_at), input_fingerprint=input_fingerprint, report="{}",
                 published_by=fence.holder if fence is not None else None,
@@ -602,10 +706,6 @@ class Store:
             if in_transaction is not None:
                 in_transaction(conn, generation, changed)
             self._prune(conn, generation, _utc(created_at))
-            # Last, just before the commit: on PostgreSQL the lease row stays locked for
-            # the shortest time; a takeover that committed meanwhile makes this fail and
-            # the whole generation roll back.
-            check_fence(conn, fence)
         return generation, changed, unchanged
 
     def _upsert_blobs(self) -> Insert:
@@ -690,29 +790,120 @@ class Store:
         the same process got the lease back. Conditional UPDATEs decide between
         competing processes (the row is locked by whichever commits first); an INSERT
         race on the very first acquisition is settled by the primary key.
+
+        A claim never waits long and never leaves the old leader in the way:
+        * on PostgreSQL it waits at most `lock_timeout_for(ttl)` for the row. Only a
+          process frozen or cut off inside a transaction holds the row longer; when
+          its lease has run out, its sessions are ended and the claim is made again;
+        * a takeover ends the replaced holder's sessions that are inside a transaction
+          (a frozen leader's half-written publish would otherwise hold the rows the new
+          leader's first publish writes);
+        * the expiry counts from when the claim succeeded, not from `now`: a claim
+          that waited must not commit a lease that has already run out.
         """
-        now = _utc(now)
-        expires = now + timedelta(seconds=ttl)
+        started = time.monotonic()
+        claim = self._claim_once(name, holder, ttl, _utc(now), started)
+        if claim is None:
+            stale = self._expired_holder(name, holder, _utc(now) + _since(started))
+            if stale is None or not self.end_sessions_of(stale):
+                return None
+            claim = self._claim_once(name, holder, ttl, _utc(now), started)
+            if claim is None:
+                return None
+        epoch, replaced = claim
+        if epoch is not None and replaced:
+            self.end_sessions_of(replaced)
+        return epoch
+
+    def _claim_once(self, name: str, holder: str, ttl: float, now: datetime,
+                    started: float) -> tuple[int | None, str | None] | None:
+        """One claim: (the epoch or None, the holder it replaced if any), or None when
+        the lease row stayed locked past the lock timeout (PostgreSQL)."""
         mine = (leases.c.name == name) & (leases.c.holder == holder)
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_for(ttl) * 1000)}"))
+                before = conn.execute(select(leases.c.holder).where(leases.c.name == name)).first()
                 renewed = conn.execute(update(leases).where(mine, leases.c.expires_at >= now)
-                                       .values(expires_at=expires)).rowcount
-                if renewed or conn.execute(update(leases).where(
-                        leases.c.name == name, (leases.c.expires_at < now) | (leases.c.holder == ""),
-                ).values(holder=holder, expires_at=expires, epoch=leases.c.epoch + 1)).rowcount:
+                                       .values(expires_at=now + timedelta(seconds=ttl))).rowcount
+                took = not renewed and conn.execute(update(leases).where(
+                    leases.c.name == name, (leases.c.expires_at < now) | (leases.c.holder == ""),
+                ).values(holder=holder, epoch=leases.c.epoch + 1)).rowcount
+                if renewed or took:
+                    conn.execute(update(leases).where(mine).values(
+                        expires_at=now + _since(started) + timedelta(seconds=ttl)))
                     epoch: int | None = conn.execute(select(leases.c.epoch).where(mine)).scalar()
-                    return epoch
-                if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
-                    return None
-                conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires, epoch=1))
-                return 1
+                    replaced = before.holder if took and before is not None else None
+                    return epoch, replaced if replaced not in ("", holder) else None
+                if before is not None:
+                    return None, None
+                conn.execute(insert(leases).values(
+                    name=name, holder=holder, epoch=1,
+                    expires_at=now + _since(started) + timedelta(seconds=ttl)))
+                return 1, None
         except IntegrityError:
-            return None
+            return None, None
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                return None
+            raise
 
-    def acquire_lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        """Take or renew the lease; True when `holder` holds it until now + ttl."""
-        return self.claim_lease(name, holder, ttl, now) is not None
+    def _expired_holder(self, name: str, holder: str, now: datetime) -> str | None:
+        """The holder of lease `name` when it is another process whose lease has run out
+        (read without waiting for the row's lock), else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(leases.c.holder, leases.c.expires_at)
+                               .where(leases.c.name == name)).first()
+        if row is None or row.holder in ("", holder) or _utc(row.expires_at) >= now:
+            return None
+        return str(row.holder)
+
+    def label_sessions(self, holder: str) -> None:
+        """Name this process's PostgreSQL sessions after its lease holder (`session_label`),
+        so that the clock that replaces it can end them. Open sessions are closed, so
+        every session from now on carries the name."""
+        self._session_label = session_label(holder)
+        self.engine.dispose()
+
+    def end_sessions_of(self, holder: str) -> list[int]:
+        """End `holder`'s PostgreSQL sessions that are inside a transaction; their pids.
+
+        Called for a holder whose lease has run out: what such a session is doing can
+        only be a stale job's write, which its fence would refuse anyway, and it may
+        hold row locks for as long as its process stays frozen (no server timeout ends
+        a session that stopped in the middle of a statement). Ending another session
+        needs the same database role, or `pg_signal_backend`: without it, this logs
+        why and ends nothing, and the takeover waits for the server's timeouts."""
+        if self.engine.dialect.name != "postgresql":
+            return []
+        try:
+            with self.engine.begin() as conn:
+                rows = conn.execute(text(
+                    "SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity"
+                    " WHERE application_name = :label AND datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"),
+                    {"label": session_label(holder)}).all()
+        except (ProgrammingError, OperationalError, StoreUnavailable) as exc:
+            log_event(log, "lease_sessions_not_ended", logging.WARNING, holder=holder,
+                      error=str(getattr(exc, "orig", exc)).strip().splitlines()[0][:300],
+                      fix="give every clock the same database role, or grant it pg_signal_backend")
+            return []
+        ended = [int(row.pid) for row in rows if row.ended]
+        if ended:
+            log_event(log, "lease_sessions_ended", logging.WARNING, holder=holder,
+                      pids=",".join(map(str, ended)),
+                      reason="its lease ran out while it was inside a transaction")
+        return ended
+
+    def fence_holds(self, fence: Fence) -> bool:
+        """Whether `fence`'s lease is still held (a read: it locks nothing)."""
+        try:
+            with self.engine.connect() as conn:
+                check_fence(conn, fence, lock=False)
+        except LeaseLost:
+            return False
+        return True
 
     def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up at once (the row stays, with its epoch, so epochs never repeat)."""
@@ -778,8 +969,7 @@ class Store:
         their own keys, so that a stream of `unchanged` builds never hides either."""
         value = json.dumps(report, sort_keys=True, default=str)
         status = str(report.get("status", "unknown"))
-        with self.engine.begin() as conn:
-            check_fence(conn, fence)
+        with fenced(self.engine, fence) as conn:
             _put_state(conn, "last_report", value)
             if status == "published":
                 _put_state(conn, "last_published_report", value)

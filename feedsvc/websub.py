@@ -37,7 +37,7 @@ from feedsvc import __version__
 from feedsvc.logs import log_event
 from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
-from feedsvc.store import Fence, Store, _utc, check_fence, websub_queue
+from feedsvc.store import Fence, Store, _utc, fenced, websub_queue
 from feedsvc.urls import Urls
 
 # httpx is imported where pings are sent: builds only queue them, and importing it
@@ -115,8 +115,7 @@ def claim(store: Store, now: datetime, hold_s: float, fence: Fence | None,
     sends nothing), pushing their next attempt past this run so that a run on another
     clock, should this one stall, does not send them twice meanwhile."""
     now = _utc(now)
-    with store.engine.begin() as conn:
-        check_fence(conn, fence)
+    with fenced(store.engine, fence) as conn:
         rows = conn.execute(select(websub_queue).where(websub_queue.c.next_attempt_at <= now)
                             .order_by(websub_queue.c.next_attempt_at, websub_queue.c.feed)
                             .limit(limit)).all()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +35,8 @@ def corpus_dir() -> Path:
     return CORPUS
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path: Path):
-    """A fresh, empty store database: SQLite, then PostgreSQL (a new database per test)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
-        return
+def _postgres_database() -> Iterator[str]:
+    """A new PostgreSQL database on the suite's server, dropped afterwards; its URL."""
     admin = os.environ.get("FEEDSVC_TEST_POSTGRES_URL")
     if not admin:
         pytest.skip("no PostgreSQL: set FEEDSVC_TEST_POSTGRES_URL (scripts/test starts one)")
@@ -51,6 +52,68 @@ def database_url(request, tmp_path: Path):
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path):
+    """A fresh, empty store database: SQLite, then PostgreSQL (a new database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database, for what only PostgreSQL has (row locks,
+    sessions that one process can end for another)."""
+    yield from _postgres_database()
+
+
+def _pg_bin() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    return candidates[-1] if candidates else None
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL server of this test's own, so that it can be stopped, started and
+    restarted."""
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries are not installed (scripts/test installs them as root)")
+    home = Path(tempfile.mkdtemp(prefix="feedsvc-pg-restart-"))  # outside pytest's root-only dirs
+    data = home / "pgdata"
+    data.mkdir()
+    run = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if run:
+        shutil.chown(home, "postgres")
+        shutil.chown(data, "postgres")
+    subprocess.run([*run, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ctl = [*run, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"),
+           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"]
+
+    class Server:
+        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+        def start(self) -> None:
+            subprocess.run([*ctl, "start"], check=True, capture_output=True)
+
+        def stop(self) -> None:
+            subprocess.run([*ctl, "-m", "fast", "stop"], check=True, capture_output=True)
+
+        def restart(self) -> None:
+            subprocess.run([*ctl, "-m", "fast", "restart"], check=True, capture_output=True)
+
+    server = Server()
+    server.start()
+    yield server
+    subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

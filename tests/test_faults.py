@@ -6,10 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -153,48 +150,6 @@ def test_locked_sqlite_makes_the_build_wait_or_fail_cleanly(write, tmp_path, set
     report = builder.build()
     locker.join()
     assert report.published and report.generation == first + 1
-
-
-def _pg_bin() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    return candidates[-1] if candidates else None
-
-
-@pytest.fixture
-def private_postgres():
-    """A PostgreSQL server of this test's own, so that it can be stopped and started."""
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries are not installed (scripts/test installs them as root)")
-    home = Path(tempfile.mkdtemp(prefix="feedsvc-pg-restart-"))  # outside pytest's root-only dirs
-    data = home / "pgdata"
-    data.mkdir()
-    run = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if run:
-        shutil.chown(home, "postgres")
-        shutil.chown(data, "postgres")
-    subprocess.run([*run, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    ctl = [*run, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"),
-           "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"]
-
-    class Server:
-        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-        def start(self) -> None:
-            subprocess.run([*ctl, "start"], check=True, capture_output=True)
-
-        def stop(self) -> None:
-            subprocess.run([*ctl, "-m", "fast", "stop"], check=True, capture_output=True)
-
-    server = Server()
-    server.start()
-    yield server
-    subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_postgresql_restart(write, tmp_path, private_postgres):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from datetime import UTC, datetime
 
 from feedsvc.models import Document
@@ -242,3 +243,147 @@ def test_unused_blobs_are_swept_only_when_old(database_url):
     with store.engine.connect() as conn:
         kept = set(conn.execute(select(blobs.c.hash)).scalars())
     assert "orphan-young" in kept and "orphan-old" not in kept
+
+
+# --- leases on PostgreSQL: a frozen or vanished holder never blocks a takeover ------------
+# A "frozen leader" here is a session labelled as the holder's (as a clock labels its own)
+# left inside a transaction, as a process stopped between two messages of a statement
+# leaves it: the server waits on its client, and no server timeout ends it.
+
+
+def _frozen_session(url: str, holder: str):
+    """A connection of `holder`'s, as its clock would open it; returns (store, connection)."""
+    store = Store(url)
+    store.label_sessions(holder)
+    return store, store.engine.connect()
+
+
+def _session_alive(store: Store, connection) -> bool:
+    from sqlalchemy import text
+
+    pid = connection.connection.dbapi_connection.info.backend_pid
+    with store.engine.connect() as probe:
+        return probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                             {"pid": pid}).scalar() == 1
+
+
+def test_a_claim_blocked_by_an_expired_holders_open_transaction_ends_it(postgres_url):
+    from sqlalchemy import update
+
+    from feedsvc.store import leases
+
+    store = fresh_store(postgres_url)
+    now = datetime.now(UTC)
+    assert store.claim_lease("clock", "A", 6, now - timedelta_s(60)) == 1  # long expired
+    frozen_store, frozen = _frozen_session(postgres_url, "A")
+    frozen.begin()
+    frozen.execute(update(leases).where(leases.c.name == "clock").values(epoch=leases.c.epoch))
+    assert _session_alive(store, frozen)  # A holds the lease row's lock, and stops talking
+
+    assert store.claim_lease("clock", "B", 6, now) == 2
+    assert not _session_alive(store, frozen), "the expired holder's transaction was ended"
+    assert store.lease("clock")[0] == "B"
+    frozen.invalidate()  # the server ended it: nothing to roll back
+    frozen_store.close()
+
+
+def test_a_claim_never_ends_the_sessions_of_a_holder_whose_lease_runs(postgres_url):
+    from sqlalchemy import update
+
+    from feedsvc.store import leases, lock_timeout_for
+
+    store = fresh_store(postgres_url)
+    now = datetime.now(UTC)
+    assert store.claim_lease("clock", "A", 60, now) == 1
+    busy_store, busy = _frozen_session(postgres_url, "A")
+    busy.begin()
+    busy.execute(update(leases).where(leases.c.name == "clock").values(epoch=leases.c.epoch))
+    started = time.monotonic()
+    assert store.claim_lease("clock", "B", 6, now) is None
+    waited = time.monotonic() - started
+    assert waited < 10 * lock_timeout_for(6), f"the claim waited {waited:.1f} s for the row"
+    assert _session_alive(store, busy)
+    busy.rollback()
+    busy.close()
+    busy_store.close()
+    assert store.lease("clock")[0] == "A"
+
+
+def test_a_takeover_ends_the_old_leaders_half_written_publish(postgres_url):
+    """A leader frozen inside a batch of blobs holds no lease lock, but its uncommitted
+    rows would make the new leader's first publish (the same bodies) wait for it."""
+    from sqlalchemy import insert
+
+    from feedsvc.store import blobs
+
+    store = fresh_store(postgres_url)
+    now = datetime.now(UTC)
+    assert store.claim_lease("clock", "A", 6, now - timedelta_s(60)) == 1
+    frozen_store, frozen = _frozen_session(postgres_url, "A")
+    frozen.begin()
+    frozen.execute(insert(blobs).values(hash=body_hash(b"same body"), body=b"same body",
+                                        gzip=gzip.compress(b"same body"), written_at=now))
+    assert store.claim_lease("clock", "B", 6, now) == 2  # not blocked: no lease lock held
+    assert not _session_alive(store, frozen)
+    from feedsvc.store import Fence
+
+    generation, changed, _ = store.publish([doc("a", b"same body")], "f", {}, created_at=WHEN,
+                                           fence=Fence("clock", "B", 2))
+    assert changed == ["a"] and store.current_generation() == generation
+    frozen.invalidate()
+    frozen_store.close()
+
+
+def test_a_claim_that_waited_for_the_row_counts_its_lease_from_when_it_got_it(postgres_url):
+    from sqlalchemy import text, update
+
+    from feedsvc.store import leases
+
+    store = fresh_store(postgres_url)
+    now = datetime.now(UTC)
+    assert store.claim_lease("clock", "A", 30, now - timedelta_s(60)) == 1
+    locker_store = Store(postgres_url)
+    locker = locker_store.engine.connect()
+    locker.begin()
+    locker.execute(update(leases).where(leases.c.name == "clock").values(epoch=leases.c.epoch))
+    result: list[int | None] = []
+    asked = time.monotonic()
+    claimer = threading.Thread(target=lambda: result.append(store.claim_lease("clock", "B", 30, now)))
+    claimer.start()
+    with store.engine.connect() as probe:
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' " \
+                  "AND datname = current_database()"
+        deadline = time.monotonic() + 30
+        while not probe.execute(text(waiting)).scalar():
+            assert time.monotonic() < deadline, "the claim never waited for the row"
+            time.sleep(0.01)
+    released = time.monotonic()
+    locker.rollback()
+    claimer.join(30)
+    assert result == [2]
+    holder, expires = store.lease("clock")
+    assert holder == "B"
+    # The lease runs 30 s from when the claim got the row, not from `now`, when it asked.
+    assert expires >= now + timedelta_s(30 + (released - asked) - 0.05), (expires, now)
+    locker.close()
+    locker_store.close()
+
+
+def test_a_session_the_server_ended_is_replaced_without_an_error(postgres_url):
+    """pg_terminate_backend (or a database restart) kills every pooled connection; the
+    next query must not fail: the pre-ping notices and the pool opens a new one."""
+    from sqlalchemy import text
+
+    store = fresh_store(postgres_url)
+    store.publish([doc("a", b"A")], "f", {}, created_at=WHEN)
+    assert store.current_generation() is not None
+    admin = Store(postgres_url)
+    with admin.engine.connect() as conn:
+        ended = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert ended >= 1
+    for _ in range(3):
+        assert store.current_generation() is not None
+        assert store.claim_lease("clock", "A", 6, datetime.now(UTC)) == 1
+    admin.close()

@@ -25,7 +25,7 @@ from feedsvc.store import (
     Store,
     _put_state,
     _utc,
-    check_fence,
+    fenced,
     in_batches,
     link_articles,
     link_checks,
@@ -121,8 +121,7 @@ class LinkStore:
         """
         wanted: dict[tuple[str, str], Article] = {
             (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
-        with self.engine.begin() as conn:
-            check_fence(conn, fence)
+        with fenced(self.engine, fence) as conn:
             existing = {(row.url, row.article_id): _comparable(row) for row in conn.execute(
                 select(link_articles.c.url, link_articles.c.article_id,
                        *(link_articles.c[name] for name in SHOWN_COLUMNS)))}
@@ -213,8 +212,7 @@ class LinkStore:
         its lease is held: LeaseLost rolls the whole batch back)."""
         results = list(results)
         updated: list[LinkState] = []
-        with self.engine.begin() as conn:
-            check_fence(conn, fence)
+        with fenced(self.engine, fence) as conn:
             current = {}
             urls = [r.url for r in results]
             for chunk in in_batches(urls):
@@ -270,8 +268,7 @@ class LinkStore:
         """Record today's counts by status (one row per day and status) for the trend chart."""
         day = _utc(now).date().isoformat()
         counts = self.counts()
-        with self.engine.begin() as conn:
-            check_fence(conn, fence)
+        with fenced(self.engine, fence) as conn:
             conn.execute(delete(link_stats).where(link_stats.c.day == day))
             conn.execute(insert(link_stats),
                          [{"day": day, "status": s, "count": n} for s, n in counts.items()])

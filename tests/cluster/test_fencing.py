@@ -64,9 +64,9 @@ def pause_outside_a_write_transaction(process, database_url: str) -> None:
     Fencing is about a leader paused between its writes. A leader frozen *inside* a
     SQLite write transaction blocks every writer until it resumes, the standby's
     lease claim included: a documented limit of a one-file database, not what this
-    test is about (on PostgreSQL the server ends such a session after
-    `idle_in_transaction_session_timeout`). So on SQLite, while the stopped leader
-    turns out to hold the lock, it is let run a moment and stopped again."""
+    test is about (on PostgreSQL the standby ends such a session: see
+    tests/cluster/test_failover.py). So on SQLite, while the stopped leader turns out
+    to hold the lock, it is let run a moment and stopped again."""
     os.killpg(process.pid, signal.SIGSTOP)
     if not database_url.startswith("sqlite"):
         return

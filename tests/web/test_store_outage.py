@@ -17,7 +17,6 @@ from feedsvc.settings import load_settings
 from feedsvc.store import Store, poll_counts
 from feedsvc.web import create_app
 from tests.test_clock import story
-from tests.test_faults import private_postgres  # noqa: F401 - the fixture, reused
 
 LIVE = ("/links", "/api/links", "/articles/a")  # a: checked link, no published page
 
@@ -47,7 +46,7 @@ def _assert_outage_answers(client, served: bytes, *, uncached_body: bool = True)
     assert status.status_code == 503 and status.headers["Retry-After"] == "30"
 
 
-def test_postgresql_stopped(write, tmp_path, private_postgres):  # noqa: F811
+def test_postgresql_stopped(write, tmp_path, private_postgres):
     write("a.md", story(1))
     settings = load_settings(env={}, content_dir=write.root, database_url=private_postgres.url,
                              db_timeout=2.0, cache_dir=tmp_path / "cache", build_workers=1)
