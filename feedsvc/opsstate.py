@@ -20,7 +20,17 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from feedsvc.store import JSONObject, Store, _put_state, _utc, clock_processes, links, ops_counters
+from feedsvc.store import (
+    CLOCK_LEASE,
+    JSONObject,
+    Store,
+    _put_state,
+    _utc,
+    clock_processes,
+    leases,
+    links,
+    ops_counters,
+)
 
 # The `state` row of the last link-check run (the link pages read it too).
 LINK_RUN_STATE = "last_link_run"
@@ -79,10 +89,11 @@ def record_link_run(store: Store, at: datetime, checked: int, duration_s: float,
 
 
 def record_clock(store: Store, holder: str, *, leader: bool, changed: bool, started_at: datetime,
-                 now: datetime, latency_s: float) -> None:
-    """This clock's row (leader or not, seen now); a change of leadership is counted."""
+                 now: datetime, latency_s: float, lease_seconds: float) -> None:
+    """This clock's row (leader or not, seen now, its lease period); a change of
+    leadership is counted."""
     values: dict[str, Any] = {"leader": leader, "seen_at": _utc(now),
-                              "store_latency_s": round(latency_s, 6)}
+                              "store_latency_s": round(latency_s, 6), "lease_seconds": lease_seconds}
     with store.engine.begin() as conn:
         if not conn.execute(update(clock_processes).where(clock_processes.c.holder == holder)
                             .values(**values)).rowcount:
@@ -103,17 +114,34 @@ def forget_clock(store: Store, holder: str) -> None:
 @dataclass(frozen=True, slots=True)
 class ClockRow:
     holder: str
-    leader: bool
+    leader: bool  # holds the lease now, by the lease row itself
     started_at: datetime
     seen_at: datetime
     store_latency_s: float
+    live: bool  # renewed its row within three of its own lease periods
 
 
-def clocks(store: Store) -> list[ClockRow]:
+def clocks(store: Store, now: datetime, default_lease_seconds: float) -> list[ClockRow]:
+    """Every clock's row, with leadership as the lease row says it now.
+
+    A clock's own row says what it last believed; a clock killed outright never
+    corrects it. The lease row is the truth every clock obeys: its holder leads
+    until its expiry, so a dead leader stops counting as one within one lease
+    period, and two clocks never both count as leader. A clock is live while it
+    renewed its row within three of its own lease periods (rows from before the
+    period was recorded: the caller's `default_lease_seconds`)."""
+    now = _utc(now)
     with store.engine.connect() as conn:
         rows = conn.execute(select(clock_processes).order_by(clock_processes.c.holder)).all()
-    return [ClockRow(r.holder, bool(r.leader), _utc(r.started_at), _utc(r.seen_at),
-                     float(r.store_latency_s)) for r in rows]
+        lease = conn.execute(select(leases.c.holder, leases.c.expires_at)
+                             .where(leases.c.name == CLOCK_LEASE)).first()
+    leading = lease.holder if lease is not None and _utc(lease.expires_at) >= now else None
+    out = []
+    for r in rows:
+        stale_after = timedelta(seconds=3 * (r.lease_seconds or default_lease_seconds))
+        out.append(ClockRow(r.holder, r.holder == leading, _utc(r.started_at), _utc(r.seen_at),
+                            float(r.store_latency_s), now - _utc(r.seen_at) <= stale_after))
+    return out
 
 
 def link_backlog(store: Store, now: datetime, overdue_after: timedelta) -> tuple[int, int]:

@@ -44,6 +44,7 @@ from feedsvc.errors import StoreUnavailable
 from feedsvc.links.store import LinkStore
 from feedsvc.models import BuildStatus, utcnow
 from feedsvc.web.multiproc import ENV as MULTIPROC_ENV
+from feedsvc.web.multiproc import running
 from feedsvc.web.state import WebState, state
 
 bp = Blueprint("metrics", __name__)
@@ -120,20 +121,10 @@ def instrument_engine(engine: Engine) -> None:
 _DEAD_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def forget_dead_workers(directory: Path) -> list[int]:
     """Drop the live gauges of worker processes that no longer exist; return their pids."""
     dead = sorted({int(m[1]) for name in os.listdir(directory)
-                   if (m := _DEAD_FILE.match(name)) and not _alive(int(m[1]))})
+                   if (m := _DEAD_FILE.match(name)) and not running(int(m[1]))})
     for pid in dead:
         prometheus_multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
     return dead
@@ -223,12 +214,11 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
         out.metric("feedsvc_build_last_failure_timestamp_seconds", "gauge",
                    "When the last refused or failed build started, by its status.",
                    [({"status": str(failure["status"])}, failed_at)])
-    clocks = opsstate.clocks(store)
-    stale_after = 3 * web.settings.clock_lease_seconds
-    live = [c for c in clocks if (now - c.seen_at).total_seconds() <= stale_after]
+    live = [c for c in opsstate.clocks(store, now, web.settings.clock_lease_seconds) if c.live]
     out.metric("feedsvc_clocks", "gauge", "Clock processes seen in the last three lease periods.",
                [({}, len(live))])
-    out.metric("feedsvc_clock_leader", "gauge", "1 for the clock that holds the lease.",
+    out.metric("feedsvc_clock_leader", "gauge", "1 for the clock that holds the lease (by the lease row: "
+               "a dead leader drops to 0 when its lease runs out).",
                [({"holder": c.holder}, 1 if c.leader else 0) for c in live])
     out.metric("feedsvc_clock_seen_age_seconds", "gauge", "Seconds since each clock renewed its state.",
                [({"holder": c.holder}, round((now - c.seen_at).total_seconds(), 3)) for c in live])

@@ -6,7 +6,8 @@ of any worker adds up every worker's files, so one scrape counts the whole
 server. The variable must be set before prometheus-client is imported in a
 worker, so the server command sets it here, before forking, and this module
 imports nothing of prometheus-client. The directory must start empty (stale
-files from an earlier run would be added in), so it is emptied at start-up.
+files from an earlier run would be added in), so it is emptied at start-up, and
+the private directories of servers killed outright are removed then too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+PREFIX = "feedsvc-metrics-"  # + the server's pid + a random part
 
 
 def prepare_metrics_dir(environ: MutableMapping[str, str] | None = None) -> Path:
@@ -36,7 +38,34 @@ def prepare_metrics_dir(environ: MutableMapping[str, str] | None = None) -> Path
         for stale in path.glob("*.db"):
             stale.unlink(missing_ok=True)
         return path
-    path = Path(tempfile.mkdtemp(prefix="feedsvc-metrics-"))
+    remove_abandoned_dirs(Path(tempfile.gettempdir()))
+    path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     env[ENV] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def remove_abandoned_dirs(parent: Path) -> list[Path]:
+    """Remove the private metrics directories of servers that are no longer running.
+
+    A server removes its own directory when it exits, but not when it is killed
+    outright (SIGKILL, the OOM killer): the directory's name carries the server's
+    pid, so the next server to start finds and removes what a dead one left."""
+    removed = []
+    for path in parent.glob(f"{PREFIX}*"):
+        pid = path.name[len(PREFIX):].split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists (signal 0 asks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True

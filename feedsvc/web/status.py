@@ -117,7 +117,8 @@ def status_document(*, generation: int | None, published_at: str | None, store: 
         "last_success_at": (reports.get("last_success_at") or {}).get("at"),
         "builds": {name.split(":", 1)[1]: n for name, n in sorted(counters.items())
                    if name.startswith("builds:")},
-        "clocks": [{"holder": c.holder, "leader": c.leader, "started_at": c.started_at.isoformat(),
+        "clocks": [{"holder": c.holder, "leader": c.leader, "live": c.live,
+                    "started_at": c.started_at.isoformat(),
                     "seen_at": c.seen_at.isoformat(), "store_latency_s": c.store_latency_s}
                    for c in clocks],
         "link_check": {"last_run": reports.get("last_link_run"), "due": link_backlog[0],
@@ -147,7 +148,8 @@ def status() -> Response:
             generation=index.generation,
             published_at=index.published_at.isoformat() if index.published_at else None,
             store=_store_problem(web) or "ok", reports=opsstate.reports(web.store),
-            links=LinkStore(web.store).counts(), clocks=opsstate.clocks(web.store),
+            links=LinkStore(web.store).counts(),
+            clocks=opsstate.clocks(web.store, now, web.settings.clock_lease_seconds),
             counters=opsstate.counters(web.store),
             subscribers={e.path: {"estimate": e.estimate, "today": e.today.as_dict(),
                                   "yesterday": e.yesterday.as_dict()} for e in estimates},
