@@ -50,6 +50,27 @@ def article_html_path(stem: str) -> str:
     return f"articles/{stem}.html"
 
 
+# What the site answers under its base URL (feedsvc.web's routes): top-level documents
+# and pages, the folders whose every path is the site's, and one page per article.
+_SITE_PAGES = frozenset({"", INDEX_PATH, OPML_PATH, STYLESHEET_PATH, ICON_PATH, LOGO_PATH,
+                         FAVICON_PATH, "links", "status", "openapi.json"})
+_SITE_FOLDERS = ("topics/", "feeds/", "api/", "charts/")
+
+
+def site_publishes(path: str) -> bool:
+    """Whether a path under the base URL (no leading slash, no query) is one the site can
+    answer: an article's relative image or link that resolves elsewhere under the
+    base URL points at nothing, and the editor is told (feedsvc.content.markup)."""
+    if path in _SITE_PAGES or path.startswith(_SITE_FOLDERS):
+        return True
+    if path.startswith("articles/"):
+        # An article page has no extension (`articles/chart.png` is an image the site
+        # does not have; a file named with a dot in its stem is rare, and only warned)
+        stem = path[len("articles/"):]
+        return bool(stem) and "/" not in stem and "." not in stem
+    return False
+
+
 @dataclass(frozen=True)
 class Urls:
     """Absolute URLs under the public base URL: feeds must never carry relative links."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
 
 from feedsvc.content.errors import ContentError
+from feedsvc.urls import site_publishes
 
 # Characters XML 1.0 does not allow at all (C0 controls but tab, CR, LF; the
 # two non-characters U+FFFE and U+FFFF). A single one makes a feed unparseable.
@@ -21,7 +24,7 @@ _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "typograph
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS)
 _ALLOWED_ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "alt", "title", "width", "height"},
     "a": {"href", "title", "hreflang"},
     "p": {"class"},
 }
@@ -83,7 +86,6 @@ def _render_within_limits(markdown: str) -> str:
     return html
 
 
-_RELATIVE_URL = re.compile(r'(\s(?:href|src)=")/(?!/)')
 _SPACE = re.compile(r"\s+")
 
 
@@ -107,15 +109,69 @@ def one_line(text: str) -> str:
     return _SPACE.sub(" ", XML_FORBIDDEN.sub("", text)).strip()
 
 
-def markdown_to_safe_html(markdown: str, base_url: str) -> str:
+@dataclass(frozen=True, slots=True)
+class SafeBody:
+    """A body as published, and its relative URLs that resolved to a path under the
+    site's base URL that the site does not publish: (as written, as resolved)."""
+
+    html: str
+    unpublished: tuple[tuple[str, str], ...] = ()
+
+
+def markdown_to_safe_html(markdown: str, base_url: str, page_url: str) -> SafeBody:
     """Render Markdown (with inline HTML) and sanitise it for feeds and pages.
 
-    Site-relative links are made absolute: a feed reader has no base to resolve
-    them against.
+    Relative URLs (`href`, `src`, every candidate of `srcset`) are made absolute:
+    a feed reader has no base to resolve them against. A site-relative one
+    (`/about`) is resolved against the site's base URL, any other (`images/a.png`,
+    `../topics/x`) against `page_url`, the article's own page, as a browser reading
+    that page would.
     """
     if not markdown.strip():
-        return ""
+        return SafeBody("")
     html = _render_within_limits(XML_FORBIDDEN.sub("", markdown))
+    resolved: list[tuple[str, str]] = []
+
+    def absolute(url: str) -> str:
+        full = resolve_relative(url, base_url, page_url)
+        resolved.append((url, full))
+        return full
+
+    def srcset(_tag: str, attribute: str, value: str) -> str | None:
+        return _absolute_srcset(value, absolute) if attribute == "srcset" else value
+
     safe = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
-    return _RELATIVE_URL.sub(rf"\1{base_url}/", safe).strip()
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
+                     url_relative=absolute, attribute_filter=srcset if "srcset" in html else None)
+    return SafeBody(safe.strip(), tuple(
+        (written, full) for written, full in resolved
+        if full.startswith(base_url + "/") and not site_publishes(_site_path(full, base_url))))
+
+
+def resolve_relative(url: str, base_url: str, page_url: str) -> str:
+    """An absolute URL for a relative one found in an article's body."""
+    if url.startswith("//"):
+        return f"https:{url}"
+    if url.startswith("/"):
+        return f"{base_url}{url}"
+    return urljoin(page_url, url)
+
+
+def _absolute_srcset(value: str, absolute: Callable[[str], str]) -> str | None:
+    """Each candidate's URL made absolute; candidates of another scheme than http(s)
+    are dropped (the sanitiser does not read srcset as URLs)."""
+    candidates = []
+    for candidate in value.split(","):
+        url, _, descriptor = candidate.strip().partition(" ")
+        if not url:
+            continue
+        scheme = urlsplit(url).scheme.lower()
+        if scheme and scheme not in ("http", "https"):
+            continue
+        full = url if scheme else absolute(url)
+        candidates.append(f"{full} {descriptor.strip()}".strip())
+    return ", ".join(candidates) or None
+
+
+def _site_path(url: str, base_url: str) -> str:
+    return urlsplit(url[len(base_url):]).path.lstrip("/")

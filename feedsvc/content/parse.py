@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,8 +49,9 @@ from feedsvc.content.markup import (
 )
 from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, pickled_as_tuple
+from feedsvc.urls import Urls
 
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 
@@ -252,7 +254,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
     published = _collect(problems, lambda: _published_date(fields, stem, problems))
     updated = (_collect(problems, lambda: _updated_date(fields, published, problems))
                if published is not None else None)
-    link = _collect(problems, lambda: _link(fields))
+    link = _collect(problems, lambda: _link(fields, problems))
     article_id = _collect(problems, lambda: _article_id(fields, stem, ctx))
     topic_names = _topic_names(fields, problems)
     provider, image = _provider(fields, problems), _image(fields, problems)
@@ -263,7 +265,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         return None, False
     return Article(
         id=article_id, stem=stem, source=source, title=title, summary=summary,
-        content_html=markdown_to_safe_html(body, ctx.base_url),
+        content_html=_body_html(body, stem, ctx, problems, text),
         published=published, updated=updated, original_url=link, self_published=False,
         topic_names=topic_names, provider=provider, image=image, related=related,
         kind=kind, event=event, quality=quality, fingerprint=fingerprint,
@@ -385,11 +387,23 @@ def _updated_date(fields: _Fields, published: datetime, problems: list[ContentEr
     return updated
 
 
+# An HTML character reference, terminated: WordPress writes `&` in URLs as `&#038;`.
+# Only terminated references are decoded: `?a=1&copy=2` is a query, not `©=2`.
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|quot|apos|lt|gt);")
+
+
+def decode_references(url: str) -> str:
+    """The URL with HTML character references decoded, once (`&amp;#038;` gives
+    `&#038;`: a reference written on purpose stays one)."""
+    return _CHARACTER_REFERENCE.sub(lambda m: html.unescape(m[0]), url) if "&" in url else url
+
+
 def check_url(value: Any) -> str:
-    """Return the URL stripped, or raise ValueError saying what is wrong with it."""
+    """Return the URL stripped, with its HTML character references decoded and an
+    empty path written as `/`, or raise ValueError saying what is wrong with it."""
     if not isinstance(value, str):
         raise ValueError(f"expected a URL, got a {_yaml_kind(value)}")
-    url = value.strip()
+    url = decode_references(value.strip())
     if _WHITE_SPACE.search(url):
         raise ValueError(f"{url!r} contains white space")
     try:
@@ -403,7 +417,20 @@ def check_url(value: Any) -> str:
         raise ValueError(f"{url!r} uses the scheme {parts.scheme!r}; only http and https are allowed")
     if not parts.hostname:
         raise ValueError(f"{url!r} has no host name")
+    if not parts.path:
+        url = urlunsplit(parts._replace(path="/"))
     return as_uri(url) if not url.isascii() else url
+
+
+def _url_field(key: str, value: Any, line: int, problems: list[ContentError]) -> str:
+    """check_url, telling the editor when it had to decode references (upstream's
+    escaping: left as written, every client would cut the URL at `#`)."""
+    url = check_url(value)
+    written = value.strip()
+    if decode_references(written) != written:
+        problems.append(ContentError(f"`{key}`: HTML character references decoded: {written!r} "
+                                     f"is published as {url!r}", line=line, severity="info"))
+    return url
 
 
 _URI_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -432,13 +459,13 @@ def as_uri(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
-def _link(fields: _Fields) -> str:
+def _link(fields: _Fields, problems: list[ContentError]) -> str:
     key, value = fields.first(LINK_FIELDS)
     if key is None:
         raise ContentError("no link: add a `url:` field (or `originalUrl:`) with the "
                            "address of the original article", line=1)
     try:
-        return check_url(value)
+        return _url_field(key, value, fields.line(key), problems)
     except ValueError as exc:
         raise ContentError(f"`{key}`: {exc}", line=fields.line(key)) from None
 
@@ -515,7 +542,7 @@ def _image(fields: _Fields, problems: list[ContentError]) -> Image | None:
                                 fields.line(key)))
         return None
     try:
-        url = check_url(value.get("url"))
+        url = _url_field(key, value.get("url"), fields.line(key), problems)
     except ValueError as exc:
         problems.append(warning(f"`{key}` URL ignored: {exc}", fields.line(key)))
         return None
@@ -545,7 +572,7 @@ def _related(fields: _Fields, problems: list[ContentError]) -> tuple[RelatedLink
         _, raw_url = _Fields(item, "").first(("url", "originalUrl", "webUrl"))
         title = item.get("title")
         try:
-            url = check_url(raw_url)
+            url = _url_field("related", raw_url, fields.line("related"), problems)
         except ValueError:
             problems.append(warning("a `related` entry has no valid absolute URL; skipped",
                                     fields.line("related")))
@@ -597,11 +624,27 @@ def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerpri
     return Article(
         id=tag_uri(ctx.id_authority, stem), stem=stem, source=source, title=title,
         summary=one_line(parts.standfirst),
-        content_html=markdown_to_safe_html(parts.body, ctx.base_url),
+        content_html=_body_html(parts.body, stem, ctx, problems, text),
         published=published or UNDATED, updated=published or UNDATED, original_url=None,
         self_published=True, topic_names=(), provider=None, fingerprint=fingerprint,
         dated=published is not None,
     )
+
+
+def _body_html(body: str, stem: str, ctx: ParseContext, problems: list[ContentError],
+               text: str) -> str:
+    """The body as published, with a warning for each relative URL that resolves to
+    nothing the site publishes (the reader would see a broken image or link), on the
+    line of the file where it is written."""
+    safe = markdown_to_safe_html(body, ctx.base_url, Urls(ctx.base_url).article_page(stem))
+    for written, resolved in safe.unpublished:
+        at = text.find(written)
+        line = text.count("\n", 0, at) + 1 if at >= 0 else None
+        problems.append(warning(
+            f"the relative URL {written!r} in the body resolves to {resolved}, which this site "
+            "does not publish: readers will see a broken image or link; use an absolute URL",
+            line))
+    return safe.html
 
 
 # Where an undated article sits until the build dates it (never published as is).

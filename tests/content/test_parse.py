@@ -166,3 +166,75 @@ def test_non_ascii_urls_are_published_as_uris(ctx, written, published):
     """RSS, Atom and JSON Feed carry URIs: an IRI in front matter is encoded once, at load."""
     a = parse(ctx, f"---\ntitle: T\ndate: 2024-01-01\nurl: {written}\n---\n").article
     assert a.original_url == published
+
+
+# --- URLs that resolve in every reader ------------------------------------------------
+
+def test_wordpress_escaping_in_front_matter_urls_is_decoded_once_and_told(ctx):
+    result = parse(ctx, """---
+title: Escaped
+date: 2024-03-13T10:00:00Z
+url: "https://news.example/a?x=1&#038;y=2"
+images:
+  - url: "https://cdn.example/openai.jpg?w=1200&#038;strip=all"
+related:
+  - url: "https://news.example/b?p=1&amp;q=2&#x26;r=3"
+    title: B
+---
+Body.
+""")
+    a = result.article
+    assert a.original_url == "https://news.example/a?x=1&y=2"
+    assert a.image.url == "https://cdn.example/openai.jpg?w=1200&strip=all"
+    assert a.related[0].url == "https://news.example/b?p=1&q=2&r=3"
+    told = [(p.line, p.severity) for p in result.problems if "references decoded" in p.reason]
+    assert told == [(4, "info"), (5, "info"), (7, "info")]  # url, images, related
+
+
+@pytest.mark.parametrize(("written", "published"), [
+    ("https://news.example/a?a=1&copy=2", "https://news.example/a?a=1&copy=2"),   # a query, not ©
+    ("https://news.example/a?x=1&amp;#038;y=2", "https://news.example/a?x=1&#038;y=2"),  # once
+    ("https://news.example", "https://news.example/"),                            # empty path
+    ("https://news.example?q=1", "https://news.example/?q=1"),
+])
+def test_front_matter_urls_are_published_as_meant(ctx, written, published):
+    result = parse(ctx, f"---\ntitle: T\ndate: 2024-03-13T10:00:00Z\nurl: \"{written}\"\n---\nBody.\n")
+    assert result.article.original_url == published
+
+
+def test_relative_urls_in_bodies_resolve_against_the_articles_own_page(ctx):
+    result = parse(ctx, """---
+title: Relative
+date: 2024-03-13T10:00:00Z
+url: https://news.example/a
+---
+![a chart](images/chart.png) and [notes](notes/x.html), [about](/about),
+[a topic](../topics/privacy), [a section](#why) and [mail](mailto:e@news.example).
+
+<img src="https://cdn.example/a.png" srcset="small.png 1x, /big.png 2x, javascript:alert(1) 3x">
+""", name="2024-03-13-story.md")
+    html = result.article.content_html
+    page = "https://feeds.test/articles/2024-03-13-story"
+    assert 'src="https://feeds.test/articles/images/chart.png"' in html
+    assert 'href="https://feeds.test/articles/notes/x.html"' in html
+    assert 'href="https://feeds.test/about"' in html
+    assert 'href="https://feeds.test/topics/privacy"' in html
+    assert f'href="{page}#why"' in html
+    assert 'href="mailto:e@news.example"' in html
+    assert 'srcset="https://feeds.test/articles/small.png 1x, https://feeds.test/big.png 2x"' in html
+    assert "javascript" not in html
+    broken = sorted((p.line, p.reason.split(" resolves")[0]) for p in result.problems
+                    if p.severity == "warning")
+    # the chart, the notes, /about and both images point at nothing the site publishes;
+    # the topic page and the article's own page (its fragment) it does
+    assert broken == [(6, "the relative URL '/about' in the body"),
+                      (6, "the relative URL 'images/chart.png' in the body"),
+                      (6, "the relative URL 'notes/x.html' in the body"),
+                      (9, "the relative URL '/big.png' in the body"),
+                      (9, "the relative URL 'small.png' in the body")], result.problems
+
+
+def test_a_plain_text_article_resolves_its_relative_urls_too(ctx):
+    result = parse(ctx, "A title\n\nA standfirst.\n\n![chart](chart.png)\n", name="2024-03-13-own.txt")
+    assert 'src="https://feeds.test/articles/chart.png"' in result.article.content_html
+    assert [p.line for p in result.problems if "relative URL" in p.reason] == [5]

@@ -87,8 +87,15 @@ def _image(meta: dict) -> str | None:
     if isinstance(images, list):
         for image in images:
             if isinstance(image, dict) and isinstance(image.get("url"), str) and image["url"].strip():
-                return image["url"].strip()
-    return _first_text(meta, "image")
+                return as_meant(image["url"].strip())
+    return as_meant(_first_text(meta, "image"))
+
+
+def as_meant(url: str | None) -> str | None:
+    """The URL the file means: upstream (WordPress) writes `&` in URLs as `&#038;`.
+    Read literally, `#` starts a fragment and the real parameter is lost, and the
+    comparison (which ignores fragments) could not tell."""
+    return url.replace("&#038;", "&") if url is not None else None
 
 
 def _unpublished(meta: dict) -> str:
@@ -124,8 +131,8 @@ def read_source(root: Path, path: Path, id_authority: str, base_url: str) -> Exp
     if not isinstance(meta, dict):
         return Expected(rel, stem, default_id, None, None, None, None, None, None, False,
                         "front matter is not a mapping")
-    original = _first_text(meta, "originalUrl")
-    link = _first_text(meta, "url", "originalUrl", "webUrl", "website")
+    original = as_meant(_first_text(meta, "originalUrl"))
+    link = as_meant(_first_text(meta, "url", "originalUrl", "webUrl", "website"))
     title = _first_text(meta, "title", "name")
     # An event's startDateTime is when it happens, not when it was announced: a
     # future event dated in the future would sit atop every reader. Its
