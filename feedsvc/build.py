@@ -20,13 +20,23 @@ from feedsvc.content.limits import Limits
 from feedsvc.content.loader import cache_key, unchanged_load
 from feedsvc.content.markup import markdown_limits
 from feedsvc.content.renames import PublishedArticle, rename_warnings
+from feedsvc.content.schedule import published_now, schedule_key
 from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.drift import settings_fingerprint, shaping_settings
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.links.store import LinkStore, published_articles
 from feedsvc.logs import log_event
-from feedsvc.models import Article, BuildReport, BuildStatus, Document, Problem, Topic
+from feedsvc.models import (
+    Article,
+    BuildReport,
+    BuildStatus,
+    Document,
+    Problem,
+    ScheduleAction,
+    ScheduledChange,
+    Topic,
+)
 from feedsvc.render import FeedOptions, render_site
 from feedsvc.render.formats import format_names
 from feedsvc.render.html import page_count
@@ -103,6 +113,7 @@ class ContentSummary:
     load: LoadResult
     catalog: Catalog
     problems: list[Problem] = field(default_factory=list)
+    schedule: tuple[ScheduledChange, ...] = ()  # articles that appear or leave later
 
     @property
     def errors(self) -> int:
@@ -114,13 +125,20 @@ class ContentSummary:
 
     def line(self) -> str:
         return (f"{len(self.catalog.articles)} articles, {len(self.catalog.topics)} topics, "
-                f"{self.load.excluded} unpublished, {self.errors} errors, {self.warnings} warnings")
+                f"{self.scheduled} scheduled, {self.load.excluded} unpublished, "
+                f"{self.errors} errors, {self.warnings} warnings")
+
+    @property
+    def scheduled(self) -> int:
+        """Articles waiting for their publication time."""
+        return sum(1 for c in self.schedule if c.action is ScheduleAction.PUBLISH)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "articles": len(self.catalog.articles), "topics": len(self.catalog.topics),
             "files": self.load.files, "unpublished": self.load.excluded,
             "errors": self.errors, "warnings": self.warnings,
+            "scheduled": [change.as_dict() for change in self.schedule],
             "problems": [{"path": p.path, "line": p.line, "severity": p.severity,
                           "reason": p.reason} for p in self.problems],
             "published": [{
@@ -137,17 +155,23 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  progress: Callable[[int, int], None] | None = None, *,
                  record_dates: DateRecord | None = None,
                  now: datetime | None = None,
-                 published: Iterable[PublishedArticle] = ()) -> ContentSummary:
+                 published: Iterable[PublishedArticle] = (),
+                 include_scheduled: bool = False) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects).
 
     Articles whose file has no date are dated here (`record_dates` keeps the
     chosen dates in the store; without it, as in `feedsvc check`, nothing is kept).
+    Scheduled and expired articles are left out (`feedsvc.content.schedule`) unless
+    `include_scheduled` or FEEDSVC_PUBLISH_FUTURE says to keep them.
     `published` (the store's published articles) lets renames be caught before a
     renamed file reaches every subscriber again as a new item."""
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings))
-    articles, date_problems = date_undated(load.articles, settings.content_dir,
-                                           now or datetime.now(UTC), record_dates)
+    now = now or datetime.now(UTC)
+    articles, date_problems = date_undated(load.articles, settings.content_dir, now, record_dates)
+    schedule: tuple[ScheduledChange, ...] = ()
+    if not (include_scheduled or settings.publish_future):
+        articles, schedule = published_now(articles, now)
     articles, quality_problems = below_quality(articles, settings.min_quality)
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
@@ -155,7 +179,7 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     rename_problems = rename_warnings(catalog.articles, published)
     problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems,
                        *rename_problems], key=problem_order)
-    return ContentSummary(load, catalog, problems)
+    return ContentSummary(load, catalog, problems, schedule)
 
 
 def below_quality(articles: list[Article], minimum: int) -> tuple[list[Article], list[Problem]]:
@@ -230,7 +254,7 @@ def preview_article(settings: Settings, file: Path, store: Store | None = None,
         def adjust(articles: list[Article]) -> list[Article]:
             return apply_link_effects(articles, effects, settings.dead_link_policy, urls)
 
-    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC))
+    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC), include_scheduled=True)
     rel = next(iter(inside))
     article = next((a for a in summary.catalog.articles if a.source == rel), None)
     return article, summary.catalog.topics, [p for p in summary.problems if p.path == rel]
@@ -244,6 +268,7 @@ def feed_options(settings: Settings) -> FeedOptions:
 def _report_dict(report: BuildReport) -> dict[str, Any]:
     data = asdict(report)
     del data["changed_paths"]
+    data["schedule"] = [change.as_dict() for change in report.schedule]
     data["errors"], data["warnings"] = report.errors, report.warnings
     data["published"] = report.published
     return data
@@ -314,7 +339,8 @@ class Builder:
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = hashlib.blake2b(
-            (input_key + _outside_dates(summary.catalog.articles)).encode(),
+            (input_key + _outside_dates(summary.catalog.articles)
+             + schedule_key(summary.schedule)).encode(),
             digest_size=16).hexdigest()
         extra: list[Problem] = []
 
@@ -325,7 +351,7 @@ class Builder:
                                files_parsed=summary.load.files_parsed,
                                files_cached=summary.load.files_cached,
                                problems=tuple(summary.problems) + tuple(extra),
-                               timings=dict(timings), **values)
+                               timings=dict(timings), schedule=summary.schedule, **values)
 
         refusal = _refusal(summary, info, self.settings.shrink_limit, allow_shrink)
         if refusal is not None:
@@ -404,11 +430,14 @@ class Builder:
         stored = info["report"]
         if not stored.get(INPUT_KEY):
             return None
+        published = BuildReport.from_dict(stored)
+        due = published.next_change_at
+        if due is not None and started >= due:  # an article is due or expired: load to see
+            return None
         load_key = unchanged_load(self.settings.content_dir, parse_context(self.settings),
                                   self.cache, content_limits(self.settings))
         if load_key is None or self._input_key(load_key, effects, options) != stored[INPUT_KEY]:
             return None
-        published = BuildReport.from_dict(stored)
         count = published.documents
         result = BuildReport(
             status=BuildStatus.UNCHANGED, started_at=started,
@@ -416,7 +445,7 @@ class Builder:
             articles=published.articles, topics=published.topics, documents=count,
             documents_written=0, documents_unchanged=count, files_parsed=0,
             files_cached=len(self.cache.entries), problems=published.problems,
-            timings={"load_s": round(time.perf_counter() - clock, 3)})
+            timings={"load_s": round(time.perf_counter() - clock, 3)}, schedule=published.schedule)
         self.store.record_report(_report_dict(result), fence=fence)
         return result
 

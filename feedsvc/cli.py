@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -126,7 +127,7 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
       feedsvc check --content drafts/ --format json | jq .errors
     """
     from feedsvc.build import check_content, check_files
-    from feedsvc.content.report import content_relative, problem_line
+    from feedsvc.content.report import content_relative, problem_line, schedule_line
 
     settings = _settings(content_dir=content_dir)
     inside, outside = content_relative(files, settings.content_dir)
@@ -146,6 +147,9 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
     else:
         for problem in problems:
             click.echo(problem_line(problem, settings.content_dir))
+        for change in summary.schedule:
+            if not files or change.path in inside:
+                click.echo(schedule_line(change, settings.content_dir))
         if files:
             warnings = sum(1 for p in problems if p.severity == "warning")
             click.echo(f"{len(files)} file(s) checked: {errors} errors, {warnings} warnings")
@@ -268,7 +272,14 @@ def topics_command(content_dir: Path | None) -> None:
             guess = taxonomy.suggest(name)
             hint = f"; did you mean {guess!r}?" if guess else ""
             click.echo(f"  {name!r}: {count} article(s){hint}")
-    click.echo(f"\n{len(taxonomy.topics)} topics in topics.yml, {len(catalog.articles)} articles")
+    if summary.schedule:
+        click.echo("\nscheduled (in no feed until then):")
+        for change in summary.schedule:
+            named = f" [{', '.join(change.topics)}]" if change.topics else ""
+            click.echo(f"  {change.at.isoformat()}  {change.action}  {change.path}{named}")
+    scheduled = f", {summary.scheduled} scheduled" if summary.scheduled else ""
+    click.echo(f"\n{len(taxonomy.topics)} topics in topics.yml, {len(catalog.articles)} articles"
+               f"{scheduled}")
 
 
 @main.command("preview")
@@ -302,6 +313,12 @@ def preview_command(file: Path, content_dir: Path | None, formats: tuple[str, ..
         click.echo(problem_line(problem, settings.content_dir), err=True)
     if article is None:
         raise OneLineError(f"{file} would not be published (see the problems above)")
+    now = datetime.now(UTC)
+    if article.published > now:
+        click.echo(f"scheduled: in no feed until {article.published.isoformat()}", err=True)
+    if article.expires is not None:
+        gone = "expired" if article.expires <= now else "expires"
+        click.echo(f"{gone}: in no feed from {article.expires.isoformat()}", err=True)
     entries = render_entries([article], topics, feed_options(settings))[0]
     for feed_format in feed_formats():
         if formats and feed_format.name not in formats:
@@ -615,7 +632,7 @@ def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> 
     """One line for a build and then each of its problems as `path:line: severity: reason`
     (paths relative to the current directory), so the terminal that runs `serve` shows
     what the last save broke, not only how many things are broken."""
-    from feedsvc.content.report import problem_line
+    from feedsvc.content.report import problem_line, schedule_line
 
     when = f"{report.started_at:%H:%M:%S}"
     state = {"published": f"published generation {report.generation}",
@@ -625,6 +642,8 @@ def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> 
     for problem in report.problems:
         if problem.severity != "info":
             click.echo(f"  {problem_line(problem, settings.content_dir)}")
+    for change in report.schedule:
+        click.echo(f"  {schedule_line(change, settings.content_dir)}")
 
 
 @main.command()

@@ -271,6 +271,7 @@ class Clock:
                 opsstate.record_build_failure(self.store, f"{type(exc).__name__}: {exc}", started)
             raise
         self._record_clock_state()
+        self._arm(report)
         if report.refused:
             log_event(log, "build_refused", logging.ERROR, status=report.status,
                       generation=report.generation, articles=report.articles,
@@ -282,6 +283,23 @@ class Clock:
                   warnings=report.warnings, parsed=report.files_parsed,
                   duration_s=report.duration_s, epoch=fence.epoch)
         return report
+
+    def _arm(self, report: BuildReport) -> None:
+        """Bring the build job forward to the next scheduled change (an article due or
+        expiring), so it is published within seconds of its time whatever the build
+        interval; each build arms again, so an edit that moves a date moves the build."""
+        at = report.next_change_at
+        scheduler = self._scheduler
+        if at is None or scheduler is None or not scheduler.running:
+            return
+        job = scheduler.get_job("build")
+        if job is None or (job.next_run_time is not None and job.next_run_time <= at):
+            return
+        with contextlib.suppress(Exception):  # the job may be gone at shutdown
+            scheduler.modify_job("build", next_run_time=at)
+            change = report.schedule[0]
+            log_event(log, "schedule_armed", at=at.isoformat(), action=str(change.action),
+                      path=change.path, scheduled=len(report.schedule))
 
     def warm(self) -> None:
         """On a standby: keep the parse cache in step with the content, publish nothing."""

@@ -20,7 +20,7 @@ from feedsvc.settings import Settings
 # counts as dead (which rewrites an item's link). Intervals, limits of the link
 # checker's politeness, workers, caches and logging shape nothing.
 SHAPING = ("base_url", "id_authority", "site_title", "site_description", "language", "feed_size",
-           "websub_hub", "max_file_size", "min_quality", "undeclared_topics",
+           "websub_hub", "max_file_size", "min_quality", "undeclared_topics", "publish_future",
            "max_body_size", "markdown_budget", "max_topics_per_article", "max_topic_feeds",
            "dead_after_failures", "dead_after_hours", "dead_link_policy",
            "follow_permanent_redirects")

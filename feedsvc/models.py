@@ -223,6 +223,8 @@ class Article:
     link_status: ArticleLink = ArticleLink.AS_WRITTEN
     link_override: str | None = None  # where the item points instead of original_url
     link_note: str | None = None      # told to readers when the link is dead
+    # When the article leaves every published document (front matter `expiryDate`).
+    expires: datetime | None = None
 
 
 @pickled_as_tuple
@@ -249,6 +251,36 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.severity}: {self.reason}"
+
+
+class ScheduleAction(StrEnum):
+    """What happens to an article at a scheduled time."""
+
+    PUBLISH = "publish"  # dated in the future: absent from everything until then
+    EXPIRE = "expire"    # `expiryDate` reached: removed from everything then
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledChange:
+    """An article that appears or leaves at a future time: the clock arms a build for
+    `at`, and check, topics, serve and /status list it."""
+
+    at: datetime
+    action: ScheduleAction
+    path: str
+    article_id: str
+    title: str
+    topics: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "action": str(self.action), "path": self.path,
+                "id": self.article_id, "title": self.title, "topics": list(self.topics)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScheduledChange:
+        return cls(datetime.fromisoformat(str(data["at"])), ScheduleAction(data["action"]),
+                   str(data["path"]), str(data["id"]), str(data.get("title", "")),
+                   tuple(data.get("topics") or ()))
 
 
 @pickled_as_tuple
@@ -295,6 +327,13 @@ class BuildReport:
     problems: tuple[Problem, ...] = field(default=())
     timings: dict[str, float] = field(default_factory=dict)
     changed_paths: tuple[str, ...] = field(default=(), repr=False)  # not stored: can be long
+    # Articles that appear or leave later, soonest first (left out of this generation).
+    schedule: tuple[ScheduledChange, ...] = field(default=())
+
+    @property
+    def next_change_at(self) -> datetime | None:
+        """When the published site must change without any edit: the clock's next build."""
+        return self.schedule[0].at if self.schedule else None
 
     @property
     def published(self) -> bool:
@@ -320,6 +359,7 @@ class BuildReport:
             problems=tuple(Problem(p["path"], p.get("line"), p["severity"], p["reason"])
                            for p in data.get("problems", [])),
             timings={str(k): float(v) for k, v in (data.get("timings") or {}).items()},
+            schedule=tuple(ScheduledChange.from_dict(c) for c in data.get("schedule") or ()),
         )
 
     @property

@@ -94,6 +94,10 @@ class Settings:
     max_file_size: int = _setting(
         1_048_576, "Largest article file in bytes; larger files are reported and skipped.",
         minimum=1)
+    publish_future: bool = _setting(
+        False, "Publish scheduled articles (dated in the future) at once and keep expired "
+        "ones: for a private preview instance only, never for the public site, whose "
+        "subscribers would see them early.")
     min_quality: int = _setting(
         0, "Leave out articles whose upstream `quality` score (0-100) is below this; 0 keeps "
         "all, and articles without a score are always kept.", minimum=0)

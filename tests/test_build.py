@@ -211,3 +211,70 @@ def test_a_damaged_parse_cache_entry_is_parsed_again(tmp_path, settings_for):
                    "'2019-07-25-ai-emotion-recognition-cant-be-trusted.md'")
     report = builder(settings).build(force=True)
     assert report.files_parsed == 1 and report.errors == 0
+
+
+# --- the editor's calendar -----------------------------------------------------------
+
+def dated(title: str, when, *, extra: str = "", topic: str = "Privacy") -> str:
+    return (f"---\ntitle: {title}\ndate: {when.isoformat()}\nurl: https://news.example/{title.lower()}\n"
+            f"tags: [{topic}]\n{extra}---\nBody of {title}.\n")
+
+
+def every_document(b: Builder) -> bytes:
+    return b"\n".join(body for _, body in site(b).values())
+
+
+def test_a_scheduled_article_is_in_no_document_until_its_time(write, settings_for):
+    from datetime import datetime, timedelta
+
+    import feedparser
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    write("old.md", dated("Old", now - timedelta(days=2)))
+    write("soon.md", dated("Soon", now + timedelta(minutes=5), topic="Regulation"))
+    b = builder(settings_for(write.root))
+    first = b.build(now=now)
+    assert first.published and first.articles == 1
+    assert [(c.path, str(c.action), c.at) for c in first.schedule] == [
+        ("soon.md", "publish", now + timedelta(minutes=5))]
+    everything = every_document(b)
+    assert b"Soon" not in everything and b"soon" not in everything
+    assert "feeds/regulation.atom" not in site(b), "a topic only the scheduled article names"
+    atom = feedparser.parse(site(b)["feeds/all.atom"][1])
+    assert atom.feed.updated.startswith((now - timedelta(days=2)).date().isoformat())
+    # Before its time nothing changes, even through the no-change shortcut.
+    assert b.build(now=now + timedelta(minutes=4)).status == "unchanged"
+    due = b.build(now=now + timedelta(minutes=5))
+    assert due.published and due.articles == 2 and due.schedule == ()
+    assert b"Soon" in site(b)["feeds/all.atom"][1] and "feeds/regulation.atom" in site(b)
+
+
+def test_an_expired_article_leaves_every_document_and_keeps_its_id(write, settings_for):
+    from datetime import datetime, timedelta
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    write("keep.md", dated("Keep", now - timedelta(days=3)))
+    write("offer.md", dated("Offer", now - timedelta(days=1),
+                            extra=f"expiryDate: {(now + timedelta(hours=1)).isoformat()}\n"))
+    b = builder(settings_for(write.root, shrink_limit=0))
+    report = b.build(now=now)
+    assert report.articles == 2 and [str(c.action) for c in report.schedule] == ["expire"]
+    assert b"Offer" in site(b)["feeds/all.json"][1]
+    gone = b.build(now=now + timedelta(hours=1))
+    assert gone.published and gone.articles == 1 and gone.schedule == ()
+    assert b"Offer" not in every_document(b)
+    # Its id stays reserved: another file taking it is still a duplicate.
+    write("copy.md", dated("Copy", now, extra="id: tag:feedsvc.test,2026:articles/offer\n"))
+    again = b.build(now=now + timedelta(hours=2))
+    assert any("tag:feedsvc.test,2026:articles/offer" in p.reason for p in again.problems), again.problems
+
+
+def test_publish_future_shows_scheduled_articles_at_once(write, settings_for):
+    from datetime import datetime, timedelta
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    write("soon.md", dated("Soon", now + timedelta(days=1)))
+    b = builder(settings_for(write.root, publish_future=True))
+    report = b.build(now=now)
+    assert report.articles == 1 and report.schedule == ()
+    assert b"Soon" in site(b)["feeds/all.atom"][1]

@@ -62,6 +62,7 @@ DATE_FIELDS = ("date", "publishedDateTime", "pubDate")
 # Upstream `type`s that are not news items: skipped with one line per kind.
 NOT_NEWS_KINDS = frozenset({"profile", "person", "course", "book", "collection"})
 UPDATED_FIELDS = ("updated", "modified", "lastModified", "dateModified")
+EXPIRY_FIELDS = ("expiryDate", "expires", "expiry")
 LINK_FIELDS = ("url", "originalUrl", "webUrl", "website")
 TOPIC_FIELDS = ("topics", "tags", "categories")
 
@@ -263,12 +264,13 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
     if (title is None or published is None or updated is None or link is None
             or article_id is None):
         return None, False
+    expires = _expiry(fields, published, problems)
     return Article(
         id=article_id, stem=stem, source=source, title=title, summary=summary,
         content_html=_body_html(body, stem, ctx, problems, text),
         published=published, updated=updated, original_url=link, self_published=False,
         topic_names=topic_names, provider=provider, image=image, related=related,
-        kind=kind, event=event, quality=quality, fingerprint=fingerprint,
+        kind=kind, event=event, quality=quality, fingerprint=fingerprint, expires=expires,
     ), False
 
 
@@ -294,7 +296,8 @@ def _title(fields: _Fields) -> str:
 # Every top-level field the parser reads, and the upstream ones it knows and ignores:
 # anything else is most likely a typo (`tite:`), which would silently lose the value.
 KNOWN_FIELDS = frozenset({
-    *TITLE_FIELDS, *SUMMARY_FIELDS, *DATE_FIELDS, *UPDATED_FIELDS, *LINK_FIELDS, *TOPIC_FIELDS,
+    *TITLE_FIELDS, *SUMMARY_FIELDS, *DATE_FIELDS, *UPDATED_FIELDS, *EXPIRY_FIELDS, *LINK_FIELDS,
+    *TOPIC_FIELDS,
     "id", "published", "draft", "removed", "provider", "source", "outlet", "image", "images",
     "related", "type", "quality", "startDateTime", "endDateTime", "startDate", "endDate",
     "location", "levels",
@@ -385,6 +388,24 @@ def _updated_date(fields: _Fields, published: datetime, problems: list[ContentEr
                                 "publication date", fields.line(key)))
         return published
     return updated
+
+
+def _expiry(fields: _Fields, published: datetime, problems: list[ContentError]) -> datetime | None:
+    """When the article leaves the feeds, or None. One not after the publication date
+    would publish nothing at all: most likely a typo, so it is ignored, with a warning."""
+    key, value = fields.first(EXPIRY_FIELDS)
+    if key is None:
+        return None
+    try:
+        expires = _date_value(fields, key, value, problems)
+    except ContentError as exc:
+        problems.append(warning(f"{exc.reason}; the article does not expire", exc.line))
+        return None
+    if expires <= published:
+        problems.append(warning(f"`{key}` is not after the publication date, so the article "
+                                "would never be published; it is ignored", fields.line(key)))
+        return None
+    return expires
 
 
 # An HTML character reference, terminated: WordPress writes `&` in URLs as `&#038;`.

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from feedsvc.models import Problem
+from feedsvc.models import Problem, ScheduleAction, ScheduledChange
 
 
 def shown_path(path: str, content_dir: Path, cwd: Path | None = None) -> str:
@@ -49,3 +49,11 @@ def content_relative(files: Iterable[Path], content_dir: Path) -> tuple[set[str]
         else:
             outside.append(file)
     return inside, outside
+
+
+def schedule_line(change: ScheduledChange, content_dir: Path, cwd: Path | None = None) -> str:
+    """`path: scheduled: publishes at 2026-12-07T09:00:00+00:00 "Title"` (or `expires at`),
+    the path relative to `cwd` like a problem's, so editors can open the file."""
+    verb = "publishes" if change.action is ScheduleAction.PUBLISH else "expires"
+    return (f"{shown_path(change.path, content_dir, cwd)}: scheduled: {verb} at "
+            f"{change.at.isoformat()} {change.title!r}")

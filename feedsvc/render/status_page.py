@@ -59,9 +59,16 @@ def _label(key: str) -> str:
     return key.removesuffix("_s").replace("_", " ")
 
 
+def _scheduled(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = data.get("scheduled")
+    changes = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    return [{**c, "when": parse_time(c.get("at"))} for c in changes]
+
+
 def render_status_page(data: Mapping[str, Any], options: FeedOptions, now: datetime) -> str:
     columns, feeds = _feeds(data)
     links = data.get("links") if isinstance(data.get("links"), dict) else {}
     return render_page("status.html", options, data=data, now=now, builds=_builds(data),
                        feed_columns=columns, feeds=feeds, links=links, label=_label,
-                       published=parse_time(data.get("published_at")))
+                       published=parse_time(data.get("published_at")),
+                       scheduled=_scheduled(data))

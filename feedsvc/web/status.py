@@ -112,6 +112,9 @@ def status_document(*, generation: int | None, published_at: str | None, store: 
         "content": content_state(last) if last is not None else "unknown",
         "store": store, "now": now_iso,
         "last_build": last,
+        # Articles that appear or leave later (in no published document until then),
+        # soonest first, as the last build saw them.
+        "scheduled": (last or {}).get("schedule") or [],
         "last_published": reports.get("last_published_report"),
         "last_failure": failure,
         "last_success_at": (reports.get("last_success_at") or {}).get("at"),

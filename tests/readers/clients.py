@@ -55,6 +55,7 @@ class ReadItem:
     date: datetime | None
     author: str | None
     images: tuple[str, ...] = ()
+    content: str = ""  # the body's HTML as the client hands it over
 
 
 @dataclass
@@ -82,10 +83,11 @@ def read_feedparser(url: str, fmt: str) -> FeedRead:
         images = [e.get("href") for e in entry.get("enclosures", [])]
         images += [m.get("url") for m in entry.get("media_content", [])]
         images += [m.get("url") for m in entry.get("media_thumbnail", [])]
+        content = entry.get("content") or [{"value": entry.get("summary", "")}]
         result.items.append(ReadItem(
             "feedparser", url, fmt, entry.get("id"), entry.get("link"), entry.get("title"),
             _struct_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
-            entry.get("author"), tuple(i for i in images if i)))
+            entry.get("author"), tuple(i for i in images if i), content[0].get("value") or ""))
     return result
 
 
@@ -106,7 +108,7 @@ def read_jsonfeed(url: str, fmt: str) -> FeedRead:
         result.items.append(ReadItem(
             "jsonfeed-spec", url, fmt, item.get("id"), item.get("url"), item.get("title"),
             parse_date(item.get("date_published")), authors[0].get("name") if authors else None,
-            tuple(i for i in images if i)))
+            tuple(i for i in images if i), item.get("content_html") or ""))
     return result
 
 
@@ -208,6 +210,6 @@ def read_all_node(feeds: list[tuple[str, str]]) -> list[FeedRead]:
             read.items.append(ReadItem(
                 row["library"], row["url"], row["format"], item.get("id"), item.get("link"),
                 item.get("title"), parse_date(item.get("date")), item.get("author"),
-                tuple(i for i in item.get("images", []) if i)))
+                tuple(i for i in item.get("images", []) if i), item.get("content") or ""))
         reads.append(read)
     return reads

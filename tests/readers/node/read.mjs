@@ -2,7 +2,7 @@
 // and print what each one extracted per item, as JSON on stdout.
 //
 // stdin:  [{"url": "http://127.0.0.1:…/feeds/all.atom", "format": "atom"}, …]
-// stdout: [{"library", "url", "format", "error", "items": [{id, link, title, date, author, images}]}]
+// stdout: [{"library", "url", "format", "error", "items": [{id, link, title, date, author, images, content}]}]
 //
 // rss-parser is used with its defaults (what an app built on it shows);
 // feed-extractor with `normalization: true` (its link, id, title and date)
@@ -35,6 +35,7 @@ const readRssParser = async (url) => {
     date: item.isoDate ?? item.pubDate ?? null,
     author: item.creator ?? item.author ?? null,
     images: item.enclosure && item.enclosure.url ? [item.enclosure.url] : [],
+    content: item['content:encoded'] ?? item.content ?? null,
   }))
 }
 
@@ -66,7 +67,9 @@ const extraEntryFields = (raw) => {
     if (attachment && String(attachment.mime_type || '').startsWith('image/')) images.push(attachment.url)
   }
   const author = text(raw['dc:creator']) ?? text(asArray(raw.author)[0]) ?? text(asArray(raw.authors)[0])
-  return { author, images }
+  // the body as published (the normalised description is plain text, without its links)
+  const content = text(raw['content:encoded']) ?? text(raw.content) ?? text(raw.content_html) ?? text(raw.description)
+  return { author, images, body: content }
 }
 
 const readFeedExtractor = async (url) => {
@@ -82,6 +85,7 @@ const readFeedExtractor = async (url) => {
     date: entry.published ?? null,
     author: entry.author ?? null,
     images: entry.images ?? [],
+    content: entry.body ?? null,
   }))
 }
 
