@@ -131,3 +131,23 @@ def test_renaming_a_published_file_is_warned_with_the_id_that_keeps_it(runner, s
     new.write_text(text.replace("---\n", f"---\nid: {old_id}\n", 1))
     kept = runner.invoke(main, ["check", str(new)])
     assert kept.exit_code == 0 and _lines(kept.stdout) == ["1 file(s) checked: 0 errors, 0 warnings"]
+
+
+def test_check_topics_and_preview_say_what_is_scheduled_and_when(runner, site):
+    (site / "2099-01-01-later.md").write_text(
+        "---\ntitle: Later\ndate: 2099-01-01T09:00:00Z\nexpiryDate: 2099-02-01T00:00:00Z\n"
+        "url: https://news.example/later\ntopics: [Privacy]\n---\nNot yet.\n")
+    check = runner.invoke(main, ["check", "content/2099-01-01-later.md"])
+    assert check.exit_code == 0, check.output
+    assert check.output.splitlines()[:2] == [
+        "content/2099-01-01-later.md: scheduled: publishes at 2099-01-01T09:00:00+00:00 'Later'",
+        "content/2099-01-01-later.md: scheduled: expires at 2099-02-01T00:00:00+00:00 'Later'"]
+    whole = runner.invoke(main, ["check"])
+    assert "1 scheduled" in whole.output.splitlines()[-1]
+    topics = runner.invoke(main, ["topics"])
+    assert "  2099-01-01T09:00:00+00:00  publish  2099-01-01-later.md [Privacy]" in topics.output
+    assert topics.output.rstrip().endswith("1 scheduled")
+    preview = runner.invoke(main, ["preview", "content/2099-01-01-later.md", "--format", "json"])
+    assert preview.exit_code == 0, preview.output
+    assert "scheduled: in no feed until 2099-01-01T09:00:00+00:00" in preview.output
+    assert '"title":"Later"' in preview.output
