@@ -474,6 +474,11 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
     if report.warnings:
         click.echo(f"{report.warnings} warnings (not shown): `feedsvc check` lists every problem "
                    "with its path and line, as does /status")
+    if report.schedule:
+        first = report.schedule[0]
+        click.echo(f"{len(report.schedule)} scheduled change(s), the next at {first.at.isoformat()} "
+                   f"({first.action} {first.path}): a running clock or serve publishes it then; "
+                   "`feedsvc check` lists them all")
     failed = report.refused or (strict and report.errors)
     sys.exit(1 if failed else 0)
 

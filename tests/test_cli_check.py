@@ -151,3 +151,7 @@ def test_check_topics_and_preview_say_what_is_scheduled_and_when(runner, site):
     assert preview.exit_code == 0, preview.output
     assert "scheduled: in no feed until 2099-01-01T09:00:00+00:00" in preview.output
     assert '"title":"Later"' in preview.output
+    build = runner.invoke(main, ["build"])
+    assert build.exit_code == 0, build.output
+    assert ("2 scheduled change(s), the next at 2099-01-01T09:00:00+00:00 (publish "
+            "2099-01-01-later.md)") in build.output
