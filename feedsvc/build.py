@@ -338,10 +338,7 @@ class Builder:
             record_dates=self.store, now=started, published=published_articles(self.store))
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         input_key = self._input_key(summary.load.fingerprint, effects, options)
-        fingerprint = hashlib.blake2b(
-            (input_key + _outside_dates(summary.catalog.articles)
-             + schedule_key(summary.schedule)).encode(),
-            digest_size=16).hexdigest()
+        fingerprint = _generation_fingerprint(input_key, summary)
         extra: list[Problem] = []
 
         def report(**values: Any) -> BuildReport:
@@ -460,6 +457,15 @@ class Builder:
                                     f"the parse cache could not be saved ({type(exc).__name__}: "
                                     f"{exc}); the next build parses every file again"))
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
+
+
+def _generation_fingerprint(input_key: str, summary: ContentSummary) -> str:
+    """Everything a generation's bytes depend on: the input key, the dates given from
+    outside the files, and the scheduled changes still to come (one passing changes
+    what is published without changing any input)."""
+    return hashlib.blake2b(
+        (input_key + _outside_dates(summary.catalog.articles) + schedule_key(summary.schedule)).encode(),
+        digest_size=16).hexdigest()
 
 
 def _outside_dates(articles: tuple[Article, ...]) -> str:
