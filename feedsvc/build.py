@@ -124,8 +124,9 @@ class ContentSummary:
         return sum(1 for p in self.problems if p.severity == "warning")
 
     def line(self) -> str:
+        scheduled = f"{self.scheduled} scheduled, " if self.scheduled else ""
         return (f"{len(self.catalog.articles)} articles, {len(self.catalog.topics)} topics, "
-                f"{self.scheduled} scheduled, {self.load.excluded} unpublished, "
+                f"{scheduled}{self.load.excluded} unpublished, "
                 f"{self.errors} errors, {self.warnings} warnings")
 
     @property
