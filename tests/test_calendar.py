@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from feedsvc.settings import load_settings
 from tests.cluster.hub import Hub
+from tests.cluster.test_failover import cluster_settings
 from tests.test_clock import events, start_process, stop, store_for, wait_until
 from tests.test_serve_watch import Terminal
 from tests.web.test_server import free_port
@@ -89,10 +89,8 @@ def test_a_clock_that_takes_over_arms_the_schedule_again(write, postgres_url, tm
     write("old.md", article("Old", datetime(2026, 11, 1, tzinfo=UTC)))
     at = soon() + timedelta(seconds=10)
     write("soon.md", article("Soon", at))
-    settings = load_settings(env={}, content_dir=write.root, database_url=postgres_url,
-                             cache_dir=tmp_path / "cache", base_url="https://feeds.test",
-                             id_authority="feedsvc.test,2026", build_workers=1,
-                             build_interval=HOUR, clock_lease_seconds=3)
+    settings = cluster_settings(write.root, postgres_url, tmp_path, build_interval=HOUR,
+                                clock_lease_seconds=3)
     store = store_for(settings)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     a = start_process(["clock", "--no-links"], settings, log_a,

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import datetime
 
 import httpx
@@ -215,10 +215,13 @@ def assert_leader_throughout(log, holder_name: str, store) -> None:
     assert store.lease("clock")[0] == holder_name
 
 
-def test_sessions_ended_by_the_server_reach_no_health_check_and_no_lease(write, postgres_url, tmp_path):
+@contextmanager
+def clock_and_web(write, url: str, tmp_path, **overrides):
+    """A clock that has published and a web serving it, both on `url`: (store, clock log,
+    clock holder, web base URL)."""
     for n in range(20):
         write(f"s{n:04d}.md", article(n))
-    settings = cluster_settings(write.root, postgres_url, tmp_path)
+    settings = cluster_settings(write.root, url, tmp_path, **overrides)
     store = store_for(settings)
     log = tmp_path / "clock.log"
     clock = start_process(["clock", "--no-links"], settings, log)
@@ -227,37 +230,32 @@ def test_sessions_ended_by_the_server_reach_no_health_check_and_no_lease(write, 
         name = holder(log)
         assert wait_until(lambda: published(log), CEILING), log.read_text()
         web, base = start_web(settings, tmp_path)
-        with closing(admin(postgres_url)) as conn:
-            for _ in range(5):
-                ended = conn.execute(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
-                assert ended >= 2  # the clock's and the web's sessions at least
-                killed_at = conn.execute("SELECT now()").fetchone()[0]
-                assert_store_health(base)
-                # the clock has renewed its lease (and its row) on a new connection since
-                assert wait_until(lambda t=killed_at: clock_seen_at(conn, name) > t, CEILING), log.read_text()
-        assert_store_health(base)
-        assert_leader_throughout(log, name, store)
-        assert not events(log, "lease_error"), log.read_text()
+        yield store, log, name, base
     finally:
         stop(clock)
         if web is not None:
             stop(web)
 
 
+def test_sessions_ended_by_the_server_reach_no_health_check_and_no_lease(write, postgres_url, tmp_path):
+    with clock_and_web(write, postgres_url, tmp_path) as (store, log, name, base), \
+            closing(admin(postgres_url)) as conn:
+        for _ in range(5):
+            ended = conn.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            assert ended >= 2  # the clock's and the web's sessions at least
+            killed_at = conn.execute("SELECT now()").fetchone()[0]
+            assert_store_health(base)
+            # the clock has renewed its lease (and its row) on a new connection since
+            assert wait_until(lambda t=killed_at: clock_seen_at(conn, name) > t, CEILING), log.read_text()
+        assert_store_health(base)
+        assert_leader_throughout(log, name, store)
+        assert not events(log, "lease_error"), log.read_text()
+
+
 def test_a_leader_keeps_its_lease_across_a_database_restart(write, private_postgres, tmp_path):
-    for n in range(20):
-        write(f"s{n:04d}.md", article(n))
-    settings = cluster_settings(write.root, private_postgres.url, tmp_path, db_timeout=2.0)
-    store = store_for(settings)
-    log = tmp_path / "clock.log"
-    clock = start_process(["clock", "--no-links"], settings, log)
-    web = None
-    try:
-        name = holder(log)
-        assert wait_until(lambda: published(log), CEILING), log.read_text()
-        web, base = start_web(settings, tmp_path)
+    with clock_and_web(write, private_postgres.url, tmp_path, db_timeout=2.0) as (store, log, name, base):
         for _ in range(2):
             private_postgres.restart()  # returns once the server accepts connections again
             restarted_at = datetime.now().astimezone()
@@ -266,10 +264,6 @@ def test_a_leader_keeps_its_lease_across_a_database_restart(write, private_postg
                 assert wait_until(lambda t=restarted_at: clock_seen_at(conn, name) > t, CEILING), \
                     log.read_text()
         assert_leader_throughout(log, name, store)
-    finally:
-        stop(clock)
-        if web is not None:
-            stop(web)
 
 
 def leader_gauges(base: str) -> dict[str, float]:
