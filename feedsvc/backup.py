@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection
 
 from feedsvc.errors import FeedsvcError, StoreSchemaMismatch
 from feedsvc.schema import BASELINE, schema_status, sqlite_transaction_engine, upgrade
-from feedsvc.store import SQL_BATCH, Store, engine_for
+from feedsvc.store import Store, engine_for
+from feedsvc.store.common import SQL_BATCH
 
 __all__ = ["HISTORY_TABLES", "BackupError", "backup_history", "history_counts", "restore_history"]
 

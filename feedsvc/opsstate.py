@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
 
 from feedsvc.store import (
     CLOCK_LEASE,
@@ -26,6 +25,7 @@ from feedsvc.store import (
     Store,
     _put_state,
     _utc,
+    bump_counter,
     clock_processes,
     leases,
     links,
@@ -36,17 +36,6 @@ from feedsvc.store import (
 LINK_RUN_STATE = "last_link_run"
 
 FAILED = "failed"  # a build that raised: not a BuildStatus, it produced no report
-
-
-def bump_counter(conn: Connection, name: str, by: int = 1) -> None:
-    """Add `by` to a counter inside the caller's transaction (an upsert: safe under races)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    statement = upsert(ops_counters).values(name=name, value=by)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=[ops_counters.c.name], set_={"value": ops_counters.c.value + by}))
 
 
 def add_counters(store: Store, **counts: int) -> None:

@@ -213,7 +213,7 @@ def sqlite_transaction_engine(url: str, timeout: float, begin: str = "BEGIN IMME
 def locked_migration_connection(url: str, timeout: float = 30.0) -> Iterator[Connection]:
     """A connection inside a transaction that holds the store's migration lock; the
     transaction commits when the block ends and rolls back if it raises."""
-    from feedsvc.store import _raise_store_unavailable, engine_for
+    from feedsvc.store.engine import _raise_store_unavailable, engine_for
 
     parsed = make_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"

@@ -37,7 +37,7 @@ from feedsvc import __version__
 from feedsvc.logs import log_event
 from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
-from feedsvc.store import Fence, Store, _utc, fenced, websub_queue
+from feedsvc.store import Fence, Store, _utc, dialect_insert, fenced, websub_queue
 from feedsvc.urls import Urls
 
 # httpx is imported where pings are sent: builds only queue them, and importing it
@@ -64,17 +64,10 @@ def backoff_s(attempts: int, base: float) -> float:
 
 
 def _upsert(conn: Connection) -> Insert:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-        pg = postgresql.insert(websub_queue)
-        return pg.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
-            "hub": pg.excluded.hub, "generation": pg.excluded.generation,
-            "next_attempt_at": pg.excluded.next_attempt_at, "attempts": 0, "last_error": None})
-    from sqlalchemy.dialects import sqlite
-    lite = sqlite.insert(websub_queue)
-    return lite.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
-        "hub": lite.excluded.hub, "generation": lite.excluded.generation,
-        "next_attempt_at": lite.excluded.next_attempt_at, "attempts": 0, "last_error": None})
+    queued = dialect_insert(conn.dialect.name, websub_queue)
+    return queued.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
+        "hub": queued.excluded.hub, "generation": queued.excluded.generation,
+        "next_attempt_at": queued.excluded.next_attempt_at, "attempts": 0, "last_error": None})
 
 
 def enqueue(conn: Connection, hub: str, urls: Urls, generation: int,

@@ -66,7 +66,7 @@ def test_upgrading_a_store_made_before_versioning_keeps_every_row(legacy_store):
 
 
 def test_head_schema_is_the_metadata(database_url):
-    """What store.py declares and what the migrations build must be the same: a table or
+    """What store/tables.py declares and what the migrations build must be the same: a table or
     column added to the metadata without a revision fails here, on both databases."""
     Store(database_url).create()
     engine = engine_for(database_url)
@@ -74,7 +74,7 @@ def test_head_schema_is_the_metadata(database_url):
         diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     engine.dispose()
     assert diffs == [], (
-        "the migrations do not build store.py's metadata; add a revision with "
+        "the migrations do not build store/tables.py's metadata; add a revision with "
         "scripts/new-revision 'what changed' (see docs/architecture.md):\n"
         + "\n".join(map(repr, diffs)))
 

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 from feedsvc.content.renames import PublishedArticle
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
-from feedsvc.opsstate import bump_counter
 from feedsvc.store import (
     Fence,
     Store,
     _put_state,
     _utc,
+    bump_counter,
     fenced,
     in_batches,
     link_articles,

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 from feedsvc.errors import StoreUnavailable
 from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
-from feedsvc.store import Store, _utc, poll_aggregators, poll_clients, poll_counts, state
+from feedsvc.store import Store, _utc, dialect_insert, poll_aggregators, poll_clients, poll_counts, state
 from feedsvc.web.ratelimit import client_address, hot_path_engine
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,7 @@ def _day(now: datetime) -> str:
 
 
 def _upsert(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    return dialect_insert(table)
+    return dialect_insert(conn.dialect.name, table)
 
 
 def daily_salt(conn: Connection, day: str) -> str:

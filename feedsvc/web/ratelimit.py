@@ -36,7 +36,7 @@ from sqlalchemy import case, delete, update
 from sqlalchemy.engine import Engine, make_url
 
 from feedsvc.errors import StoreUnavailable
-from feedsvc.store import Store, engine_for, rate_buckets
+from feedsvc.store import Store, dialect_insert, engine_for, rate_buckets
 from feedsvc.web.errors import json_error
 
 NOT_MODIFIED_COST = 0.1
@@ -102,12 +102,8 @@ class StoreRateLimiter:
         table = rate_buckets
         refilled = table.c.tokens + (now - table.c.updated) * self.rate
         refill = case((refilled > self.burst, self.burst), else_=refilled)
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-        values = dialect_insert(table).values(key=key, tokens=self.burst - cost, updated=now,
-                                              allowed=True)
+        values = dialect_insert(self.engine.dialect.name, table).values(
+            key=key, tokens=self.burst - cost, updated=now, allowed=True)
         statement = values.on_conflict_do_update(index_elements=[table.c.key], set_={
             # A client low on tokens may still ask for 304s: a tenth is enough to be let in.
             "tokens": case((refill >= NOT_MODIFIED_COST, refill - cost), else_=refill),

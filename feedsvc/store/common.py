@@ -1,0 +1,113 @@
+"""Helpers and types every area of the store shares."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict, TypeVar
+
+from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+
+
+log = logging.getLogger("feedsvc.store")
+
+
+# A build report as stored: a JSON object whose shape the build pipeline owns; the
+# store only serialises it, so its values stay untyped here.
+JSONObject = dict[str, Any]
+
+
+class WebSubBacklog(TypedDict):
+    """What `Store.websub_backlog` reports."""
+
+    pending: int
+    failing: int
+    oldest_age_s: float
+
+
+class GenerationInfo(TypedDict):
+    """One published generation's row, with its report decoded."""
+
+    id: int
+    created_at: datetime
+    input_fingerprint: str
+    report: JSONObject
+
+
+KEEP_GENERATIONS = 5
+KEEP_SECONDS = 600
+HOT_GZIP_LEVEL = 6      # subscription feeds and OPML: polled all day, worth squeezing
+ARCHIVE_GZIP_LEVEL = 1  # archive pages: written once, fetched rarely; 4x faster to write
+HASH_THREADS = 2        # sha256 and zlib release the GIL: real parallelism in threads
+BLOB_BATCH = 100
+
+
+SQL_BATCH = 500  # rows or IN-list values per statement: well under every driver's limits
+
+
+def in_batches(items: Sequence[T], size: int = SQL_BATCH) -> Iterator[Sequence[T]]:
+    """Slices of `items` small enough for one INSERT or one `IN (...)` list."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def etag_of(blob_hash: str) -> str:
+    """The entity tag (unquoted) of a body: 128 bits of its SHA-256 are plenty."""
+    return blob_hash[:32]
+
+
+def compress(body: bytes, level: int = HOT_GZIP_LEVEL) -> bytes:
+    """Deterministic gzip (no timestamp, no name) so equal bodies give equal bytes."""
+    return gzip.compress(body, compresslevel=level, mtime=0)
+
+
+def _digest_and_compress(body: bytes, level: int) -> tuple[str, bytes]:
+    return body_hash(body), compress(body, level)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    path: str
+    media_type: str
+    blob_hash: str
+    last_modified: datetime
+    render_key: str
+
+    @property
+    def etag(self) -> str:
+        """Unquoted, like ServedDocument.etag: quoting belongs to the HTTP header."""
+        return etag_of(self.blob_hash)
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC, whatever the driver returns (SQLite gives naive datetimes back)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _since(started: float) -> timedelta:
+    """Time elapsed since the monotonic `started`."""
+    return timedelta(seconds=time.monotonic() - started)
+
+
+def _whole_second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+class StoreBase:
+    """What every area of the store (a mixin of `Store`) may use."""
+
+    url: str
+    timeout: float
+    engine: Engine
+    _session_label: str

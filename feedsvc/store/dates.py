@@ -1,0 +1,47 @@
+"""The dates chosen once for undated articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import (
+    select,
+)
+
+from feedsvc.store.common import (
+    StoreBase,
+    _utc,
+    in_batches,
+)
+from feedsvc.store.tables import (
+    article_dates,
+)
+from feedsvc.store.upsert import (
+    insert_ignoring_duplicates,
+)
+
+
+class DatesMixin(StoreBase):
+    """Dates of undated articles: chosen once, never moved."""
+
+    def article_dates(self, ids: Iterable[str]) -> dict[str, datetime]:
+        """The recorded date of each of these ids that has one."""
+        recorded: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for id_chunk in in_batches(list(ids)):
+                for article_id, when in conn.execute(
+                        select(article_dates.c.article_id, article_dates.c.published)
+                        .where(article_dates.c.article_id.in_(id_chunk))):
+                    recorded[article_id] = _utc(when)
+        return recorded
+
+    def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]:
+        """Every id's recorded date; ids not yet recorded get (and keep) the proposed one.
+        An id another process recorded first keeps that process's date (read back)."""
+        rows = [{"article_id": i, "published": _utc(when)} for i, when in proposed.items()]
+        first_wins = insert_ignoring_duplicates(self.engine.dialect.name, article_dates)
+        with self.engine.begin() as conn:
+            for row_chunk in in_batches(rows):
+                conn.execute(first_wins, list(row_chunk))
+        return self.article_dates(proposed)

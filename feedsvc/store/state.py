@@ -1,0 +1,101 @@
+"""Small named values (the current pointer, reports, clock state) and the
+WebSub backlog's summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import (
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from feedsvc.models import utcnow
+from feedsvc.store.common import (
+    JSONObject,
+    StoreBase,
+    WebSubBacklog,
+    _utc,
+)
+from feedsvc.store.fencing import (
+    Fence,
+    fenced,
+)
+from feedsvc.store.tables import (
+    state,
+    websub_queue,
+)
+from feedsvc.store.upsert import (
+    bump_counter,
+)
+
+
+class StateMixin(StoreBase):
+    """The `state` rows: build reports and other small JSON values."""
+
+    def websub_backlog(self, now: datetime | None = None) -> WebSubBacklog:
+        """The WebSub queue, for /metrics and /status: pings never tried yet (`pending`),
+        pings that failed at least once and wait for a retry (`failing`), and the age
+        in seconds of the oldest one (0 when the queue is empty)."""
+        now = _utc(now or utcnow())
+        with self.engine.connect() as conn:
+            pending, failing, oldest = conn.execute(select(
+                func.sum(case((websub_queue.c.attempts == 0, 1), else_=0)),
+                func.sum(case((websub_queue.c.attempts > 0, 1), else_=0)),
+                func.min(websub_queue.c.queued_at))).one()
+        age = max(0.0, (now - _utc(oldest)).total_seconds()) if oldest is not None else 0.0
+        return {"pending": int(pending or 0), "failing": int(failing or 0),
+                "oldest_age_s": round(age, 3)}
+
+    def record_report(self, report: JSONObject, *, fence: Fence | None = None) -> None:
+        """Keep the latest build report even when no new generation was published.
+
+        In the same transaction: count the build under its status (`ops_counters`),
+        and keep the last published report and the last refused or failed one under
+        their own keys, so that a stream of `unchanged` builds never hides either."""
+        value = json.dumps(report, sort_keys=True, default=str)
+        status = str(report.get("status", "unknown"))
+        with fenced(self.engine, fence) as conn:
+            _put_state(conn, "last_report", value)
+            if status == "published":
+                _put_state(conn, "last_published_report", value)
+            elif status != "unchanged":
+                _put_state(conn, "last_failed_report", value)
+            if status in ("published", "unchanged"):
+                _put_state(conn, "last_success_at", str(report.get("started_at", "")))
+            bump_counter(conn, f"builds:{status}")
+
+    def state_values(self, *keys: str) -> dict[str, str]:
+        """Raw values of these `state` rows (missing keys are left out)."""
+        with self.engine.connect() as conn:
+            return {key: value for key, value in conn.execute(  # noqa: C416 - Row pairs
+                select(state.c.key, state.c.value).where(state.c.key.in_(keys)))}
+
+    def put_state(self, key: str, value: JSONObject) -> None:
+        """Keep one small JSON record under `key` (what the clock last did, for the pages)."""
+        text = json.dumps(value, sort_keys=True, default=str)
+        with self.engine.begin() as conn:
+            if not conn.execute(update(state).where(state.c.key == key).values(value=text)).rowcount:
+                conn.execute(insert(state).values(key=key, value=text))
+
+    def get_state(self, key: str) -> JSONObject | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+        found = json.loads(value) if value else None
+        return found if isinstance(found, dict) else None
+
+    def last_report(self) -> JSONObject | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(state.c.value).where(state.c.key == "last_report")).scalar()
+        return json.loads(value) if value else None
+
+
+def _put_state(conn: Connection, key: str, value: str) -> None:
+    """Set one `state` row, inserting it the first time."""
+    if not conn.execute(update(state).where(state.c.key == key).values(value=value)).rowcount:
+        conn.execute(insert(state).values(key=key, value=value))
