@@ -7,6 +7,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,41 +140,53 @@ class GenerationsMixin(StoreBase):
         transaction (the WebSub queue uses it: a published change always has its
         pings queued, and a rolled-back one never has).
         """
-        changed_at = _whole_second(_utc(created_at))
+        previous = self._previous(fence)
+        rows = _DocumentRows(previous, _whole_second(_utc(created_at)))
+        self._write_bodies(docs, previous, rows, _utc(created_at), fence)
+        with fenced(self.engine, fence) as conn:
+            generation = self._insert_generation(conn, input_fingerprint, _utc(created_at), fence,
+                                                 settings, settings_fingerprint)
+            unchanged = len(rows.rows) - len(rows.changed)
+            final = report(generation, len(rows.changed), unchanged) if callable(report) else report
+            conn.execute(update(generations).where(generations.c.id == generation).values(
+                report=json.dumps(final, sort_keys=True, default=str)))
+            for item in rows.rows:
+                item["generation_id"] = generation
+            for chunk in in_batches(rows.rows, 1000):
+                conn.execute(insert(documents), chunk)
+            self._move_current(conn, previous.current, generation)
+            if in_transaction is not None:
+                in_transaction(conn, generation, rows.changed)
+            self._prune(conn, generation, _utc(created_at))
+        return generation, rows.changed, unchanged
+
+    def _previous(self, fence: Fence | None) -> _Previous:
+        """The current generation's pointer and documents, read once at the start (and
+        failing at once for a lost lease, before anything is rendered)."""
+        previous = _Previous(None, {}, {})
         with self.engine.begin() as conn:
-            check_fence(conn, fence, lock=False)  # fail before rendering anything for a lost lease
+            check_fence(conn, fence, lock=False)
             current = conn.execute(select(state.c.value).where(state.c.key == "current")).scalar()
-            previous: dict[str, str] = {}
-            previous_modified: dict[str, datetime] = {}
+            previous.current = None if current is None else str(current)
             if current is not None:
                 for path, digest, modified in conn.execute(
                         select(documents.c.path, documents.c.blob_hash, documents.c.last_modified)
                         .where(documents.c.generation_id == int(current))):
-                    previous[path] = digest
-                    previous_modified[path] = _utc(modified)
-        known = set(previous.values())
-        rows: list[dict[str, object]] = []
+                    previous.digests[path] = digest
+                    previous.modified[path] = _utc(modified)
+        return previous
+
+    def _write_bodies(self, docs: Iterable[Document], previous: _Previous, rows: _DocumentRows,
+                      written_at: datetime, fence: Fence | None) -> None:
+        """Hash and compress each new body in threads while `docs` produces the next ones,
+        and write the bodies not stored yet in fenced batches of BLOB_BATCH."""
+        known = set(previous.digests.values())
         blob_rows: list[dict[str, object]] = []
-        changed: list[str] = []
 
         def write_blobs() -> None:
             with fenced(self.engine, fence) as conn:
                 conn.execute(self._upsert_blobs(), blob_rows)
             blob_rows.clear()
-
-        def row(doc: Document, digest: str) -> None:
-            before = previous_modified.get(doc.path)
-            if previous.get(doc.path) != digest:
-                changed.append(doc.path)
-                modified = changed_at
-                if before is not None and modified <= before:
-                    # HTTP dates have one-second resolution: a second change within
-                    # the same second must still move Last-Modified forward.
-                    modified = before + timedelta(seconds=1)
-            else:
-                modified = before if before is not None else changed_at
-            rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
-                         "last_modified": modified, "render_key": doc.key})
 
         def finish(doc: Document, future: Future[tuple[str, bytes]]) -> None:
             digest, packed = future.result()
@@ -183,18 +196,18 @@ class GenerationsMixin(StoreBase):
                 # began within KEEP_SECONDS keeps its blobs whatever it writes later).
                 # Archive pages keep only their gzip (see `blobs`).
                 blob_rows.append({"hash": digest, "body": doc.body if doc.hot else None,
-                                  "gzip": packed, "written_at": _utc(created_at)})
+                                  "gzip": packed, "written_at": written_at})
                 if len(blob_rows) >= BLOB_BATCH:
                     write_blobs()
-            row(doc, digest)
+            rows.add(doc, digest)
 
         pending: deque[tuple[Document, Future[tuple[str, bytes]]]] = deque()
         with ThreadPoolExecutor(HASH_THREADS) as threads:
             for doc in docs:
                 if doc.body is None:
-                    if doc.path not in previous:
+                    if doc.path not in previous.digests:
                         raise ValueError(f"{doc.path}: no body and nothing to reuse")
-                    row(doc, previous[doc.path])
+                    rows.add(doc, previous.digests[doc.path])
                     continue
                 level = HOT_GZIP_LEVEL if doc.hot else ARCHIVE_GZIP_LEVEL
                 pending.append((doc, threads.submit(_digest_and_compress, doc.body, level)))
@@ -204,31 +217,23 @@ class GenerationsMixin(StoreBase):
                 finish(*pending.popleft())
         if blob_rows:
             write_blobs()
-        with fenced(self.engine, fence) as conn:
-            key = conn.execute(insert(generations).values(
-                created_at=_utc(created_at), input_fingerprint=input_fingerprint, report="{}",
-                published_by=fence.holder if fence is not None else None,
-                lease_epoch=fence.epoch if fence is not None else None,
-                settings_fingerprint=settings_fingerprint,
-                settings=json.dumps(dict(settings), sort_keys=True, default=str)
-                if settings is not None else None,
-            )).inserted_primary_key
-            if key is None:  # pragma: no cover - every supported database returns it
-                raise RuntimeError("the database returned no id for the new generation")
-            generation: int = key[0]
-            unchanged = len(rows) - len(changed)
-            final = report(generation, len(changed), unchanged) if callable(report) else report
-            conn.execute(update(generations).where(generations.c.id == generation).values(
-                report=json.dumps(final, sort_keys=True, default=str)))
-            for item in rows:
-                item["generation_id"] = generation
-            for chunk in in_batches(rows, 1000):
-                conn.execute(insert(documents), chunk)
-            self._move_current(conn, current, generation)
-            if in_transaction is not None:
-                in_transaction(conn, generation, changed)
-            self._prune(conn, generation, _utc(created_at))
-        return generation, changed, unchanged
+
+    def _insert_generation(self, conn: Connection, input_fingerprint: str, created_at: datetime,
+                           fence: Fence | None, settings: Mapping[str, object] | None,
+                           settings_fingerprint: str | None) -> int:
+        """The new generation's row (its report is written once the counts are known)."""
+        key = conn.execute(insert(generations).values(
+            created_at=created_at, input_fingerprint=input_fingerprint, report="{}",
+            published_by=fence.holder if fence is not None else None,
+            lease_epoch=fence.epoch if fence is not None else None,
+            settings_fingerprint=settings_fingerprint,
+            settings=json.dumps(dict(settings), sort_keys=True, default=str)
+            if settings is not None else None,
+        )).inserted_primary_key
+        if key is None:  # pragma: no cover - every supported database returns it
+            raise RuntimeError("the database returned no id for the new generation")
+        generation: int = key[0]
+        return generation
 
     def _upsert_blobs(self) -> Insert:
         """INSERT of blobs that, for a body already stored, only refreshes `written_at`
@@ -294,3 +299,39 @@ class GenerationsMixin(StoreBase):
         if row is None or row.settings is None:
             return None
         return row.settings_fingerprint or "", json.loads(row.settings)
+
+
+@dataclass
+class _Previous:
+    """The generation a publish starts from: its id and each path's body and date."""
+
+    current: str | None
+    digests: dict[str, str]
+    modified: dict[str, datetime]
+
+
+class _DocumentRows:
+    """The new generation's document rows, and the paths whose bytes changed.
+
+    A document's `last_modified` is the time its bytes last changed: kept from the
+    previous generation when they are the same, the publish time when they differ."""
+
+    def __init__(self, previous: _Previous, changed_at: datetime) -> None:
+        self.previous = previous
+        self.changed_at = changed_at
+        self.rows: list[dict[str, object]] = []
+        self.changed: list[str] = []
+
+    def add(self, doc: Document, digest: str) -> None:
+        before = self.previous.modified.get(doc.path)
+        if self.previous.digests.get(doc.path) != digest:
+            self.changed.append(doc.path)
+            modified = self.changed_at
+            if before is not None and modified <= before:
+                # HTTP dates have one-second resolution: a second change within
+                # the same second must still move Last-Modified forward.
+                modified = before + timedelta(seconds=1)
+        else:
+            modified = before if before is not None else self.changed_at
+        self.rows.append({"path": doc.path, "media_type": doc.media_type, "blob_hash": digest,
+                          "last_modified": modified, "render_key": doc.key})
