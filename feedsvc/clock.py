@@ -54,7 +54,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from feedsvc import opsstate
 from feedsvc.build import Builder
 from feedsvc.drift import drift, shaping_settings
 from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
@@ -148,7 +147,7 @@ class Clock:
     def _publish_state(self, changed: bool, latency_s: float) -> None:
         """This clock's row in the store, for every web's /metrics (feedsvc.opsstate)."""
         with contextlib.suppress(StoreUnavailable):  # the lease error above already said so
-            opsstate.record_clock(self.store, self.holder, leader=self.leader, changed=changed,
+            self.store.record_clock(self.holder, leader=self.leader, changed=changed,
                                   started_at=self.started_at, now=self.now(), latency_s=latency_s,
                                   lease_seconds=self.settings.clock_lease_seconds)
 
@@ -230,7 +229,7 @@ class Clock:
             if self.leader:
                 with contextlib.suppress(StoreUnavailable):  # it will expire anyway
                     self.store.release_lease(CLOCK_LEASE, self.holder)
-                    opsstate.forget_clock(self.store, self.holder)
+                    self.store.forget_clock(self.holder)
                 self.leader, self.epoch = False, None
                 log_event(log, "leadership", holder=self.holder, leader=False, reason="shutdown")
 
@@ -268,7 +267,7 @@ class Clock:
                 self._lost(fence, "build", exc)
                 return None
             with contextlib.suppress(StoreUnavailable):  # a store outage is what failed it
-                opsstate.record_build_failure(self.store, f"{type(exc).__name__}: {exc}", started)
+                self.store.record_build_failure(f"{type(exc).__name__}: {exc}", started)
             raise
         self._record_clock_state()
         self._arm(report)
@@ -350,8 +349,8 @@ class Clock:
     def _record_link_run(self, started: datetime, checked: int, duration_s: float) -> None:
         """One record of the run (the pages' `last_link_run`) and the link-run counters."""
         with contextlib.suppress(StoreUnavailable):
-            opsstate.record_link_run(
-                self.store, started, checked, duration_s,
+            self.store.record_link_run(
+                started, checked, duration_s,
                 next_at=started + timedelta(seconds=self.settings.linkcheck_interval))
 
     def websub_job(self) -> SendReport | None:
@@ -373,7 +372,7 @@ class Clock:
             return None
         if report.sent or report.failed:
             with contextlib.suppress(StoreUnavailable):
-                opsstate.add_counters(self.store, websub_pings=report.sent,
+                self.store.add_counters(websub_pings=report.sent,
                                       websub_failures=report.failed)
             backlog = self.store.websub_backlog()
             log_event(log, "websub", logging.WARNING if report.failed else logging.INFO,

@@ -10,7 +10,8 @@ up the pointer just before a publish can still finish reading.
 
 The `Store` is made of one mixin per area (lemon24/reader's `_storage`):
 generations and blobs (`generations.py`), leases (`leases.py`), the dates of
-undated articles (`dates.py`) and small state values (`state.py`), over the
+undated articles (`dates.py`), small state values (`state.py`) and the
+clocks' counters and rows (`operations.py`), over the
 tables of `tables.py`, the connection set-up of `engine.py`, the fencing of
 `fencing.py` and the one dialect switch of `upsert.py`.
 """
@@ -43,6 +44,7 @@ from feedsvc.store.engine import SESSION_LABEL, engine_for, lock_timeout_for, se
 from feedsvc.store.fencing import Fence, check_fence, fenced
 from feedsvc.store.generations import GenerationsMixin
 from feedsvc.store.leases import LeasesMixin
+from feedsvc.store.operations import OperationsMixin
 from feedsvc.store.state import StateMixin, _put_state
 from feedsvc.store.tables import (
     CLOCK_LEASE,
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 
-class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin):
+class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin, OperationsMixin):
     """The store: every area's methods over one engine."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:

@@ -183,7 +183,7 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
     store = web.store
     now = utcnow()
     found = opsstate.reports(store)
-    counts = opsstate.counters(store)
+    counts = store.counters()
     link_counts = LinkStore(store).counts()
     report = found["last_report"]
     if report:
@@ -214,7 +214,7 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
         out.metric("feedsvc_build_last_failure_timestamp_seconds", "gauge",
                    "When the last refused or failed build started, by its status.",
                    [({"status": str(failure["status"])}, failed_at)])
-    live = [c for c in opsstate.clocks(store, now, web.settings.clock_lease_seconds) if c.live]
+    live = [c for c in store.clocks(now, web.settings.clock_lease_seconds) if c.live]
     out.metric("feedsvc_clocks", "gauge", "Clock processes seen in the last three lease periods.",
                [({}, len(live))])
     out.metric("feedsvc_clock_leader", "gauge", "1 for the clock that holds the lease (by the lease row: "
@@ -227,8 +227,8 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
                [({"holder": c.holder}, c.store_latency_s) for c in live])
     out.metric("feedsvc_clock_leader_changes", "counter", "Times a clock took the lease.",
                [({}, counts.get("leader_changes", 0))])
-    due, overdue = opsstate.link_backlog(
-        store, now, timedelta(seconds=2 * web.settings.linkcheck_interval))
+    due, overdue = store.link_backlog(
+        now, timedelta(seconds=2 * web.settings.linkcheck_interval))
     out.metric("feedsvc_linkcheck_due", "gauge", "Active links due for a check.", [({}, due)])
     out.metric("feedsvc_linkcheck_overdue", "gauge",
                "Links due for longer than two link-check intervals (the checker is behind).",

@@ -152,13 +152,13 @@ def status() -> Response:
             published_at=index.published_at.isoformat() if index.published_at else None,
             store=_store_problem(web) or "ok", reports=opsstate.reports(web.store),
             links=LinkStore(web.store).counts(),
-            clocks=opsstate.clocks(web.store, now, web.settings.clock_lease_seconds),
-            counters=opsstate.counters(web.store),
+            clocks=web.store.clocks(now, web.settings.clock_lease_seconds),
+            counters=web.store.counters(),
             subscribers={e.path: {"estimate": e.estimate, "today": e.today.as_dict(),
                                   "yesterday": e.yesterday.as_dict()} for e in estimates},
             now_iso=now.isoformat(),
-            link_backlog=opsstate.link_backlog(
-                web.store, now, timedelta(seconds=2 * web.settings.linkcheck_interval)),
+            link_backlog=web.store.link_backlog(
+                now, timedelta(seconds=2 * web.settings.linkcheck_interval)),
             websub_backlog=websub_backlog(web))
     except StoreUnavailable as exc:  # an unreachable store is a status, not a crash
         return _unavailable(str(exc).split("\n")[0], index.generation)
