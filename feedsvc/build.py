@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Connection
-
 from feedsvc.catalog import Catalog, build_catalog
 from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
 from feedsvc.content.limits import Limits
@@ -41,7 +39,7 @@ from feedsvc.render import FeedOptions, render_site
 from feedsvc.render.formats import format_names
 from feedsvc.render.html import page_count
 from feedsvc.settings import Settings
-from feedsvc.store import Fence, GenerationInfo, Store
+from feedsvc.store import Fence, GenerationInfo, Store, Transaction
 from feedsvc.urls import Urls
 from feedsvc.websub import enqueue
 from feedsvc.workers import WorkerPool, worker_count
@@ -389,7 +387,7 @@ class Builder:
 
         hub = settings.websub_hub
 
-        def queue_pings(conn: Connection, generation: int, changed: list[str]) -> None:
+        def queue_pings(conn: Transaction, generation: int, changed: list[str]) -> None:
             if hub:
                 enqueue(conn, hub, Urls(settings.base_url), generation, changed, started)
 

@@ -26,18 +26,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-
-from sqlalchemy import and_, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Insert
 
 from feedsvc import __version__
 from feedsvc.logs import log_event
 from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
-from feedsvc.store import Fence, Store, _utc, dialect_insert, fenced, websub_queue
+from feedsvc.store import Fence, Ping, Store, Transaction, queue_pings
 from feedsvc.urls import Urls
 
 # httpx is imported where pings are sent: builds only queue them, and importing it
@@ -63,33 +59,12 @@ def backoff_s(attempts: int, base: float) -> float:
     return float(min(MAX_BACKOFF_S, base * 2 ** max(0, attempts - 1)))
 
 
-def _upsert(conn: Connection) -> Insert:
-    queued = dialect_insert(conn.dialect.name, websub_queue)
-    return queued.on_conflict_do_update(index_elements=[websub_queue.c.feed], set_={
-        "hub": queued.excluded.hub, "generation": queued.excluded.generation,
-        "next_attempt_at": queued.excluded.next_attempt_at, "attempts": 0, "last_error": None})
-
-
-def enqueue(conn: Connection, hub: str, urls: Urls, generation: int,
+def enqueue(conn: Transaction, hub: str, urls: Urls, generation: int,
             changed_paths: Iterable[str], now: datetime) -> int:
-    """Queue a ping for every changed subscription feed, inside the caller's transaction;
-    return how many. A feed already queued keeps its row and its `queued_at` (pending
-    since), now for this generation, due at once, its failure count reset."""
-    now = _utc(now)
-    rows = [{"feed": urls.absolute(path), "hub": hub, "generation": generation, "queued_at": now,
-             "next_attempt_at": now, "attempts": 0, "last_error": None}
-            for path in feeds_to_ping(changed_paths)]
-    if rows:
-        conn.execute(_upsert(conn), rows)
-    return len(rows)
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    feed: str
-    hub: str
-    generation: int
-    attempts: int
+    """Queue a ping for every changed subscription feed, inside the publish transaction;
+    return how many (feedsvc.store.websub.queue_pings)."""
+    return queue_pings(conn, hub, [urls.absolute(path) for path in feeds_to_ping(changed_paths)],
+                       generation, now)
 
 
 @dataclass
@@ -100,47 +75,6 @@ class SendReport:
     failed: int = 0
     duration_s: float = 0.0
     errors: list[str] = field(default_factory=list)
-
-
-def claim(store: Store, now: datetime, hold_s: float, fence: Fence | None,
-          limit: int = CLAIM_LIMIT) -> list[Ping]:
-    """Take the due pings for this run: under the fence (a clock that lost its lease
-    sends nothing), pushing their next attempt past this run so that a run on another
-    clock, should this one stall, does not send them twice meanwhile."""
-    now = _utc(now)
-    with fenced(store.engine, fence) as conn:
-        rows = conn.execute(select(websub_queue).where(websub_queue.c.next_attempt_at <= now)
-                            .order_by(websub_queue.c.next_attempt_at, websub_queue.c.feed)
-                            .limit(limit)).all()
-        pings = [Ping(r.feed, r.hub, r.generation, r.attempts) for r in rows]
-        until = now + timedelta(seconds=hold_s)
-        for ping in pings:
-            conn.execute(update(websub_queue).where(_same(ping)).values(next_attempt_at=until))
-    return pings
-
-
-def _same(ping: Ping):  # type: ignore[no-untyped-def]  # a SQLAlchemy boolean clause
-    """The row of this ping, unless a newer generation re-queued the feed since."""
-    return and_(websub_queue.c.feed == ping.feed, websub_queue.c.generation == ping.generation)
-
-
-def settle(store: Store, results: list[tuple[Ping, str | None]], now: datetime,
-           retry_base: float) -> None:
-    """Record outcomes: an accepted ping's row goes, a failed one is retried after its
-    backoff. Conditional on the generation, so a feed re-queued meanwhile is pinged
-    again. Not fenced: these rows record what a hub was told, they decide nothing
-    about what is published, and dropping them would only make another clock ping
-    twice."""
-    now = _utc(now)
-    with store.engine.begin() as conn:
-        for ping, error in results:
-            if error is None:
-                conn.execute(websub_queue.delete().where(_same(ping)))
-            else:
-                attempts = ping.attempts + 1
-                conn.execute(update(websub_queue).where(_same(ping)).values(
-                    attempts=attempts, last_error=error[:500],
-                    next_attempt_at=now + timedelta(seconds=backoff_s(attempts, retry_base))))
 
 
 async def _send_all(pings: list[Ping], *, budget: float, concurrency: int, timeout: float,
@@ -181,14 +115,14 @@ def send_due(store: Store, base_url: str, *, budget: float, concurrency: int, re
     before sending anything when the fence's lease is gone."""
     started = time.perf_counter()
     timeout = min(10.0, budget)
-    pings = claim(store, now or utcnow(), budget + timeout + 5, fence)
+    pings = store.claim_pings(now or utcnow(), budget + timeout + 5, fence, CLAIM_LIMIT)
     report = SendReport()
     if not pings:
         return report
     agent = f"feedsvc/{__version__} (+{Urls(base_url).absolute('/')})"
     results = asyncio.run(_send_all(pings, budget=budget, concurrency=concurrency,
                                     timeout=timeout, user_agent=agent))
-    settle(store, results, utcnow(), retry_base)
+    store.settle_pings(results, utcnow(), lambda attempts: backoff_s(attempts, retry_base))
     for ping, error in results:
         if error is None:
             report.sent += 1

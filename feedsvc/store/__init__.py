@@ -11,9 +11,10 @@ up the pointer just before a publish can still finish reading.
 The `Store` is made of one mixin per area (lemon24/reader's `_storage`):
 generations and blobs (`generations.py`), leases (`leases.py`), the dates of
 undated articles (`dates.py`), small state values (`state.py`) and the
-clocks' counters and rows (`operations.py`), over the
-tables of `tables.py`, the connection set-up of `engine.py`, the fencing of
-`fencing.py` and the one dialect switch of `upsert.py`.
+clocks' counters and rows (`operations.py`) and the WebSub queue
+(`websub.py`), over the tables of `tables.py`, the connection set-up of
+`engine.py`, the fencing of `fencing.py` and the one dialect switch of
+`upsert.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from feedsvc.store.common import (
     ARCHIVE_GZIP_LEVEL,
@@ -68,20 +70,64 @@ from feedsvc.store.tables import (
     websub_queue,
 )
 from feedsvc.store.upsert import bump_counter, dialect_insert, insert_ignoring_duplicates
+from feedsvc.store.websub import Ping, WebSubMixin, queue_pings
+
+# The transaction a publish hands its `in_transaction` hook: what the hook may write in.
+Transaction = Connection
 
 __all__ = [
-    "ARCHIVE_GZIP_LEVEL", "BLOB_BATCH", "CLOCK_LEASE", "HOT_GZIP_LEVEL", "KEEP_GENERATIONS",
-    "KEEP_SECONDS", "Fence", "GenerationInfo", "JSONObject", "Store", "StoredDocument",
-    "WebSubBacklog", "_put_state", "_since", "_utc", "article_dates", "blobs", "body_hash",
-    "bump_counter", "check_fence", "clock_processes", "compress", "dialect_insert", "documents",
-    "engine_for", "etag_of", "fenced", "generations", "in_batches", "insert_ignoring_duplicates",
-    "leases", "link_articles", "link_checks", "link_stats", "links", "lock_timeout_for",
-    "metadata", "ops_counters", "poll_aggregators", "poll_clients", "poll_counts",
-    "rate_buckets", "session_label", "state", "websub_queue",
+    "ARCHIVE_GZIP_LEVEL",
+    "BLOB_BATCH",
+    "CLOCK_LEASE",
+    "HOT_GZIP_LEVEL",
+    "KEEP_GENERATIONS",
+    "KEEP_SECONDS",
+    "Fence",
+    "GenerationInfo",
+    "JSONObject",
+    "Ping",
+    "Store",
+    "StoredDocument",
+    "Transaction",
+    "WebSubBacklog",
+    "_put_state",
+    "_since",
+    "_utc",
+    "article_dates",
+    "blobs",
+    "body_hash",
+    "bump_counter",
+    "check_fence",
+    "clock_processes",
+    "compress",
+    "dialect_insert",
+    "documents",
+    "engine_for",
+    "etag_of",
+    "fenced",
+    "generations",
+    "in_batches",
+    "insert_ignoring_duplicates",
+    "leases",
+    "link_articles",
+    "link_checks",
+    "link_stats",
+    "links",
+    "lock_timeout_for",
+    "metadata",
+    "ops_counters",
+    "poll_aggregators",
+    "poll_clients",
+    "poll_counts",
+    "queue_pings",
+    "rate_buckets",
+    "session_label",
+    "state",
+    "websub_queue",
 ]
 
 
-class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin, OperationsMixin):
+class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin, OperationsMixin, WebSubMixin):
     """The store: every area's methods over one engine."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:

@@ -4,23 +4,17 @@ WebSub backlog's summary."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from sqlalchemy import (
-    case,
-    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
 
-from feedsvc.models import utcnow
 from feedsvc.store.common import (
     JSONObject,
     StoreBase,
-    WebSubBacklog,
-    _utc,
 )
 from feedsvc.store.fencing import (
     Fence,
@@ -28,7 +22,6 @@ from feedsvc.store.fencing import (
 )
 from feedsvc.store.tables import (
     state,
-    websub_queue,
 )
 from feedsvc.store.upsert import (
     bump_counter,
@@ -37,20 +30,6 @@ from feedsvc.store.upsert import (
 
 class StateMixin(StoreBase):
     """The `state` rows: build reports and other small JSON values."""
-
-    def websub_backlog(self, now: datetime | None = None) -> WebSubBacklog:
-        """The WebSub queue, for /metrics and /status: pings never tried yet (`pending`),
-        pings that failed at least once and wait for a retry (`failing`), and the age
-        in seconds of the oldest one (0 when the queue is empty)."""
-        now = _utc(now or utcnow())
-        with self.engine.connect() as conn:
-            pending, failing, oldest = conn.execute(select(
-                func.sum(case((websub_queue.c.attempts == 0, 1), else_=0)),
-                func.sum(case((websub_queue.c.attempts > 0, 1), else_=0)),
-                func.min(websub_queue.c.queued_at))).one()
-        age = max(0.0, (now - _utc(oldest)).total_seconds()) if oldest is not None else 0.0
-        return {"pending": int(pending or 0), "failing": int(failing or 0),
-                "oldest_age_s": round(age, 3)}
 
     def record_report(self, report: JSONObject, *, fence: Fence | None = None) -> None:
         """Keep the latest build report even when no new generation was published.
