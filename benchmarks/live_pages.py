@@ -43,11 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import free_port
 from benchmarks.make_corpus import make_corpus
 from feedsvc.build import Builder
-from feedsvc.links.store import LinkStore, links_changed, rank_of
 from feedsvc.models import DEAD, LinkStatus
 from feedsvc.opsstate import bump_counter
 from feedsvc.settings import load_settings
 from feedsvc.store import Store, links
+from feedsvc.store.linkstore import LinkStore, links_changed, rank_of
 
 MIX = [(LinkStatus.OK, 0.8), (LinkStatus.REDIRECTED, 0.06), (LinkStatus.BLOCKED, 0.05),
        (LinkStatus.ERROR, 0.04), (LinkStatus.BROKEN, 0.03), (LinkStatus.UNCHECKED, 0.02)]

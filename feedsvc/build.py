@@ -23,7 +23,6 @@ from feedsvc.content.topics import load_taxonomy
 from feedsvc.content.undated import DateRecord, date_undated
 from feedsvc.drift import settings_fingerprint, shaping_settings
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
-from feedsvc.links.store import LinkStore, published_articles
 from feedsvc.logs import log_event
 from feedsvc.models import (
     Article,
@@ -40,6 +39,7 @@ from feedsvc.render.formats import format_names
 from feedsvc.render.html import page_count
 from feedsvc.settings import Settings
 from feedsvc.store import Fence, GenerationInfo, Store, Transaction
+from feedsvc.store.linkstore import LinkStore, published_articles
 from feedsvc.urls import Urls
 from feedsvc.websub import enqueue
 from feedsvc.workers import WorkerPool, worker_count

@@ -795,8 +795,8 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
     """
     from feedsvc.build import load_catalog, open_parse_cache
     from feedsvc.links.run import run_link_check, select_urls
-    from feedsvc.links.store import LinkStore
     from feedsvc.models import utcnow
+    from feedsvc.store.linkstore import LinkStore
 
     settings = _settings(content_dir=content_dir)
     store = _open_store(settings)

@@ -59,12 +59,12 @@ from feedsvc.drift import drift, shaping_settings
 from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
 from feedsvc.links.guard import Resolver
 from feedsvc.links.run import LinkRunReport, run_link_check
-from feedsvc.links.store import LinkStore
 from feedsvc.logs import log_event
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.settings import Settings
 from feedsvc.store import CLOCK_LEASE, Fence, Store
+from feedsvc.store.linkstore import LinkStore
 from feedsvc.web.linkstate import CLOCK_STATE
 from feedsvc.websub import SendReport, send_due
 

@@ -13,7 +13,6 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select, text
 
 from feedsvc.errors import StoreSchemaMismatch
-from feedsvc.links.store import LinkStore
 from feedsvc.migrations import baseline as old
 from feedsvc.schema import (
     BASELINE,
@@ -24,6 +23,7 @@ from feedsvc.schema import (
     upgrade,
 )
 from feedsvc.store import Store, documents, engine_for, metadata
+from feedsvc.store.linkstore import LinkStore
 from tests.conftest import LEGACY_URL
 
 

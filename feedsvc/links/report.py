@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from feedsvc.links.store import LinkStore, counts_from_ranks
 from feedsvc.store import Store
+from feedsvc.store.linkstore import LinkStore, counts_from_ranks
 
 
 def link_report(store: Store, statuses: Iterable[str] = (), *, history: bool = True,

@@ -13,10 +13,10 @@ from feedsvc.errors import LeaseLost
 from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkRules
-from feedsvc.links.store import LinkStore
 from feedsvc.models import LinkStatus, utcnow
 from feedsvc.settings import Settings
 from feedsvc.store import Fence, Store
+from feedsvc.store.linkstore import LinkStore
 
 RECORD_EVERY = 50
 

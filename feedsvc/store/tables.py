@@ -64,7 +64,7 @@ state = Table(
     Column("value", Text, nullable=False),
 )
 
-# Link checking (feedsvc.links.store): one row per URL, the articles that use it,
+# Link checking (feedsvc.store.linkstore): one row per URL, the articles that use it,
 # and the history of its checks.
 links = Table(
     "links", metadata,
@@ -81,7 +81,7 @@ links = Table(
     Column("checks", Integer, nullable=False),
     Column("dead", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
-    # Worst first: the order /links and /api/links list URLs in (feedsvc.links.store.rank_of),
+    # Worst first: the order /links and /api/links list URLs in (feedsvc.store.linkstore.rank_of),
     # kept in a column so that SQL sorts, filters and pages with an index.
     Column("rank", Integer, nullable=False, default=0),
 )

@@ -6,7 +6,7 @@ kept under the links version (bumped in the transaction of each check run
 and of each build that registers URLs) and the generation (the articles
 chart), checked at most once a second, so between two runs a page is a
 dictionary lookup. A miss filters, sorts and pages in SQL over the
-`links_rank` index (feedsvc.links.store.LinkStore.page), never loading every
+`links_rank` index (feedsvc.store.linkstore.LinkStore.page), never loading every
 row.
 """
 
@@ -24,11 +24,11 @@ from markupsafe import Markup
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.report import link_report
-from feedsvc.links.store import LinkStore
 from feedsvc.models import DEAD, LinkStatus, utcnow
 from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import render_page
 from feedsvc.render.timefmt import parse_time
+from feedsvc.store.linkstore import LinkStore
 from feedsvc.urls import ARTICLES_CHART_PATH
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import uncacheable

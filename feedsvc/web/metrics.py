@@ -41,8 +41,8 @@ from sqlalchemy.engine import Engine
 
 from feedsvc import opsstate
 from feedsvc.errors import StoreUnavailable
-from feedsvc.links.store import LinkStore
 from feedsvc.models import BuildStatus, utcnow
+from feedsvc.store.linkstore import LinkStore
 from feedsvc.web.multiproc import ENV as MULTIPROC_ENV
 from feedsvc.web.multiproc import running
 from feedsvc.web.state import WebState, state

@@ -9,11 +9,11 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from feedsvc.links.policy import archive_url
-from feedsvc.links.store import LinkStore
 from feedsvc.models import Topic, utcnow
 from feedsvc.render.html import render_page
 from feedsvc.render.opml import chosen_topics, render_opml, topics_from_api
 from feedsvc.render.timefmt import parse_time
+from feedsvc.store.linkstore import LinkStore
 from feedsvc.urls import API_TOPICS_PATH, SEARCH_INDEX_PATH, topic_opml_path, topic_page_html_path
 from feedsvc.web.http import uncacheable
 from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE, checking_state

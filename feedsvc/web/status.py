@@ -25,10 +25,10 @@ from werkzeug.datastructures import MIMEAccept
 
 from feedsvc import opsstate
 from feedsvc.errors import StoreUnavailable
-from feedsvc.links.store import LinkStore
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.render.status_page import render_status_page
+from feedsvc.store.linkstore import LinkStore
 from feedsvc.urls import article_html_path
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import uncacheable

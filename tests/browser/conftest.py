@@ -20,8 +20,8 @@ import pytest
 from feedsvc.build import Builder
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.run import rules_from
-from feedsvc.links.store import LinkStore
 from feedsvc.store import Store
+from feedsvc.store.linkstore import LinkStore
 from tests.conftest import CONTENT, REPO
 from tests.test_clock import start_process, stop, wait_until
 from tests.web.test_server import free_port

@@ -8,8 +8,8 @@ import pytest
 
 from feedsvc.errors import LeaseLost
 from feedsvc.links.run import run_link_check
-from feedsvc.links.store import LinkStore
 from feedsvc.store import Fence
+from feedsvc.store.linkstore import LinkStore
 from tests.links.conftest import RESOLVER
 from tests.links.test_links_end_to_end import linked  # noqa: F401 - the shared fixture
 

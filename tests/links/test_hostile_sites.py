@@ -25,8 +25,8 @@ from feedsvc.clock import Clock
 from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import StaticResolver
 from feedsvc.links.run import run_link_check
-from feedsvc.links.store import LinkStore
 from feedsvc.store import Store
+from feedsvc.store.linkstore import LinkStore
 from tests.links.conftest import RESOLVER
 from tests.links.servers import LoopbackServer, answer, redirect_to
 

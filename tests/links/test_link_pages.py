@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
-from feedsvc.links.store import LinkStore, links_changed, rank_of
 from feedsvc.models import LinkStatus
 from feedsvc.store import Store, links
+from feedsvc.store.linkstore import LinkStore, links_changed, rank_of
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 # (url, status, dead), in the order the pages must list them.

@@ -13,8 +13,8 @@ from lxml import etree
 from feedsvc.build import Builder
 from feedsvc.links.checker import CheckResult
 from feedsvc.links.run import rules_from, run_link_check
-from feedsvc.links.store import LinkStore
 from feedsvc.store import Store
+from feedsvc.store.linkstore import LinkStore
 from tests.links.conftest import RESOLVER
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}

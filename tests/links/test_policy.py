@@ -92,8 +92,8 @@ def test_blocked_with_retry_after_is_not_asked_before_it():
 
 def test_daily_counts_are_numbers(tmp_path):
     """The trend chart reads whole numbers per day and status."""
-    from feedsvc.links.store import LinkStore
     from feedsvc.store import Store
+    from feedsvc.store.linkstore import LinkStore
 
     store = Store(f"sqlite:///{tmp_path}/s.db")
     store.create()
