@@ -32,6 +32,7 @@ from feedsvc.models import (
     Problem,
     ScheduleAction,
     ScheduledChange,
+    Severity,
     Topic,
 )
 from feedsvc.render import FeedOptions, render_site
@@ -115,11 +116,11 @@ class ContentSummary:
 
     @property
     def errors(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "error")
+        return sum(1 for p in self.problems if p.severity == Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "warning")
+        return sum(1 for p in self.problems if p.severity == Severity.WARNING)
 
     def line(self) -> str:
         scheduled = f"{self.scheduled} scheduled, " if self.scheduled else ""
@@ -191,7 +192,7 @@ def below_quality(articles: list[Article], minimum: int) -> tuple[list[Article],
                   key=lambda a: a.source)
     if not left:
         return kept, []
-    return kept, [Problem(left[0].source, None, "info", (
+    return kept, [Problem(left[0].source, None, Severity.INFO, (
         f"left out {len(left)} article(s) scored below FEEDSVC_MIN_QUALITY={minimum} "
         f"(this one scores {left[0].quality})"))]
 
@@ -452,7 +453,7 @@ class Builder:
         try:
             self.cache.save()
         except (OSError, sqlite3.Error) as exc:
-            problems.append(Problem(str(self.settings.cache_dir), None, "warning",
+            problems.append(Problem(str(self.settings.cache_dir), None, Severity.WARNING,
                                     f"the parse cache could not be saved ({type(exc).__name__}: "
                                     f"{exc}); the next build parses every file again"))
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
@@ -484,7 +485,7 @@ def _refusal(summary: ContentSummary, info: GenerationInfo | None, shrink_limit:
     count = len(summary.catalog.articles)
     if not allow_shrink and shrink_limit > 0 and previous and count < previous * shrink_limit:
         return BuildStatus.SHRINK_REFUSED, Problem(
-            ".", None, "error",
+            ".", None, Severity.ERROR,
             f"this build would publish {count} articles, fewer than {shrink_limit:g} of the "
             f"{previous} published now (FEEDSVC_SHRINK_LIMIT); nothing was published. "
             "If that is intended, run `feedsvc build --allow-shrink`")

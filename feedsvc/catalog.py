@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from feedsvc.content.topics import Taxonomy, slugify
-from feedsvc.models import Article, Problem, Topic
+from feedsvc.models import Article, Problem, Severity, Topic
 
 ALL = "all"
 
@@ -120,7 +120,7 @@ def _unknown_topic_problems(unknown: dict[str, list[Article]], invented: bool,
                        "or set FEEDSVC_UNDECLARED_TOPICS=feed)")
         guess = taxonomy.suggest(name) if taxonomy is not None else None
         hint = f" (did you mean {guess!r}?)" if guess else ""
-        problems.append(Problem(first.source, None, "warning",
+        problems.append(Problem(first.source, None, Severity.WARNING,
                                 f"topic {name!r} (named here{others}) is not in topics.yml{hint}; "
                                 f"{outcome}"))
     return problems

@@ -19,6 +19,7 @@ import click
 
 from feedsvc import __version__
 from feedsvc.errors import FeedsvcError
+from feedsvc.models import Severity
 from feedsvc.settings import (
     Settings,
     SettingsError,
@@ -135,14 +136,14 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
     problems = summary.problems
     if files:
         problems = [p for p in problems if p.path in inside] + check_files(settings, outside)
-    errors = sum(1 for p in problems if p.severity == "error")
+    errors = sum(1 for p in problems if p.severity == Severity.ERROR)
     if output_format == "json":
         data = summary.as_json()
         if files:
             data["problems"] = [{"path": p.path, "line": p.line, "severity": p.severity,
                                  "reason": p.reason} for p in problems]
             data["errors"] = errors
-            data["warnings"] = sum(1 for p in problems if p.severity == "warning")
+            data["warnings"] = sum(1 for p in problems if p.severity == Severity.WARNING)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         for problem in problems:
@@ -151,7 +152,7 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
             if not files or change.path in inside:
                 click.echo(schedule_line(change, settings.content_dir))
         if files:
-            warnings = sum(1 for p in problems if p.severity == "warning")
+            warnings = sum(1 for p in problems if p.severity == Severity.WARNING)
             click.echo(f"{len(files)} file(s) checked: {errors} errors, {warnings} warnings")
         else:
             click.echo(summary.line())
@@ -455,7 +456,7 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
     for problem in report.problems:
         if problem.path == str(settings.cache_dir):
             click.echo(str(problem), err=True)
-        elif problem.severity == "error":
+        elif problem.severity == Severity.ERROR:
             click.echo(problem_line(problem, settings.content_dir), err=True)
     state = {
         "published": f"published generation {report.generation}",
@@ -645,7 +646,7 @@ def print_build(report: BuildReport, settings: Settings, *, cause: str = "") -> 
     click.echo(f"{when} {cause}{state}: {report.articles} articles, {report.topics} topics, "
                f"{report.errors} errors, {report.warnings} warnings, {report.duration_s:.2f}s")
     for problem in report.problems:
-        if problem.severity != "info":
+        if problem.severity != Severity.INFO:
             click.echo(f"  {problem_line(problem, settings.content_dir)}")
     for change in report.schedule:
         click.echo(f"  {schedule_line(change, settings.content_dir)}")

@@ -238,6 +238,15 @@ class Topic:
     declared: bool = True
 
 
+class Severity(StrEnum):
+    """How much a content problem matters: an error leaves the file out, a warning
+    informs the editor of something likely wrong, an info says what was done."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
 @pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -245,7 +254,7 @@ class Problem:
 
     path: str
     line: int | None
-    severity: str
+    severity: Severity
     reason: str
 
     def __str__(self) -> str:
@@ -356,7 +365,7 @@ class BuildReport:
             documents_unchanged=int(data.get("documents_unchanged", 0)),
             files_parsed=int(data.get("files_parsed", 0)),
             files_cached=int(data.get("files_cached", 0)),
-            problems=tuple(Problem(p["path"], p.get("line"), p["severity"], p["reason"])
+            problems=tuple(Problem(p["path"], p.get("line"), Severity(p["severity"]), p["reason"])
                            for p in data.get("problems", [])),
             timings={str(k): float(v) for k, v in (data.get("timings") or {}).items()},
             schedule=tuple(ScheduledChange.from_dict(c) for c in data.get("schedule") or ()),
@@ -364,8 +373,8 @@ class BuildReport:
 
     @property
     def errors(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "error")
+        return sum(1 for p in self.problems if p.severity == Severity.ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "warning")
+        return sum(1 for p in self.problems if p.severity == Severity.WARNING)

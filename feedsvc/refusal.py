@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TypedDict
 
 from feedsvc.content.topics import TOPICS_FILE
-from feedsvc.models import BuildStatus, Problem
+from feedsvc.models import BuildStatus, Problem, Severity
 
 
 class ProblemRecord(TypedDict):
@@ -25,13 +25,13 @@ class ProblemRecord(TypedDict):
 def _as_problem(p: Problem | ProblemRecord) -> Problem:
     if isinstance(p, Problem):
         return p
-    return Problem(path=p["path"], line=p["line"], severity=p["severity"], reason=p["reason"])
+    return Problem(path=p["path"], line=p["line"], severity=Severity(p["severity"]), reason=p["reason"])
 
 
 def refusal_reason(status: BuildStatus, problems: Iterable[Problem | ProblemRecord]) -> str:
     """Why a refused build published nothing, from its problems (Problem objects or
     the dicts a stored report holds), for logs, /status and /readyz."""
-    errors = [p for p in map(_as_problem, problems) if p.severity == "error"]
+    errors = [p for p in map(_as_problem, problems) if p.severity == Severity.ERROR]
     if status is BuildStatus.TAXONOMY_INVALID:
         errors = [p for p in errors if p.path == TOPICS_FILE]
         prefix = f"{TOPICS_FILE} has errors: "

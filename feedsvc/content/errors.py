@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from feedsvc.errors import FeedsvcError
-from feedsvc.models import Problem
+from feedsvc.models import Problem, Severity
 
 
 class ContentError(FeedsvcError):
@@ -17,7 +17,7 @@ class ContentError(FeedsvcError):
     """
 
     def __init__(self, reason: str, *, path: str = "", line: int | None = None,
-                 severity: str = "error") -> None:
+                 severity: Severity = Severity.ERROR) -> None:
         super().__init__(reason)
         self.reason = reason
         self.path = path
@@ -40,8 +40,8 @@ class ContentError(FeedsvcError):
 
 
 def _rebuild(reason: str, path: str, line: int | None, severity: str) -> ContentError:
-    return ContentError(reason, path=path, line=line, severity=severity)
+    return ContentError(reason, path=path, line=line, severity=Severity(severity))
 
 
 def warning(reason: str, line: int | None = None) -> ContentError:
-    return ContentError(reason, line=line, severity="warning")
+    return ContentError(reason, line=line, severity=Severity.WARNING)

@@ -40,7 +40,7 @@ from feedsvc.content.parse import (
     parse_article,
 )
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
-from feedsvc.models import Article, Problem
+from feedsvc.models import Article, Problem, Severity
 from feedsvc.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -192,11 +192,11 @@ class LoadResult:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return [p for p in self.problems if p.severity == Severity.ERROR]
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return [p for p in self.problems if p.severity == Severity.WARNING]
 
 
 class ContentUnavailable(ContentError):
@@ -223,7 +223,7 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
         return [], problems
     visited: dict[tuple[int, int], str] = {}
 
-    def refuse(rel: str, reason: str, severity: str = "error") -> None:
+    def refuse(rel: str, reason: str, severity: Severity = Severity.ERROR) -> None:
         problems.append(ContentError(reason, path=printable(rel), severity=severity))
 
     def walk(directory: str, prefix: str) -> None:
@@ -241,7 +241,7 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
         key = (st.st_dev, st.st_ino)
         if key in visited:
             refuse(shown, f"directory already read as {visited[key]!r} (a symbolic link loop "
-                   "or a second link to it); skipped", "warning")
+                   "or a second link to it); skipped", Severity.WARNING)
             return
         visited[key] = shown
         for entry in entries:
@@ -438,7 +438,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
         files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
         fingerprint=fingerprint,
-        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == "error"],
+        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == Severity.ERROR],
         content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
                                                 for p in scan_problems),
     )
@@ -470,7 +470,7 @@ def unchanged_load(content_dir: Path, ctx: ParseContext, cache: ParseCache,
     if cache.context_key != key:
         return None
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
-    if any(p.severity == "error" for p in taxonomy_problems) \
+    if any(p.severity == Severity.ERROR for p in taxonomy_problems) \
             or len(taxonomy.topics) > limits.max_topic_feeds:
         return None
     sources, scan_problems = scan(content_dir)
@@ -494,7 +494,7 @@ def _not_news_lines(not_news: dict[str, list[str]]) -> list[ContentError]:
         others = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
         lines.append(ContentError(
             f"skipped {len(paths)} file(s) of type `{kind}` ({paths[0]}{others}): "
-            "not news, so not published", path=paths[0], severity="info"))
+            "not news, so not published", path=paths[0], severity=Severity.INFO))
     return lines
 
 
@@ -535,7 +535,7 @@ def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[Conten
                 f"same original URL as {winner.source} ({article.original_url}); that file is "
                 f"newer ({winner.published:%Y-%m-%d} against {article.published:%Y-%m-%d}), "
                 "so it is published and this one is skipped", path=article.source, line=1,
-                severity="warning"))
+                severity=Severity.WARNING))
         elif url_key:
             by_url[url_key] = article
     return [a for a in unique if a.id not in dropped], problems

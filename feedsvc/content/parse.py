@@ -48,7 +48,7 @@ from feedsvc.content.markup import (
     strip_forbidden,
 )
 from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
-from feedsvc.models import Article, Event, Image, Provider, RelatedLink, pickled_as_tuple
+from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Severity, pickled_as_tuple
 from feedsvc.urls import Urls
 
 PARSER_VERSION = "7"
@@ -450,7 +450,7 @@ def _url_field(key: str, value: Any, line: int, problems: list[ContentError]) ->
     written = value.strip()
     if decode_references(written) != written:
         problems.append(ContentError(f"`{key}`: HTML character references decoded: {written!r} "
-                                     f"is published as {url!r}", line=line, severity="info"))
+                                     f"is published as {url!r}", line=line, severity=Severity.INFO))
     return url
 
 

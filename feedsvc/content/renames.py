@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feedsvc.models import Article, Problem
+from feedsvc.models import Article, Problem, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def rename_warnings(articles: Iterable[Article],
         old = gone.get(_url_key(article.original_url))
         if old is None:
             continue
-        problems.append(Problem(article.source, 1, "warning", (
+        problems.append(Problem(article.source, 1, Severity.WARNING, (
             f"looks like {old.source} renamed (same URL {article.original_url}): its id "
             f"{old.article_id!r} is published and no file has it any more, so this file would "
             f"reach every subscriber again as a new item {article.id!r}. To keep the published "

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from feedsvc.models import Article, Problem
+from feedsvc.models import Article, Problem, Severity
 
 GIT_TIMEOUT_S = 20.0
 _BATCH = 200  # paths per git invocation: far below any argument-length limit
@@ -110,7 +110,7 @@ def date_undated(articles: list[Article], content_dir: Path, now: datetime,
         else:
             origin = "the time feedsvc first saw the file" if record is not None \
                 else "now (a build records the time it first sees the file)"
-        problems.append(Problem(article.source, 1, "warning", (
+        problems.append(Problem(article.source, 1, Severity.WARNING, (
             f"no date in the file: published as {when:%Y-%m-%d %H:%M}Z, {origin}; to choose "
             f"the date, rename the file YYYY-MM-DD-{Path(article.source).name} (this changes "
             f"its id) or give it front matter with `date:` and `id: {article.id}`")))
