@@ -44,9 +44,8 @@ from benchmarks.common import free_port
 from benchmarks.make_corpus import make_corpus
 from feedsvc.build import Builder
 from feedsvc.models import DEAD, LinkStatus
-from feedsvc.opsstate import bump_counter
 from feedsvc.settings import load_settings
-from feedsvc.store import Store, links
+from feedsvc.store import Store, bump_counter, links
 from feedsvc.store.linkstore import LinkStore, links_changed, rank_of
 
 MIX = [(LinkStatus.OK, 0.8), (LinkStatus.REDIRECTED, 0.06), (LinkStatus.BLOCKED, 0.05),

@@ -311,7 +311,6 @@ class Document:
     hot: bool = True
 
 
-REFUSED_STATUSES = tuple(s for s in BuildStatus if s.refused)
 
 
 @dataclass(frozen=True)

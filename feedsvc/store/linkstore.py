@@ -158,7 +158,7 @@ class LinkStore:
                 for urls in in_batches(url_list):
                     conn.execute(update(links).where(links.c.url.in_(urls)).values(active=active))
             if new_urls or revive or retire or stale or fresh:
-                _links_changed(conn)
+                links_changed(conn)
         return len(new_urls)
 
     def flagged(self) -> list[LinkState]:
@@ -236,7 +236,7 @@ class LinkStore:
                 conn.execute(delete(link_checks).where(link_checks.c.url == url,
                                                        link_checks.c.id.not_in(keep.scalar_subquery())))
             if results:
-                _links_changed(conn)
+                links_changed(conn)
         return updated
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
@@ -308,19 +308,6 @@ class LinkStore:
                 return _count_ranks(conn)
         return {int(rank): int(n) for rank, n in json.loads(raw).items()}
 
-    def backfill_ranks(self) -> int:
-        """Set `rank` on every row from its status and dead flag (for a store whose links
-        were written before the column existed); returns the rows updated."""
-        updated = 0
-        with self.engine.begin() as conn:
-            for status in LinkStatus.in_order():
-                for dead in (False, True):
-                    updated += conn.execute(update(links).where(
-                        links.c.status == str(status), links.c.dead == dead,
-                        links.c.rank != rank_of(status, dead)).values(rank=rank_of(status, dead))).rowcount
-            _links_changed(conn)
-        return updated
-
     def version(self) -> int:
         """Changes whenever link rows change (a check run, a build registering URLs): what
         the web's cached link pages are keyed on."""
@@ -375,16 +362,12 @@ def _count_ranks(conn: Connection) -> dict[int, int]:
         select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
 
 
-def _links_changed(conn: Connection) -> None:
-    """In the transaction that changed link rows: bump the version the web's link pages
+def links_changed(conn: Connection) -> None:
+    """In the transaction that changed link rows (this module's, or a benchmark's that
+    writes `links` directly): bump the version the web's link pages
     are cached under, and record the per-rank counts once for every reader."""
     bump_counter(conn, LINKS_VERSION)
     _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(_count_ranks(conn).items())}))
-
-
-def links_changed(conn: Connection) -> None:
-    """For code that writes `links` rows directly (benchmarks, migrations)."""
-    _links_changed(conn)
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:

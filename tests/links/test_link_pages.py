@@ -44,17 +44,3 @@ def test_pages_follow_the_listing_order_and_filters(database_url):
     assert counts["broken"] == 3 and counts["error"] == 2 and counts["ok"] == 2 and counts["dead"] == 2
 
 
-def test_backfill_sets_the_rank_of_rows_written_before_it_existed(database_url):
-    store = Store(database_url)
-    store.create()
-    with store.engine.begin() as conn:
-        conn.execute(insert(links), [
-            {"url": url, "status": status, "code": None, "final_url": None, "permanent_redirect": False,
-             "error": None, "checked_at": NOW, "consecutive_failures": 0, "first_failure_at": None,
-             "next_check_at": NOW, "checks": 1, "dead": dead, "active": True, "rank": 0}
-            for url, status, dead in ROWS])
-    link_store = LinkStore(store)
-    before = link_store.version()
-    assert link_store.backfill_ranks() == 10  # no rank was 0: dead ones start at 4
-    assert [s.url for s in link_store.page([], 0, None)[0]] == [url for url, _, _ in ROWS]
-    assert link_store.version() > before
