@@ -37,6 +37,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from feedsvc.codeversion import code_version
 from feedsvc.content.clutter import split_plain_text
 from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
 from feedsvc.content.errors import ContentError, warning
@@ -51,7 +52,10 @@ from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Severity, pickled_as_tuple
 from feedsvc.urls import Urls
 
-PARSER_VERSION = "7"
+# Everything a parse result depends on besides the file: the content package, the
+# models and URL layout it builds, and the libraries that parse and sanitise.
+PARSER_VERSION = code_version(("content", "models.py", "urls.py"),
+                              ("nh3", "markdown-it-py", "PyYAML", "yaml-rs", "python-frontmatter"))
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feedsvc import __version__
+from feedsvc.codeversion import code_version
 from feedsvc.models import Article
 from feedsvc.urls import Urls
 
@@ -34,7 +35,10 @@ class FeedOptions:
                      self.language, self.feed_size, self.websub_hub))
 
 
-RENDER_VERSION = "4"
+# Everything a rendered document depends on besides its inputs: the renderers, the
+# templates, the models and URL layout, and the libraries that write the bytes.
+RENDER_VERSION = code_version(("render", "templates", "models.py", "urls.py"),
+                              ("feedgen", "lxml", "Jinja2", "MarkupSafe"))
 
 
 def item_link(article: Article, urls: Urls) -> str:

@@ -26,7 +26,15 @@ from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, ArticleLink, Document, Topic
 from feedsvc.render.api import render_api_topics
 from feedsvc.render.charts import articles_per_month
-from feedsvc.render.common import EPOCH, FeedOptions, Page, item_link, newest_update, paginate
+from feedsvc.render.common import (
+    EPOCH,
+    RENDER_VERSION,
+    FeedOptions,
+    Page,
+    item_link,
+    newest_update,
+    paginate,
+)
 from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
 from feedsvc.render.html import (
     INDEX_LATEST,
@@ -58,7 +66,6 @@ from feedsvc.urls import (
 )
 from feedsvc.workers import WorkerPool
 
-RENDER_VERSION_HTML = "4"  # bump when a template changes
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
@@ -230,7 +237,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
                    for slug, topic in catalog.topics.items())
     # The date itself only when there are articles: an empty site's date is the
     # build time, which must not make every build render it again.
-    site_key = (RENDER_VERSION_HTML, options.key, counts, len(catalog.articles),
+    site_key = (RENDER_VERSION, options.key, counts, len(catalog.articles),
                 updated.isoformat() if catalog.articles else "")
     planned: list[tuple[str, datetime, str, Callable[[], bytes]]] = [
         (OPML_PATH, updated, _entries_key("opml", site_key),
@@ -241,18 +248,18 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
          lambda: render_index(catalog, options)),
         (API_TOPICS_PATH, updated, _entries_key("api-topics", site_key),
          lambda: render_api_topics(catalog, options, everything)),
-        (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION_HTML),
+        (STYLESHEET_PATH, EPOCH, _entries_key("xsl", RENDER_VERSION),
          lambda: template_source("feed.xsl").encode("utf-8")),
-        (ICON_PATH, EPOCH, _entries_key("icon", RENDER_VERSION_HTML), icon_png),
-        (LOGO_PATH, EPOCH, _entries_key("logo", RENDER_VERSION_HTML), logo_png),
-        (FAVICON_PATH, EPOCH, _entries_key("favicon", RENDER_VERSION_HTML), favicon_ico),
+        (ICON_PATH, EPOCH, _entries_key("icon", RENDER_VERSION), icon_png),
+        (LOGO_PATH, EPOCH, _entries_key("logo", RENDER_VERSION), logo_png),
+        (FAVICON_PATH, EPOCH, _entries_key("favicon", RENDER_VERSION), favicon_ico),
         (ARTICLES_CHART_PATH, updated, _entries_key("chart", site_key, articles=catalog.articles),
          lambda: articles_per_month(
              (slug, catalog.topics[slug].title, a.published.date())
              for a in catalog.articles for slug in a.topics).encode("utf-8")),
     ]
     planned.append((SEARCH_INDEX_PATH, updated,
-                    _entries_key("search", RENDER_VERSION_HTML, options.key, articles=catalog.articles),
+                    _entries_key("search", RENDER_VERSION, options.key, articles=catalog.articles),
                     lambda: render_search_index(catalog, options)))
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]
@@ -265,13 +272,13 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         for number in range(1, pages + 1):  # page n's key covers only the articles it lists
             shown = articles[(number - 1) * TOPIC_PAGE_SIZE:number * TOPIC_PAGE_SIZE]
             planned.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
-                            _entries_key("topic", RENDER_VERSION_HTML, options.key, topic, len(articles),
+                            _entries_key("topic", RENDER_VERSION, options.key, topic, len(articles),
                                          number, pages, articles=shown),
                             partial(render_topic, topic, articles, options, number)))
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,
-                            _entries_key("article", RENDER_VERSION_HTML, options.key,
+                            _entries_key("article", RENDER_VERSION, options.key,
                                          [catalog.topics[s] for s in article.topics],
                                          articles=(article,)),
                             partial(render_article, article, catalog.topics, options)))
