@@ -5,89 +5,26 @@ about it: name and file extension, media type, labels for people, how it
 writes one article's entry and how it assembles a document around entries.
 Routes, the OpenAPI description, pages, the topic list, WebSub and the build
 read this registry, so adding a format (RSS 1.0, an ActivityStreams outbox)
-is one new module that calls `register`, plus its tests. The model is
+is one new module holding its `FORMAT`, listed below, plus its tests. The model is
 lemon24/reader's parser registry and datasette's renderers by extension.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from feedsvc.render.formats import atom, jsonfeed, rss
+from feedsvc.render.formats.registry import (
+    FeedFormat,
+    feed_format,
+    feed_formats,
+    format_names,
+    media_type_for,
+    register,
+    render_entries,
+)
 
-from feedsvc.models import Article, Topic
-from feedsvc.render.common import FeedOptions, Page
-from feedsvc.render.entries import entry_html
-from feedsvc.urls import MEDIA_TYPES
+# The formats, in the order pages and OpenAPI list them (the order is the point).
+for _module in (rss, atom, jsonfeed):
+    register(_module.FORMAT)
 
-
-class FeedFormat(Protocol):
-    """One syndication format."""
-
-    name: str             # also the file extension: feeds/<topic>.<name>
-    media_type: str       # served as, with charset=utf-8
-    label: str            # "RSS 2.0": for people choosing a feed
-    short_label: str      # "RSS"
-    openapi_schema: ClassVar[dict[str, Any]]  # the response body's schema in /openapi.json
-
-    def entry(self, article: Article, content: str, topics: dict[str, Topic],
-              options: FeedOptions) -> bytes:
-        """One article's entry fragment, the same in every document that holds it.
-        `content` is its content HTML (`entries.entry_html`), computed once for
-        every format."""
-        ...
-
-    def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
-                 updated: datetime) -> bytes:
-        """A whole document: subscription page or archive page, entries newest first;
-        `updated` is its newest entry's date (see `common.newest_update`)."""
-        ...
-
-
-_REGISTRY: dict[str, FeedFormat] = {}
-
-
-def register(feed_format: FeedFormat) -> FeedFormat:
-    """Add a format (in registration order, which is the order pages list them)."""
-    if feed_format.name in _REGISTRY or feed_format.name in MEDIA_TYPES:
-        raise ValueError(f"a format or document type named {feed_format.name!r} exists already")
-    _REGISTRY[feed_format.name] = feed_format
-    return feed_format
-
-
-def feed_format(name: str) -> FeedFormat:
-    return _REGISTRY[name]
-
-
-def feed_formats() -> Iterator[FeedFormat]:
-    return iter(tuple(_REGISTRY.values()))
-
-
-def format_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def media_type_for(path: str) -> str:
-    """A stored document's media type, from its path: feeds by their format, the rest
-    (pages, OPML, images, the API) from `urls.MEDIA_TYPES`."""
-    if path.startswith("api/"):
-        return "application/json"
-    extension = path.rsplit(".", 1)[-1]
-    found = _REGISTRY.get(extension)
-    return found.media_type if found is not None else MEDIA_TYPES[extension]
-
-
-def render_entries(articles: list[Article], topics: dict[str, Topic],
-                   options: FeedOptions) -> list[dict[str, bytes]]:
-    """Every format's entry for each article, in the same order: {format name: bytes}."""
-    formats = tuple(_REGISTRY.values())
-    entries = []
-    for article in articles:
-        content = entry_html(article)  # the same HTML in every format: build it once
-        entries.append({f.name: f.entry(article, content, topics, options) for f in formats})
-    return entries
-
-
-# The formats, registered in the order pages and OpenAPI list them: importing them
-# registers them, after register() exists, and the order is the point (no sorting).
-from feedsvc.render.formats import rss, atom, jsonfeed  # noqa: E402, F401, I001
+__all__ = ["FeedFormat", "feed_format", "feed_formats", "format_names", "media_type_for",
+           "register", "render_entries"]

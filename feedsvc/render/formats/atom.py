@@ -21,7 +21,6 @@ from feedsvc.render.entries import (
     image_media_type,
     media_elements,
 )
-from feedsvc.render.formats import register
 
 MEDIA_TYPE = "application/atom+xml"
 
@@ -79,4 +78,4 @@ class AtomFormat:
         return splice(header, b"</feed>", entries, options)
 
 
-register(AtomFormat())
+FORMAT = AtomFormat()

@@ -14,7 +14,6 @@ from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
 from feedsvc.render.documents import feed_description, feed_title, page_url
 from feedsvc.render.entries import dump_json
-from feedsvc.render.formats import register
 from feedsvc.urls import FAVICON_PATH, ICON_PATH
 
 MEDIA_TYPE = "application/feed+json"
@@ -103,4 +102,4 @@ class JsonFeedFormat:
         return json_document(topic, page, options, entries)
 
 
-register(JsonFeedFormat())
+FORMAT = JsonFeedFormat()

@@ -30,7 +30,6 @@ from feedsvc.render.entries import (
     image_media_type,
     media_elements,
 )
-from feedsvc.render.formats import register
 
 MEDIA_TYPE = "application/rss+xml"
 
@@ -88,4 +87,4 @@ class RssFormat:
         return splice(serialise(root), b"</channel>", entries, options)
 
 
-register(RssFormat())
+FORMAT = RssFormat()
