@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort
 
 from feedsvc.urls import FAVICON_PATH, ICON_PATH, LOGO_PATH, feed_path
 from feedsvc.web.canonical import canonical_slug, redirect_to
-from feedsvc.web.routes import serve
+from feedsvc.web.published import serve
 
 bp = Blueprint("conventional", __name__)
 

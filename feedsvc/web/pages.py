@@ -17,6 +17,7 @@ from feedsvc.store.linkstore import LinkStore
 from feedsvc.urls import API_TOPICS_PATH, SEARCH_INDEX_PATH, topic_opml_path, topic_page_html_path
 from feedsvc.web.http import uncacheable
 from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE, checking_state
+from feedsvc.web.published import serve
 from feedsvc.web.state import state
 
 bp = Blueprint("pages", __name__)
@@ -26,22 +27,16 @@ MAX_CHOSEN = 200
 
 @bp.get("/topics/<slug:slug>/page/<int(min=2, max=1000000):page>")
 def topic_listing(slug: str, page: int) -> Response:
-    from feedsvc.web.routes import serve
-
     return serve(topic_page_html_path(slug, page))
 
 
 @bp.get("/topics/<slug:slug>.opml")
 def topic_opml(slug: str) -> Response:
-    from feedsvc.web.routes import serve
-
     return serve(topic_opml_path(slug))
 
 
 @bp.get("/api/search.json")
 def search_index() -> Response:
-    from feedsvc.web.routes import serve
-
     return serve(SEARCH_INDEX_PATH)
 
 

@@ -6,7 +6,6 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
-from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
 from feedsvc.urls import (
     API_TOPICS_PATH,
@@ -21,57 +20,12 @@ from feedsvc.urls import (
 )
 from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error
-from feedsvc.web.http import accepts_gzip, not_modified
+from feedsvc.web.published import serve
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
 _FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 FORMATS = f"any({', '.join(format_names())})"  # every registered feed format
-# Full archive pages never change (RFC 5005): cache them for a month. A correction
-# to an archived entry (rare) reaches caches when that month is over.
-IMMUTABLE = "public, max-age=2592000, immutable"
-
-
-def serve(path: str, *, feed_self: str | None = None, hub: bool = False) -> Response:
-    web = state()
-    doc = web.cache.lookup(path)
-    if doc is None:
-        if web.cache.index.generation is None:
-            return _not_ready()
-        abort(404)
-    gzip = accepts_gzip(request.accept_encodings)
-    headers = [
-        ("ETag", f'"{doc.gzip_etag if gzip else doc.etag}"'),
-        ("Last-Modified", doc.last_modified_http),
-        ("Cache-Control", IMMUTABLE if doc.immutable else web.cache_control),
-        ("Vary", "Accept-Encoding"),
-        ("X-Content-Type-Options", "nosniff"),
-    ]
-    if feed_self:
-        headers.append(("Link", f'<{feed_self}>; rel="self"'))
-        if hub and web.settings.websub_hub:
-            headers.append(("Link", f'<{web.settings.websub_hub}>; rel="hub"'))
-    if not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
-                    (doc.etag, doc.gzip_etag), doc.last_modified, utcnow()):
-        return Response(status=304, headers=headers)
-    body = web.cache.body(doc, gzipped=gzip)
-    if body is None:  # its generation was pruned under us: answer from the current one
-        web.cache.refresh(force=True)
-        current = web.cache.index.documents.get(path)
-        if current is None or current.blob_hash == doc.blob_hash:
-            return _not_ready("the document is not available right now")
-        return serve(path, feed_self=feed_self, hub=hub)
-    if gzip:
-        headers.append(("Content-Encoding", "gzip"))
-    return Response(body, 200, headers, content_type=doc.content_type)
-
-
-def _not_ready(reason: str = "no feeds have been published yet") -> Response:
-    response = json_error(503, "service unavailable", f"{reason}; try again shortly")
-    response.headers["Retry-After"] = "30"
-    return response
-
-
 @bp.get(f"/feeds/<slug:slug>.<{FORMATS}:fmt>")
 def feed(slug: str, fmt: str) -> Response:
     path = feed_path(slug, fmt)
