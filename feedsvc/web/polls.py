@@ -220,7 +220,7 @@ class PollCounter:
                 with self._lock:  # put them back, under the bound
                     self._merge_back(buffer)
                 raise
-            from feedsvc.web.metrics import POLLS_FLUSHED
+            from feedsvc.web.instruments import POLLS_FLUSHED
 
             written = sum(n for n, _ in buffer.polls.values())
             POLLS_FLUSHED.inc(written)

@@ -147,7 +147,7 @@ def init_app(app: Flask, store: Store, per_minute: float, burst: float, trusted_
     def _check() -> Response | None:
         if request.path in EXEMPT:
             return None
-        from feedsvc.web.metrics import RATE_LIMIT_ERRORS, RATE_LIMITED
+        from feedsvc.web.instruments import RATE_LIMIT_ERRORS, RATE_LIMITED
 
         key = client_address(request.environ, trusted_hops)
         cost = cost_of(request.environ)
