@@ -170,7 +170,6 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
     now = utcnow()
     found = opsstate.reports(store)
     counts = store.counters()
-    link_counts = LinkStore(store).counts()
     report = found["last_report"]
     if report:
         out.metric("feedsvc_build_duration_seconds", "gauge", "Duration of the last build.",
@@ -200,40 +199,8 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
         out.metric("feedsvc_build_last_failure_timestamp_seconds", "gauge",
                    "When the last refused or failed build started, by its status.",
                    [({"status": str(failure["status"])}, failed_at)])
-    live = [c for c in store.clocks(now, web.settings.clock_lease_seconds) if c.live]
-    out.metric("feedsvc_clocks", "gauge", "Clock processes seen in the last three lease periods.",
-               [({}, len(live))])
-    out.metric("feedsvc_clock_leader", "gauge", "1 for the clock that holds the lease (by the lease row: "
-               "a dead leader drops to 0 when its lease runs out).",
-               [({"holder": c.holder}, 1 if c.leader else 0) for c in live])
-    out.metric("feedsvc_clock_seen_age_seconds", "gauge", "Seconds since each clock renewed its state.",
-               [({"holder": c.holder}, round((now - c.seen_at).total_seconds(), 3)) for c in live])
-    out.metric("feedsvc_clock_store_latency_seconds", "gauge",
-               "How long the store took to answer each clock's last lease renewal.",
-               [({"holder": c.holder}, c.store_latency_s) for c in live])
-    out.metric("feedsvc_clock_leader_changes", "counter", "Times a clock took the lease.",
-               [({}, counts.get("leader_changes", 0))])
-    due, overdue = store.link_backlog(
-        now, timedelta(seconds=2 * web.settings.linkcheck_interval))
-    out.metric("feedsvc_linkcheck_due", "gauge", "Active links due for a check.", [({}, due)])
-    out.metric("feedsvc_linkcheck_overdue", "gauge",
-               "Links due for longer than two link-check intervals (the checker is behind).",
-               [({}, overdue)])
-    run = found["last_link_run"]
-    run_at = _timestamp(run["at"]) if run else None
-    if run and run_at is not None:
-        out.metric("feedsvc_linkcheck_last_run_timestamp_seconds", "gauge", "When the last link-check "
-                   "run ended.", [({}, run_at)])
-        out.metric("feedsvc_linkcheck_last_run_checked", "gauge", "Links the last run checked.",
-                   [({}, run["checked"])])
-    out.metric("feedsvc_linkcheck_runs", "counter", "Link-check runs.", [({}, counts.get("link_runs", 0))])
-    out.metric("feedsvc_links_checked", "counter", "Link checks made.",
-               [({}, counts.get("links_checked", 0))])
-    if link_counts:
-        out.metric("feedsvc_links", "gauge", "Checked article links by status.",
-                   [({"status": s}, n) for s, n in link_counts.items() if s != "dead"])
-        out.metric("feedsvc_links_dead", "gauge", "Article links counted as dead.",
-                   [({}, link_counts.get("dead", 0))])
+    _clock_metrics(web, out, counts, now)
+    _link_metrics(web, out, counts, found["last_link_run"], now)
     out.metric("feedsvc_websub_pings", "counter", "WebSub hub pings that succeeded.",
                [({}, counts.get("websub_pings", 0))])
     out.metric("feedsvc_websub_failures", "counter", "WebSub hub pings given up after retries.",
@@ -250,6 +217,49 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
     out.metric("feedsvc_feed_subscribers", "gauge", "Estimated subscribers of each feed (the last "
                "whole day, or today so far): aggregators' stated counts plus distinct other clients.",
                [({"feed": e.path}, e.estimate) for e in estimates])
+
+
+def _clock_metrics(web: WebState, out: _Exposition, counts: dict[str, int], now: datetime) -> None:
+    """The clocks as the store's lease and clock rows say they are."""
+    live = [c for c in web.store.clocks(now, web.settings.clock_lease_seconds) if c.live]
+    out.metric("feedsvc_clocks", "gauge", "Clock processes seen in the last three lease periods.",
+               [({}, len(live))])
+    out.metric("feedsvc_clock_leader", "gauge", "1 for the clock that holds the lease (by the lease row: "
+               "a dead leader drops to 0 when its lease runs out).",
+               [({"holder": c.holder}, 1 if c.leader else 0) for c in live])
+    out.metric("feedsvc_clock_seen_age_seconds", "gauge", "Seconds since each clock renewed its state.",
+               [({"holder": c.holder}, round((now - c.seen_at).total_seconds(), 3)) for c in live])
+    out.metric("feedsvc_clock_store_latency_seconds", "gauge",
+               "How long the store took to answer each clock's last lease renewal.",
+               [({"holder": c.holder}, c.store_latency_s) for c in live])
+    out.metric("feedsvc_clock_leader_changes", "counter", "Times a clock took the lease.",
+               [({}, counts.get("leader_changes", 0))])
+
+
+def _link_metrics(web: WebState, out: _Exposition, counts: dict[str, int],
+                  run: dict[str, Any] | None, now: datetime) -> None:
+    """The link checker's backlog, its last run, and the links by status."""
+    link_counts = LinkStore(web.store).counts()
+    due, overdue = web.store.link_backlog(
+        now, timedelta(seconds=2 * web.settings.linkcheck_interval))
+    out.metric("feedsvc_linkcheck_due", "gauge", "Active links due for a check.", [({}, due)])
+    out.metric("feedsvc_linkcheck_overdue", "gauge",
+               "Links due for longer than two link-check intervals (the checker is behind).",
+               [({}, overdue)])
+    run_at = _timestamp(run["at"]) if run else None
+    if run and run_at is not None:
+        out.metric("feedsvc_linkcheck_last_run_timestamp_seconds", "gauge", "When the last link-check "
+                   "run ended.", [({}, run_at)])
+        out.metric("feedsvc_linkcheck_last_run_checked", "gauge", "Links the last run checked.",
+                   [({}, run["checked"])])
+    out.metric("feedsvc_linkcheck_runs", "counter", "Link-check runs.", [({}, counts.get("link_runs", 0))])
+    out.metric("feedsvc_links_checked", "counter", "Link checks made.",
+               [({}, counts.get("links_checked", 0))])
+    if link_counts:
+        out.metric("feedsvc_links", "gauge", "Checked article links by status.",
+                   [({"status": s}, n) for s, n in link_counts.items() if s != "dead"])
+        out.metric("feedsvc_links_dead", "gauge", "Article links counted as dead.",
+                   [({}, link_counts.get("dead", 0))])
 
 
 @bp.get("/metrics")
