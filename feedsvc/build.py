@@ -339,48 +339,48 @@ class Builder:
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = _generation_fingerprint(input_key, summary)
-        extra: list[Problem] = []
-
-        def report(**values: Any) -> BuildReport:
-            return BuildReport(started_at=started, duration_s=round(time.perf_counter() - clock, 4),
-                               articles=len(summary.catalog.articles),
-                               topics=len(summary.catalog.topics),
-                               files_parsed=summary.load.files_parsed,
-                               files_cached=summary.load.files_cached,
-                               problems=tuple(summary.problems) + tuple(extra),
-                               timings=dict(timings), schedule=summary.schedule, **values)
-
+        run = _Run(started, clock, summary, timings)
         refusal = _refusal(summary, info, self.settings.shrink_limit, allow_shrink)
         if refusal is not None:
             status, problem = refusal
             if problem is not None:
-                extra.append(problem)
-            result = report(status=status, generation=current, documents=0,
-                            documents_written=0, documents_unchanged=0)
+                run.extra.append(problem)
+            result = run.report(status=status, generation=current, documents=0,
+                                documents_written=0, documents_unchanged=0)
             self.store.record_report(_report_dict(result), fence=fence)
             return result
         if info is None or info["input_fingerprint"] != fingerprint:
             self.links.register(summary.catalog.articles, started, fence=fence)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
-            self._save_cache(timings, extra)
+            self._save_cache(timings, run.extra)
             count = info["report"].get("documents", 0)
-            result = report(status=BuildStatus.UNCHANGED, generation=current, documents=count,
-                            documents_written=0, documents_unchanged=count)
+            result = run.report(status=BuildStatus.UNCHANGED, generation=current, documents=count,
+                                documents_written=0, documents_unchanged=count)
             self.store.record_report(_report_dict(result), fence=fence)
             return result
+        return self._render_and_publish(pool, run, options, current, (fingerprint, input_key),
+                                        progress, fence)
+
+    def _render_and_publish(self, pool: WorkerPool, run: _Run, options: FeedOptions,
+                            current: int | None, keys: tuple[str, str],
+                            progress: BuildProgress | None, fence: Fence | None) -> BuildReport:
+        """Render what changed and publish it as one generation, its WebSub pings queued
+        in the same transaction; `keys` are the generation's fingerprint and input key."""
+        settings, summary, timings = self.settings, run.summary, run.timings
+        fingerprint, input_key = keys
         # What has been read is now fixed; rendering and publishing follow. (Operators
         # see the load/render split; the cluster tests pause a leader exactly here.)
         log_event(log, "build_loaded", files=summary.load.files, parsed=summary.load.files_parsed,
                   cached=summary.load.files_cached, articles=len(summary.catalog.articles),
                   load_s=timings["load_s"], fingerprint=fingerprint)
         previous = {d.path: d.render_key for d in self.store.documents(current)} if current else {}
-        docs = _counted(render_site(summary.catalog, options, previous, now=started, pool=pool),
+        docs = _counted(render_site(summary.catalog, options, previous, now=run.started, pool=pool),
                         expected_documents(summary.catalog, settings.feed_size), progress)
         render_start = time.perf_counter()
 
         def final_report(generation: int, written: int, unchanged: int) -> dict[str, Any]:
             timings["render_publish_s"] = round(time.perf_counter() - render_start, 3)
-            data = _report_dict(report(
+            data = _report_dict(run.report(
                 status=BuildStatus.PUBLISHED, generation=generation, documents=written + unchanged,
                 documents_written=written, documents_unchanged=unchanged))
             data[INPUT_KEY] = input_key  # what `_unchanged` compares the next builds with
@@ -390,19 +390,19 @@ class Builder:
 
         def queue_pings(conn: Transaction, generation: int, changed: list[str]) -> None:
             if hub:
-                enqueue(conn, hub, Urls(settings.base_url), generation, changed, started)
+                enqueue(conn, hub, Urls(settings.base_url), generation, changed, run.started)
 
         shaping = shaping_settings(settings)
         generation, changed, unchanged = self.store.publish(
-            docs, fingerprint, final_report, created_at=started, fence=fence, settings=shaping,
+            docs, fingerprint, final_report, created_at=run.started, fence=fence, settings=shaping,
             settings_fingerprint=settings_fingerprint(shaping), in_transaction=queue_pings)
         written = len(changed)
         timings["commit_s"] = round(time.perf_counter() - render_start - timings["render_publish_s"], 3)
-        self._save_cache(timings, extra)
-        result = report(status=BuildStatus.PUBLISHED, generation=generation,
-                        documents=written + unchanged,
-                        documents_written=written, documents_unchanged=unchanged,
-                        changed_paths=tuple(changed))
+        self._save_cache(timings, run.extra)
+        result = run.report(status=BuildStatus.PUBLISHED, generation=generation,
+                            documents=written + unchanged,
+                            documents_written=written, documents_unchanged=unchanged,
+                            changed_paths=tuple(changed))
         self.store.record_report(_report_dict(result), fence=fence)
         return result
 
@@ -457,6 +457,26 @@ class Builder:
                                     f"the parse cache could not be saved ({type(exc).__name__}: "
                                     f"{exc}); the next build parses every file again"))
         timings["cache_save_s"] = round(time.perf_counter() - start, 3)
+
+
+@dataclass
+class _Run:
+    """One build under way: when it started, what it loaded, its timings so far and the
+    problems it adds to the content's own."""
+
+    started: datetime
+    clock: float
+    summary: ContentSummary
+    timings: dict[str, float]
+    extra: list[Problem] = field(default_factory=list)
+
+    def report(self, **values: Any) -> BuildReport:
+        summary = self.summary
+        return BuildReport(started_at=self.started, duration_s=round(time.perf_counter() - self.clock, 4),
+                           articles=len(summary.catalog.articles), topics=len(summary.catalog.topics),
+                           files_parsed=summary.load.files_parsed, files_cached=summary.load.files_cached,
+                           problems=tuple(summary.problems) + tuple(self.extra),
+                           timings=dict(self.timings), schedule=summary.schedule, **values)
 
 
 def _generation_fingerprint(input_key: str, summary: ContentSummary) -> str:

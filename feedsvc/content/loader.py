@@ -251,14 +251,10 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
             is_article = entry.name.endswith(ARTICLE_SUFFIXES)
             try:
                 if entry.is_symlink():
-                    try:
-                        target = Path(os.path.realpath(entry.path, strict=True))
-                    except FileNotFoundError:
-                        if is_article:
-                            refuse(rel, "symbolic link to a file that does not exist; skipped")
-                        continue
-                    if not target.is_relative_to(root):
-                        refuse(rel, "symbolic link points outside the content directory; refused")
+                    skip, why = _link_problem(entry.path, root, is_article)
+                    if why:
+                        refuse(rel, why)
+                    if skip:
                         continue
                 if entry.is_dir():
                     reason = directory_name_problem(rel)
@@ -284,6 +280,18 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
 
     walk(str(root), "")
     return found, problems
+
+
+def _link_problem(path: str, root: Path, is_article: bool) -> tuple[bool, str | None]:
+    """For a symbolic link in the content directory: (skip it, why, if it is worth
+    saying). A dangling link to a non-article is skipped in silence."""
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        return True, "symbolic link to a file that does not exist; skipped" if is_article else None
+    if not target.is_relative_to(root):
+        return True, "symbolic link points outside the content directory; refused"
+    return False, None
 
 
 def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseResult]:
@@ -412,6 +420,28 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
         cache.remove(rel)
 
     problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
+    articles, excluded = _articles_of(sources, results, problems)
+    articles, duplicate_problems = drop_duplicates(articles)
+    problems.extend(duplicate_problems)
+    articles, limit_problems = vet_articles(articles, taxonomy, limits)
+    problems.extend(limit_problems)
+
+    fingerprint = load_fingerprint(key, limits, taxonomy, sources, digests)
+    return LoadResult(
+        articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
+        files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
+        fingerprint=fingerprint,
+        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == Severity.ERROR],
+        content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
+                                                for p in scan_problems),
+    )
+
+
+def _articles_of(sources: list[SourceFile], results: dict[str, ParseResult],
+                 problems: list[ContentError]) -> tuple[list[Article], int]:
+    """The parsed articles in path order (each with its path as found now) and how many
+    files were unpublished on purpose; every file's problems, and one line per kind of
+    non-news file skipped, go into `problems`."""
     articles: list[Article] = []
     excluded = 0
     not_news: dict[str, list[str]] = {}
@@ -427,21 +457,8 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
             if article.source != source.rel:
                 article = replace(article, source=source.rel)
             articles.append(article)
-    articles, duplicate_problems = drop_duplicates(articles)
-    problems.extend(duplicate_problems)
-    articles, limit_problems = vet_articles(articles, taxonomy, limits)
-    problems.extend(limit_problems)
     problems.extend(_not_news_lines(not_news))
-
-    fingerprint = load_fingerprint(key, limits, taxonomy, sources, digests)
-    return LoadResult(
-        articles=articles, problems=[p.to_problem() for p in problems], taxonomy=taxonomy,
-        files=len(sources), excluded=excluded, files_parsed=parsed, files_cached=cached,
-        fingerprint=fingerprint,
-        taxonomy_errors=[p.to_problem() for p in taxonomy_problems if p.severity == Severity.ERROR],
-        content_unavailable=not sources and any(isinstance(p, ContentUnavailable)
-                                                for p in scan_problems),
-    )
+    return articles, excluded
 
 
 def load_fingerprint(key: str, limits: Limits, taxonomy: Taxonomy, sources: list[SourceFile],
