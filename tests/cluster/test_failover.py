@@ -191,7 +191,12 @@ def start_web(settings, tmp_path, name: str = "web", extra_env: dict | None = No
         except httpx.TransportError:
             return False
 
-    assert wait_until(ready, CEILING), (tmp_path / f"{name}.log").read_text()
+    log = tmp_path / f"{name}.log"
+    assert wait_until(ready, CEILING), log.read_text()
+    # Both workers up: granian stopped while a worker is still starting waits for it
+    # without end (a SIGTERM then needs the SIGKILL that stop() falls back to).
+    assert wait_until(lambda: all(f"Started worker-{n}" in log.read_text() for n in (1, 2)),
+                      CEILING), log.read_text()
     return web, base
 
 
