@@ -82,9 +82,9 @@ def published(log):
     return [e for e in events(log, "build") if e["status"] == "published"]
 
 
-def start_pair(write, settings, tmp_path, a_env=None):
+def start_pair(write, settings, tmp_path, a_env=None, files: int = FILES):
     """A leader that has published, and a warm standby; (a, b, logs, holders, g1)."""
-    for n in range(FILES):
+    for n in range(files):
         write(f"s{n:04d}.md", article(n))
     store = store_for(settings)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
@@ -282,21 +282,10 @@ def leader_gauges(base: str) -> dict[str, float]:
 
 
 def test_a_killed_leader_stops_counting_as_leader_when_its_lease_runs_out(write, postgres_url, tmp_path):
-    for n in range(20):
-        write(f"s{n:04d}.md", article(n))
     settings = cluster_settings(write.root, postgres_url, tmp_path)
-    store = store_for(settings)
-    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
-    a = start_process(["clock", "--no-links"], settings, log_a,
-                      {"FEEDSVC_CACHE_DIR": str(tmp_path / "cache-a")})
-    b = web = None
+    store, a, b, _logs, (holder_a, holder_b), _g1 = start_pair(write, settings, tmp_path, files=20)
+    web = None
     try:
-        holder_a = holder(log_a)
-        assert wait_until(lambda: published(log_a), CEILING), log_a.read_text()
-        b = start_process(["clock", "--no-links"], settings, log_b,
-                          {"FEEDSVC_CACHE_DIR": str(tmp_path / "cache-b")})
-        holder_b = holder(log_b)
-        assert wait_until(lambda: events(log_b, "standby_refresh"), CEILING), log_b.read_text()
         # A web left at the default lease period (30 s), five times the clocks': it must
         # judge each clock by the clock's own period.
         web, base = start_web(settings.replace(clock_lease_seconds=WEB_LEASE), tmp_path)
