@@ -145,11 +145,11 @@ class Clock:
         return epoch is not None
 
     def _publish_state(self, changed: bool, latency_s: float) -> None:
-        """This clock's row in the store, for every web's /metrics (feedsvc.opsstate)."""
+        """This clock's row in the store, for every web's /metrics (Store.record_clock)."""
         with contextlib.suppress(StoreUnavailable):  # the lease error above already said so
             self.store.record_clock(self.holder, leader=self.leader, changed=changed,
-                                  started_at=self.started_at, now=self.now(), latency_s=latency_s,
-                                  lease_seconds=self.settings.clock_lease_seconds)
+                                    started_at=self.started_at, now=self.now(), latency_s=latency_s,
+                                    lease_seconds=self.settings.clock_lease_seconds)
 
     def fence(self) -> Fence | None:
         """The fence for a job starting now: the lease as held at this moment."""

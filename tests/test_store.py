@@ -288,8 +288,10 @@ def test_a_claim_blocked_by_an_expired_holders_open_transaction_ends_it(postgres
 
 
 def test_a_claim_never_ends_the_sessions_of_a_holder_whose_lease_runs(postgres_url):
+    import pytest
     from sqlalchemy import update
 
+    from feedsvc.errors import StoreUnavailable
     from feedsvc.store import leases, lock_timeout_for
 
     store = fresh_store(postgres_url)
@@ -299,9 +301,13 @@ def test_a_claim_never_ends_the_sessions_of_a_holder_whose_lease_runs(postgres_u
     busy.begin()
     busy.execute(update(leases).where(leases.c.name == "clock").values(epoch=leases.c.epoch))
     started = time.monotonic()
-    assert store.claim_lease("clock", "B", 6, now) is None
+    assert store.claim_lease("clock", "B", 6, now) is None  # held by A: an answer
     waited = time.monotonic() - started
     assert waited < 10 * lock_timeout_for(6), f"the claim waited {waited:.1f} s for the row"
+    # A's own renewal, behind its own open transaction, cannot tell: it says so, so that
+    # the clock keeps a lease that has not run out instead of standing down.
+    with pytest.raises(StoreUnavailable, match="stayed locked"):
+        store.claim_lease("clock", "A", 60, now)
     assert _session_alive(store, busy)
     busy.rollback()
     busy.close()

@@ -50,7 +50,8 @@ class LeasesMixin(StoreBase):
         competing processes (the row is locked by whichever commits first); an INSERT
         race on the very first acquisition is settled by the primary key.
 
-        A claim never waits long and never leaves the old leader in the way:
+        A claim never waits long and never leaves the old leader in the way (a row
+        still locked after all that raises StoreUnavailable: the claim could not tell):
         * on PostgreSQL it waits at most `lock_timeout_for(ttl)` for the row. Only a
           process frozen or cut off inside a transaction holds the row longer; when
           its lease has run out, its sessions are ended and the claim is made again;
@@ -64,11 +65,13 @@ class LeasesMixin(StoreBase):
         claim = self._claim_once(name, holder, ttl, _utc(now), started)
         if claim is None:
             stale = self._expired_holder(name, holder, _utc(now) + _since(started))
-            if stale is None or not self.end_sessions_of(stale):
-                return None
-            claim = self._claim_once(name, holder, ttl, _utc(now), started)
-            if claim is None:
-                return None
+            if stale is not None and self.end_sessions_of(stale):
+                claim = self._claim_once(name, holder, ttl, _utc(now), started)
+        if claim is None:
+            # Not "someone else holds it" (that is an answer: None) but "cannot tell now":
+            # a leader whose lease has not run out keeps it, as through any store error.
+            raise StoreUnavailable(f"the store is unavailable: lease {name!r} stayed locked for "
+                                   f"{lock_timeout_for(ttl):g} s by a session still within its lease")
         epoch, replaced = claim
         if epoch is not None and replaced:
             self.end_sessions_of(replaced)
