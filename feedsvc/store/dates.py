@@ -5,21 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 
-from feedsvc.store.common import (
-    StoreBase,
-    _utc,
-    in_batches,
-)
-from feedsvc.store.tables import (
-    article_dates,
-)
-from feedsvc.store.upsert import (
-    insert_ignoring_duplicates,
-)
+from feedsvc.store.common import StoreBase, _utc, in_batches
+from feedsvc.store.tables import article_dates
+from feedsvc.store.upsert import insert_ignoring_duplicates
 
 
 class DatesMixin(StoreBase):

@@ -7,10 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import (
-    create_engine,
-    event,
-)
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InterfaceError, OperationalError

@@ -7,21 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import (
-    func,
-    select,
-    update,
-)
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from feedsvc.errors import LeaseLost
 from feedsvc.models import utcnow
-from feedsvc.store.common import (
-    _utc,
-)
-from feedsvc.store.tables import (
-    leases,
-)
+from feedsvc.store.common import _utc
+from feedsvc.store.tables import leases
 
 
 @dataclass(frozen=True, slots=True)

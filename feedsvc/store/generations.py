@@ -11,12 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
@@ -39,20 +34,9 @@ from feedsvc.store.common import (
     _whole_second,
     in_batches,
 )
-from feedsvc.store.fencing import (
-    Fence,
-    check_fence,
-    fenced,
-)
-from feedsvc.store.tables import (
-    blobs,
-    documents,
-    generations,
-    state,
-)
-from feedsvc.store.upsert import (
-    dialect_insert,
-)
+from feedsvc.store.fencing import Fence, check_fence, fenced
+from feedsvc.store.tables import blobs, documents, generations, state
+from feedsvc.store.upsert import dialect_insert
 
 
 class GenerationsMixin(StoreBase):

@@ -6,35 +6,16 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from feedsvc.errors import LeaseLost, StoreUnavailable
 from feedsvc.logs import log_event
 from feedsvc.models import utcnow
-from feedsvc.store.common import (
-    StoreBase,
-    _since,
-    _utc,
-    log,
-)
-from feedsvc.store.engine import (
-    LOCK_NOT_AVAILABLE,
-    lock_timeout_for,
-    session_label,
-)
-from feedsvc.store.fencing import (
-    Fence,
-    check_fence,
-)
-from feedsvc.store.tables import (
-    leases,
-)
+from feedsvc.store.common import StoreBase, _since, _utc, log
+from feedsvc.store.engine import LOCK_NOT_AVAILABLE, lock_timeout_for, session_label
+from feedsvc.store.fencing import Fence, check_fence
+from feedsvc.store.tables import leases
 
 
 class LeasesMixin(StoreBase):

@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import (
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from feedsvc.store.common import (
-    JSONObject,
-    StoreBase,
-)
-from feedsvc.store.fencing import (
-    Fence,
-    fenced,
-)
-from feedsvc.store.tables import (
-    state,
-)
-from feedsvc.store.upsert import (
-    bump_counter,
-)
+from feedsvc.store.common import JSONObject, StoreBase
+from feedsvc.store.fencing import Fence, fenced
+from feedsvc.store.tables import state
+from feedsvc.store.upsert import bump_counter
 
 
 class StateMixin(StoreBase):

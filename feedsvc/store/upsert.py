@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
-from feedsvc.store.tables import (
-    ops_counters,
-)
+from feedsvc.store.tables import ops_counters
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgreSQLInsert
