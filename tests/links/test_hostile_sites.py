@@ -279,7 +279,10 @@ def test_a_host_that_asks_everything_to_wait_is_left_alone_this_run(write, setti
     deferred = [u for u in urls if states[u].status == "unchecked"]
     assert 3 <= len(blocked) <= 4 and len(blocked) + len(deferred) == 12
     assert report.deferred == len(deferred) and report.checked == len(blocked)
-    assert len(srv.requests) <= 2 * len(blocked)  # nothing asked of the host once it said stop
+    # Nothing is asked of the host once it said stop: each blocked URL cost a HEAD and a
+    # GET, and at most one request per other slot (linkcheck_per_host=2) was already on
+    # the wire when the answer that closed the host came back (its URL is deferred).
+    assert len(srv.requests) <= 2 * len(blocked) + (2 - 1)
     for url in deferred:
         state = states[url]
         assert (state.checks, state.consecutive_failures, state.dead) == (0, 0, False)
