@@ -192,11 +192,13 @@ def start_web(settings, tmp_path, name: str = "web", extra_env: dict | None = No
             return False
 
     log = tmp_path / f"{name}.log"
-    assert wait_until(ready, CEILING), log.read_text()
     # Both workers up: granian stopped while a worker is still starting waits for it
     # without end (a SIGTERM then needs the SIGKILL that stop() falls back to).
-    assert wait_until(lambda: all(f"Started worker-{n}" in log.read_text() for n in (1, 2)),
-                      CEILING), log.read_text()
+    up = wait_until(ready, CEILING) and wait_until(
+        lambda: all(f"Started worker-{n}" in log.read_text() for n in (1, 2)), CEILING)
+    if not up:
+        stop(web)  # the caller never gets it to stop
+        pytest.fail(f"the web never became ready:\n{log.read_text()}")
     return web, base
 
 
