@@ -11,7 +11,6 @@ generous ceilings; nothing sleeps for a duration tuned to this machine.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from tests.cluster.hub import Hub
-from tests.cluster.test_failover import cluster_settings
+from tests.cluster.test_failover import cluster_settings, start_pair
 from tests.test_clock import events, start_process, stop, store_for, wait_until
 from tests.test_serve_watch import Terminal
 from tests.web.test_server import free_port
@@ -91,16 +90,9 @@ def test_a_clock_that_takes_over_arms_the_schedule_again(write, postgres_url, tm
     write("soon.md", article("Soon", at))
     settings = cluster_settings(write.root, postgres_url, tmp_path, build_interval=HOUR,
                                 clock_lease_seconds=3)
-    store = store_for(settings)
-    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
-    a = start_process(["clock", "--no-links"], settings, log_a,
-                      {"FEEDSVC_CACHE_DIR": str(tmp_path / "cache-a")})
-    b = None
+    store, a, b, (log_a, log_b), (_, holder_b), _ = start_pair(write, settings, tmp_path, files=0)
     try:
         assert wait_until(lambda: events(log_a, "schedule_armed"), CEILING), log_a.read_text()
-        b = start_process(["clock", "--no-links"], settings, log_b,
-                          {"FEEDSVC_CACHE_DIR": str(tmp_path / "cache-b")})
-        assert wait_until(lambda: events(log_b, "standby_refresh"), CEILING), log_b.read_text()
         os.killpg(a.pid, signal.SIGKILL)
         a.wait(10)
         assert datetime.now(UTC) < at, "the takeover came too late for this test to mean anything"
@@ -109,13 +101,11 @@ def test_a_clock_that_takes_over_arms_the_schedule_again(write, postgres_url, tm
         assert wait_until(lambda: b"Soon" in feed_text(store), AHEAD + CEILING), log_b.read_text()
         when = published_at(store, b"Soon")
         assert at <= when < at + timedelta(seconds=CEILING), (at, when)
-        holder_b = json.loads(log_b.read_text().splitlines()[0])["holder"]
         assert [(by, epoch) for _, created, by, epoch in store.publishers() if created >= at] \
             == [(holder_b, 2)]
     finally:
         stop(a)
-        if b is not None:
-            stop(b)
+        stop(b)
 
 
 @pytest.fixture
