@@ -156,11 +156,13 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
                  record_dates: DateRecord | None = None,
                  now: datetime | None = None,
                  published: Iterable[PublishedArticle] = (),
-                 include_scheduled: bool = False) -> ContentSummary:
+                 include_scheduled: bool = False, keep_dates: bool = True) -> ContentSummary:
     """Load and index the content; `adjust` may rewrite articles first (link effects).
 
-    Articles whose file has no date are dated here (`record_dates` keeps the
-    chosen dates in the store; without it, as in `feedsvc check`, nothing is kept).
+    Articles whose file has no date are dated here: by the date `record_dates` (the
+    store) holds for them, and new dates are recorded there unless `keep_dates` is
+    false (`feedsvc check` reads the recorded dates, so it says the date the feeds carry,
+    but never records one).
     Scheduled and expired articles are left out (`feedsvc.content.schedule`) unless
     `include_scheduled` or FEEDSVC_PUBLISH_FUTURE says to keep them.
     `published` (the store's published articles) lets renames be caught before a
@@ -168,7 +170,8 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings))
     now = now or datetime.now(UTC)
-    articles, date_problems = date_undated(load.articles, settings.content_dir, now, record_dates)
+    articles, date_problems = date_undated(load.articles, settings.content_dir, now, record_dates,
+                                           keep=keep_dates)
     schedule: tuple[ScheduledChange, ...] = ()
     if not (include_scheduled or settings.publish_future):
         articles, schedule = published_now(articles, now)
@@ -176,7 +179,9 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
                                             undeclared=settings.undeclared_topics)
-    rename_problems = rename_warnings(catalog.articles, published)
+    rename_problems = rename_warnings(
+        catalog.articles, published,
+        record_dates.article_dates if record_dates is not None else None)
     problems = sorted([*load.problems, *date_problems, *quality_problems, *topic_problems,
                        *rename_problems], key=problem_order)
     return ContentSummary(load, catalog, problems, schedule)
@@ -201,7 +206,8 @@ def check_content(settings: Settings, store: Store | None = None) -> ContentSumm
     """Load and validate without publishing; with the store, renames are caught too."""
     published = published_articles(store) if store is not None else []
     with WorkerPool(worker_count(settings.build_workers)) as pool:
-        return load_catalog(settings, pool=pool, published=published)
+        return load_catalog(settings, pool=pool, published=published, record_dates=store,
+                            keep_dates=False)
 
 
 def check_files(settings: Settings, files: Iterable[Path]) -> list[Problem]:
@@ -254,7 +260,8 @@ def preview_article(settings: Settings, file: Path, store: Store | None = None,
         def adjust(articles: list[Article]) -> list[Article]:
             return apply_link_effects(articles, effects, settings.dead_link_policy, urls)
 
-    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC), include_scheduled=True)
+    summary = load_catalog(settings, adjust=adjust, now=datetime.now(UTC), include_scheduled=True,
+                           record_dates=store, keep_dates=False)
     rel = next(iter(inside))
     article = next((a for a in summary.catalog.articles if a.source == rel), None)
     return article, summary.catalog.topics, [p for p in summary.problems if p.path == rel]

@@ -446,6 +446,7 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     from feedsvc.build import Builder
+    from feedsvc.content.renames import is_rename_warning
     from feedsvc.content.report import problem_line
 
     settings = _settings(content_dir=content_dir)
@@ -453,11 +454,13 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
     with Progress() as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
                                                 allow_shrink=allow_shrink)
+    shown = 0
     for problem in report.problems:
         if problem.path == str(settings.cache_dir):
             click.echo(str(problem), err=True)
-        elif problem.severity == Severity.ERROR:
+        elif problem.severity == Severity.ERROR or is_rename_warning(problem):
             click.echo(problem_line(problem, settings.content_dir), err=True)
+            shown += problem.severity == Severity.WARNING
     state = {
         "published": f"published generation {report.generation}",
         "unchanged": f"nothing changed; generation {report.generation} stays current",
@@ -472,9 +475,9 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
                f"{report.documents_unchanged} unchanged), {report.errors} errors, "
                f"{report.warnings} warnings, {report.files_parsed} files parsed, "
                f"{report.files_cached} cached, {report.duration_s:.2f}s")
-    if report.warnings:
-        click.echo(f"{report.warnings} warnings (not shown): `feedsvc check` lists every problem "
-                   "with its path and line, as does /status")
+    if report.warnings > shown:
+        click.echo(f"{report.warnings - shown} warnings (not shown): `feedsvc check` lists them "
+                   "with their path and line, as does /status")
     if report.schedule:
         first = report.schedule[0]
         click.echo(f"{len(report.schedule)} scheduled change(s), the next at {first.at.isoformat()} "

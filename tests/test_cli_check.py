@@ -3,7 +3,9 @@ did-you-mean for misspelt fields, topics and settings, and renames caught early.
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
@@ -131,6 +133,63 @@ def test_renaming_a_published_file_is_warned_with_the_id_that_keeps_it(runner, s
     new.write_text(text.replace("---\n", f"---\nid: {old_id}\n", 1))
     kept = runner.invoke(main, ["check", str(new)])
     assert kept.exit_code == 0 and _lines(kept.stdout) == ["1 file(s) checked: 0 errors, 0 warnings"]
+
+
+def test_a_file_renamed_and_renamed_back_is_no_rename(runner, site):
+    """Back under its first name the file has the id readers first saw: warning that it
+    'looks like' the short-lived name renamed, and pinning it to that id, would be wrong."""
+    assert runner.invoke(main, ["build"]).exit_code == 0
+    first = site / "2020-01-18-the-secretive-company-that-might-end-privacy-as-we-know-it.md"
+    second = site / "2020-01-18-clearview.md"
+    first.rename(second)
+    renamed = runner.invoke(main, ["build"])
+    assert renamed.exit_code == 0, renamed.output
+    assert f"content/{second.name}:1: warning: looks like {first.name} renamed" in renamed.stderr
+    assert "warnings (not shown)" not in renamed.stdout  # the one warning was shown
+    second.rename(first)
+    back = runner.invoke(main, ["build"])
+    assert back.exit_code == 0, back.output
+    assert "renamed" not in back.output and "0 warnings" in back.stdout
+    check = runner.invoke(main, ["check"])
+    assert check.exit_code == 0 and "renamed" not in check.output, check.output
+
+
+def test_check_says_the_date_the_store_recorded_for_an_undated_file(runner, site, tmp_path):
+    """`check` reads the recorded date (what the feeds carry) instead of proposing 'now'."""
+    (site / "our-note.txt").write_text("Our note\n\nA standfirst.\n\nThe body.\n")
+    built = runner.invoke(main, ["build"])
+    assert built.exit_code == 0, built.output
+    recorded = runner.invoke(main, ["web", "--get", "/feeds/all.json"])
+    item = next(i for i in json.loads(recorded.stdout)["items"] if i["title"] == "Our note")
+    when = datetime.fromisoformat(item["date_published"])
+    checked = runner.invoke(main, ["check", "content/our-note.txt"])
+    assert _lines(checked.stdout)[0] == (
+        f"content/our-note.txt:1: warning: no date in the file: published as "
+        f"{when:%Y-%m-%d %H:%M}Z, the date recorded when feedsvc first published it; to choose "
+        "the date, rename the file YYYY-MM-DD-our-note.txt (this changes its id) or give it "
+        "front matter with `date:` and `id: tag:feedsvc.example,2026:articles/our-note`")
+
+
+def test_an_undated_plain_text_article_is_dated_by_a_header_and_stays_our_own(runner, site):
+    """What the undated warning advises: front matter with `date:` and `id:` only. The
+    title, standfirst and body still come from the text; the item links to our page."""
+    note = site / "our-note.txt"
+    note.write_text("Our note\n\nA standfirst.\n\nThe body.\n")
+    assert runner.invoke(main, ["build"]).exit_code == 0
+    note.write_text("---\nid: tag:feedsvc.example,2026:articles/our-note\n"
+                    "date: 2026-05-04T10:00:00Z\ntopics: [Privacy]\n---\n"
+                    "Our note\n\nA standfirst.\n\nThe body.\n")
+    checked = runner.invoke(main, ["check", "content/our-note.txt"])
+    assert _lines(checked.stdout) == ["1 file(s) checked: 0 errors, 0 warnings"], checked.output
+    built = runner.invoke(main, ["build"])
+    assert built.exit_code == 0 and "0 errors" in built.stdout, built.output
+    feed = json.loads(runner.invoke(main, ["web", "--get", "/feeds/privacy.json"]).stdout)
+    item = next(i for i in feed["items"] if i["title"] == "Our note")
+    assert item["id"] == "tag:feedsvc.example,2026:articles/our-note"
+    assert item["date_published"] == "2026-05-04T10:00:00+00:00"
+    assert item["summary"] == "A standfirst."
+    assert item["url"].endswith("/articles/our-note")
+    assert "The body." in item["content_html"] and "Our note" not in item["content_html"]
 
 
 def test_check_topics_and_preview_say_what_is_scheduled_and_when(runner, site):

@@ -150,5 +150,5 @@ def test_build_progress_covers_publishing_and_the_end_counts_warnings(runner, tm
     report = re.search(r"(\d+) documents \((\d+) written", result.stdout)
     assert report is not None and int(report.group(1)) == total  # the bar's total was exact
     assert result.stdout.splitlines()[-1] == (
-        "3 warnings (not shown): `feedsvc check` lists every problem with its path and line, "
+        "3 warnings (not shown): `feedsvc check` lists them with their path and line, "
         "as does /status")

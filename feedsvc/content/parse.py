@@ -252,6 +252,9 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         raise _NotNews("learning resource")
 
     problems.extend(unknown_field_warnings(fields))
+    if fields.first(TITLE_FIELDS)[0] is None and fields.first(LINK_FIELDS)[0] is None:
+        return _parse_own_with_header(source, stem, body, fields, ctx, fingerprint, problems,
+                                      text), False
     # Every problem of the file at once, not the first only: each required field is
     # checked on its own, and any error among them leaves the file out afterwards.
     title = _collect(problems, lambda: _title(fields))
@@ -653,6 +656,39 @@ def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerpri
         published=published or UNDATED, updated=published or UNDATED, original_url=None,
         self_published=True, topic_names=(), provider=None, fingerprint=fingerprint,
         dated=published is not None,
+    )
+
+
+def _parse_own_with_header(source: str, stem: str, body: str, fields: _Fields,
+                           ctx: ParseContext, fingerprint: str, problems: list[ContentError],
+                           text: str) -> Article | None:
+    """Our own article with a header: front matter with neither a title nor a link.
+
+    The header carries only what plain text cannot say (its `id:`, `date:`, topics,
+    expiry); the title, standfirst and body still come from the text, and the
+    item still links to our own page. Without this, dating an undated plain-text
+    file (what its warning asks for) would turn it into an upstream article that
+    lacks a title and a link."""
+    parts = split_plain_text(body)
+    if parts is None:
+        raise ContentError("the text under the front matter is empty: its first line "
+                           "is the title", line=text.count("\n", 0, len(text) - len(body)) + 1)
+    dated = fields.first(DATE_FIELDS)[0] is not None or date_from_filename(stem) is not None
+    published = (_collect(problems, lambda: _published_date(fields, stem, problems))
+                 if dated else UNDATED)
+    updated = (_collect(problems, lambda: _updated_date(fields, published, problems))
+               if published is not None and dated else published)
+    article_id = _collect(problems, lambda: _article_id(fields, stem, ctx))
+    topic_names = _topic_names(fields, problems)
+    if published is None or updated is None or article_id is None:
+        return None
+    return Article(
+        id=article_id, stem=stem, source=source, title=one_line(_HEADING_MARK.sub("", parts.title)),
+        summary=one_line(parts.standfirst),
+        content_html=_body_html(parts.body, stem, ctx, problems, text),
+        published=published, updated=updated, original_url=None, self_published=True,
+        topic_names=topic_names, provider=None, fingerprint=fingerprint, dated=dated,
+        expires=_expiry(fields, published, problems) if dated else None,
     )
 
 

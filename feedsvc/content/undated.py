@@ -84,11 +84,14 @@ def _parse_log(text: str, wanted: set[str]) -> dict[str, datetime]:
 
 
 def date_undated(articles: list[Article], content_dir: Path, now: datetime,
-                 record: DateRecord | None = None) -> tuple[list[Article], list[Problem]]:
+                 record: DateRecord | None = None, *,
+                 keep: bool = True) -> tuple[list[Article], list[Problem]]:
     """Give every `dated=False` article its date; say which date and why.
 
     Dates already recorded are read first, so git is asked only about files the
-    store has not dated yet (not on every scheduled rebuild)."""
+    store has not dated yet (not on every scheduled rebuild). With `keep=False`
+    (`check`, `preview`) the recorded dates are read but nothing new is recorded,
+    so what they say is the date the feeds carry."""
     undated = [a for a in articles if not a.dated]
     if not undated:
         return articles, []
@@ -97,18 +100,19 @@ def date_undated(articles: list[Article], content_dir: Path, now: datetime,
     new = [a for a in undated if a.id not in known]
     from_git = git_added_dates(content_dir, (a.source for a in new)) if new else {}
     chosen = {a.id: from_git.get(a.source, now) for a in new}
-    recorded = {**known, **(record.record_article_dates(chosen) if record is not None and chosen
+    keeping = record if record is not None and keep else None
+    recorded = {**known, **(keeping.record_article_dates(chosen) if keeping is not None and chosen
                             else chosen)}
     problems: list[Problem] = []
     dated: dict[str, Article] = {}
     for article in undated:
         when = recorded[article.id]
-        if article.id in known or (record is not None and when != chosen[article.id]):
+        if article.id in known or (keeping is not None and when != chosen[article.id]):
             origin = "the date recorded when feedsvc first published it"
         elif article.source in from_git:
             origin = "the date of the commit that added the file"
         else:
-            origin = "the time feedsvc first saw the file" if record is not None \
+            origin = "the time feedsvc first saw the file" if keeping is not None \
                 else "now (a build records the time it first sees the file)"
         problems.append(Problem(article.source, 1, Severity.WARNING, (
             f"no date in the file: published as {when:%Y-%m-%d %H:%M}Z, {origin}; to choose "

@@ -1,11 +1,17 @@
-"""The dates chosen once for undated articles."""
+"""The dates chosen once for undated articles, and the ids of articles that left.
+
+One table serves both because both are "this id was published, on this date":
+an undated article keeps the date it was first given, and an article that
+leaves the feeds (deleted, or renamed without an `id:`) is remembered, so that
+a file coming back under its first id is known as the article readers saw
+(`feedsvc.content.renames`), and keeps its date if it comes back undated."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from feedsvc.store.common import StoreBase, _utc, in_batches
 from feedsvc.store.tables import article_dates
@@ -35,3 +41,12 @@ class DatesMixin(StoreBase):
             for row_chunk in in_batches(rows):
                 conn.execute(first_wins, list(row_chunk))
         return self.article_dates(proposed)
+
+
+def remember_dates(conn: Connection, dates: Mapping[str, datetime]) -> None:
+    """In the transaction that retires these articles: keep each id with its date,
+    unless one is recorded already (the first date stands)."""
+    rows = [{"article_id": i, "published": _utc(when)} for i, when in dates.items()]
+    first_wins = insert_ignoring_duplicates(conn.dialect.name, article_dates)
+    for row_chunk in in_batches(rows):
+        conn.execute(first_wins, list(row_chunk))

@@ -34,6 +34,7 @@ from feedsvc.store import (
     ops_counters,
     state,
 )
+from feedsvc.store.dates import remember_dates
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -126,6 +127,9 @@ class LinkStore:
                 select(link_articles.c.url, link_articles.c.article_id,
                        *(link_articles.c[name] for name in SHOWN_COLUMNS)))}
             stale = set(existing) - set(wanted)
+            at = SHOWN_COLUMNS.index("published")
+            remember_dates(conn, {article_id: existing[(url, article_id)][at]
+                                  for url, article_id in stale})
             for url, article_id in stale:
                 conn.execute(delete(link_articles).where(and_(
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))

@@ -121,7 +121,8 @@ link_stats = Table(
 )
 
 # The date chosen for each article whose file carries none (feedsvc.content.undated):
-# recorded once, so it never moves across rebuilds and web instances.
+# recorded once, so it never moves across rebuilds and web instances. Articles that
+# leave the feeds are recorded here too (store/dates.py), so a returning id is known.
 article_dates = Table(
     "article_dates", metadata,
     Column("article_id", String(512), primary_key=True),
