@@ -10,7 +10,7 @@ from lxml import etree, html
 
 from feedsvc.clock import Clock
 from feedsvc.models import utcnow
-from feedsvc.store import Store
+from feedsvc.store import CLOCK_LEASE, Store
 
 LIVE = "/articles/2016-05-23-machine-bias"  # an upstream article whose link is fine
 
@@ -28,6 +28,40 @@ def test_status_is_html_for_browsers_and_json_otherwise(client):
         assert answer.is_json, accept
         assert "Accept" in answer.headers["Vary"]
         assert answer.get_json()["last_build"]["status"] == "published"
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_the_status_page_shows_what_operators_are_told_it_shows(client, app, site_settings,
+                                                                 publish):
+    """docs/operations.md lists what /status holds; the page a browser gets must show the
+    same as the JSON: the clocks, builds by status, the last refused build kept apart
+    from the last published one, and polls and subscribers per feed."""
+    store = Store(site_settings.database_url)
+    now = utcnow()
+    assert store.claim_lease(CLOCK_LEASE, "clock-a@host:1", 60, now) is not None
+    store.record_clock("clock-a@host:1", leader=True, changed=True, started_at=now, now=now,
+                       latency_s=0.002, lease_seconds=60)
+    (site_settings.content_dir / "topics.yml").write_text("topics: [oops\n")
+    assert publish().status == "taxonomy-invalid"
+    feedly = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 42 subscribers; )"
+    client.get("/feeds/privacy.rss", headers={"User-Agent": feedly})
+    app.extensions["feedsvc_polls"].flush()
+    page = html.document_fromstring(client.get("/status", headers=BROWSER).data)
+    text = " ".join(page.text_content().split())
+    [clock_row] = page.xpath("//tr[td/code='clock-a@host:1']")
+    assert "leader" in clock_row.text_content()
+    assert "1 published · 1 taxonomy-invalid" in text
+    headings = [" ".join(h.text_content().split()) for h in page.xpath("//section[@class='build']/h3")]
+    assert headings[0].startswith("taxonomy-invalid") and "the last build" in headings[0]
+    assert "the last refused or failed" in headings[0]
+    assert headings[1].startswith("published") and "the last that published" in headings[1]
+    [feed_row] = page.xpath("//tr[td/code='feeds/privacy.rss']")
+    cells = [td.text_content() for td in feed_row.xpath("td")]
+    columns = [th.text_content() for th in feed_row.xpath("../../thead//th")]
+    assert cells[columns.index("subscribers")] == "42"
+    assert cells[columns.index("polls today")] == "1"
 
 
 def outlines(body: bytes) -> list[str]:
