@@ -133,20 +133,28 @@ class ContentSummary:
         """Articles waiting for their publication time."""
         return sum(1 for c in self.schedule if c.action is ScheduleAction.PUBLISH)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, file_of: Callable[[str], str] = str) -> dict[str, Any]:
+        """`path` is relative to the content directory (as the store and /status say
+        it); `file_of` gives `file`, the path as the text lines show it."""
         return {
             "articles": len(self.catalog.articles), "topics": len(self.catalog.topics),
             "files": self.load.files, "unpublished": self.load.excluded,
             "errors": self.errors, "warnings": self.warnings,
-            "scheduled": [change.as_dict() for change in self.schedule],
-            "problems": [{"path": p.path, "line": p.line, "severity": p.severity,
-                          "reason": p.reason} for p in self.problems],
+            "scheduled": [{**change.as_dict(), "file": file_of(change.path)}
+                          for change in self.schedule],
+            "problems": [problem_json(p, file_of) for p in self.problems],
             "published": [{
-                "path": a.source, "id": a.id, "published": a.published.isoformat(),
+                "path": a.source, "file": file_of(a.source), "id": a.id,
+                "published": a.published.isoformat(),
                 "topics": [{"slug": slug, "origin": str(origin)}
                            for slug, origin in self.catalog.origins.get(a.id, {}).items()],
             } for a in sorted(self.catalog.articles, key=lambda a: a.source)],
         }
+
+
+def problem_json(problem: Problem, file_of: Callable[[str], str] = str) -> dict[str, Any]:
+    return {"path": problem.path, "file": file_of(problem.path), "line": problem.line,
+            "severity": problem.severity, "reason": problem.reason}
 
 
 def load_catalog(settings: Settings, cache: ParseCache | None = None,

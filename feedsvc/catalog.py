@@ -120,7 +120,7 @@ def _unknown_topic_problems(unknown: dict[str, list[Article]], invented: bool,
                        "or set FEEDSVC_UNDECLARED_TOPICS=feed)")
         guess = taxonomy.suggest(name) if taxonomy is not None else None
         hint = f" (did you mean {guess!r}?)" if guess else ""
-        problems.append(Problem(first.source, None, Severity.WARNING,
+        problems.append(Problem(first.source, first.topics_line, Severity.WARNING,
                                 f"topic {name!r} (named here{others}) is not in topics.yml{hint}; "
                                 f"{outcome}"))
     return problems

@@ -127,8 +127,8 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
       feedsvc check content/2026-03-01-new-article.md
       feedsvc check --content drafts/ --format json | jq .errors
     """
-    from feedsvc.build import check_content, check_files
-    from feedsvc.content.report import content_relative, problem_line, schedule_line
+    from feedsvc.build import check_content, check_files, problem_json
+    from feedsvc.content.report import content_relative, problem_line, schedule_line, shown_path
 
     settings = _settings(content_dir=content_dir)
     inside, outside = content_relative(files, settings.content_dir)
@@ -138,10 +138,12 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
         problems = [p for p in problems if p.path in inside] + check_files(settings, outside)
     errors = sum(1 for p in problems if p.severity == Severity.ERROR)
     if output_format == "json":
-        data = summary.as_json()
+        def file_of(path: str) -> str:
+            return shown_path(path, settings.content_dir)
+
+        data = summary.as_json(file_of)
         if files:
-            data["problems"] = [{"path": p.path, "line": p.line, "severity": p.severity,
-                                 "reason": p.reason} for p in problems]
+            data["problems"] = [problem_json(p, file_of) for p in problems]
             data["errors"] = errors
             data["warnings"] = sum(1 for p in problems if p.severity == Severity.WARNING)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -393,11 +395,11 @@ def _open_store(settings: Settings, *, write: bool = True) -> Store:
     problem = status.problem()
     migrate = status.empty or (write and status.behind and store.engine.dialect.name == "sqlite")
     if not migrate:
-        raise click.ClickException(str(problem))
+        raise OneLineError(str(problem))
     try:
         store.create()
     except StoreSchemaMismatch as exc:
-        raise click.ClickException(str(exc)) from None
+        raise OneLineError(str(exc)) from None
     if not status.empty:
         click.echo(f"upgraded the store's schema from {status.shown()} to {status.head}", err=True)
     return store
@@ -420,7 +422,7 @@ def _refuse_unusable_schema(settings: Settings) -> None:
     finally:
         store.close()
     if problem is not None:
-        raise click.ClickException(problem)
+        raise OneLineError(problem)
 
 
 @main.command()
@@ -900,7 +902,7 @@ def db_upgrade(revision: str) -> None:
     try:
         before, after = upgrade(settings.database_url, revision, settings.db_timeout)
     except StoreSchemaMismatch as exc:
-        raise click.ClickException(str(exc)) from None
+        raise OneLineError(str(exc)) from None
     if before.current == after.current:
         click.echo(f"store schema is at {after.shown()}: nothing to do")
     else:

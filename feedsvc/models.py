@@ -225,6 +225,8 @@ class Article:
     link_note: str | None = None      # told to readers when the link is dead
     # When the article leaves every published document (front matter `expiryDate`).
     expires: datetime | None = None
+    # The line of the file that names its topics: a warning about a topic points there.
+    topics_line: int | None = None
 
 
 @pickled_as_tuple

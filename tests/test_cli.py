@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -36,7 +37,8 @@ def test_check_json(runner):
     result = runner.invoke(main, ["check", "--content", str(DATA / "bad"), "--format", "json"])
     data = json.loads(result.output)
     assert data["errors"] == len([p for p in data["problems"] if p["severity"] == "error"]) > 20
-    assert {"path": "relative-url.md", "line": 4, "severity": "error",
+    assert {"path": "relative-url.md", "file": os.path.relpath(DATA / "bad" / "relative-url.md"),
+            "line": 4, "severity": "error",
             "reason": "`url`: '/news/relative' is relative; use an absolute http(s) URL"} in data["problems"]
 
 

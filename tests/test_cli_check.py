@@ -81,7 +81,8 @@ def test_check_a_file_outside_the_content_directory_uses_its_topics(runner, site
                line.split(":")[0].endswith("tests/data/editor/topic-typo.md") for line in lines[:-1])
     text = "\\n".join(lines)
     assert "unknown field `tite` (did you mean `title`?); it is ignored" in text
-    assert "topic 'Privcy' (named here) is not in topics.yml (did you mean 'privacy'?); no feed" in text
+    assert "topic-typo.md:6: warning: topic 'Privcy' (named here) is not in topics.yml " \
+        "(did you mean 'privacy'?); no feed" in text  # the line that names it
     assert ("topic 'Facial recogniton' (named here) is not in topics.yml "
             "(did you mean 'Facial recognition'?)") in text
 
@@ -214,3 +215,15 @@ def test_check_topics_and_preview_say_what_is_scheduled_and_when(runner, site):
     assert build.exit_code == 0, build.output
     assert ("2 scheduled change(s), the next at 2099-01-01T09:00:00+00:00 (publish "
             "2099-01-01-later.md)") in build.output
+
+
+def test_check_json_gives_each_path_as_the_text_lines_show_it(runner, site):
+    """`path` stays relative to the content directory (as /status says it); `file` is the
+    path the text lines print, relative to the current directory, so a tool can open it."""
+    shutil.copy(EDITOR / "three-problems.md", site / "three-problems.md")
+    text = runner.invoke(main, ["check", "content/three-problems.md"])
+    data = json.loads(runner.invoke(main, ["check", "--format", "json"]).stdout)
+    mine = [p for p in data["problems"] if p["path"] == "three-problems.md"]
+    assert [f"{p['file']}:{p['line']}: {p['severity']}: {p['reason']}" for p in mine] == \
+        _lines(text.stdout)[:-1]
+    assert all(a["file"] == f"content/{a['path']}" for a in data["published"])

@@ -67,7 +67,7 @@ def test_web_refuses_a_store_that_is_behind_and_does_not_migrate_it(env, legacy_
     result = run(env, "web", "--host", "127.0.0.1", "--port", "0", "--workers", "1")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"Error: store schema is at unversioned (made before schema versioning), this feedsvc "
+        f"error: store schema is at unversioned (made before schema versioning), this feedsvc "
         f"needs {head_revision()}: run `feedsvc db upgrade`")
     assert schema_status(Store(legacy_store).engine).unversioned  # untouched
 
@@ -79,7 +79,7 @@ def test_web_and_clock_refuse_a_store_ahead_of_them(env, legacy_store):
         result = run(env, *command)
         assert result.returncode == 1, (command, result.stderr)
         assert result.stderr.strip().splitlines() == [
-            f"Error: store schema is at f00dfeed, newer than this feedsvc knows (it needs "
+            f"error: store schema is at f00dfeed, newer than this feedsvc knows (it needs "
             f"{head_revision()}): a newer feedsvc upgraded the store; run that version, or "
             f"restore a backup made before the upgrade"]
 

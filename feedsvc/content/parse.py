@@ -278,6 +278,7 @@ def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fi
         published=published, updated=updated, original_url=link, self_published=False,
         topic_names=topic_names, provider=provider, image=image, related=related,
         kind=kind, event=event, quality=quality, fingerprint=fingerprint, expires=expires,
+        topics_line=_topics_line(fields),
     ), False
 
 
@@ -538,6 +539,11 @@ def _topic_names(fields: _Fields, problems: list[ContentError]) -> tuple[str, ..
     return tuple(names)
 
 
+def _topics_line(fields: _Fields) -> int | None:
+    key = fields.first(("topics",))[0] or fields.first(TOPIC_FIELDS)[0]
+    return fields.line(key) if key is not None else None
+
+
 def _provider(fields: _Fields, problems: list[ContentError]) -> Provider | None:
     value = fields.meta.get("provider", fields.meta.get("source", fields.meta.get("outlet")))
     if value is None:
@@ -689,6 +695,7 @@ def _parse_own_with_header(source: str, stem: str, body: str, fields: _Fields,
         published=published, updated=updated, original_url=None, self_published=True,
         topic_names=topic_names, provider=None, fingerprint=fingerprint, dated=dated,
         expires=_expiry(fields, published, problems) if dated else None,
+        topics_line=_topics_line(fields),
     )
 
 
