@@ -44,9 +44,16 @@ class ContentFilter(DefaultFilter):
 
 
 def changed_paths(changes: set[tuple[Change, str]], root: Path) -> list[str]:
-    """The changed paths, relative to the watched directory, sorted."""
+    """The changed content paths, relative to the watched directory, sorted.
+
+    A name without a suffix is let through the filter (it may be a directory of
+    articles), but listed only if it is a directory now: editors' temporary files
+    (`sed -i` writes `sedAb12Cd`, then renames it) are not what the editor changed."""
     out = set()
     for _change, path in changes:
+        name = Path(path).name
+        if not (name == TOPICS_FILE or name.endswith(ARTICLE_SUFFIXES) or Path(path).is_dir()):
+            continue
         try:
             out.add(Path(path).relative_to(root).as_posix())
         except ValueError:

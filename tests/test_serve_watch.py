@@ -146,6 +146,14 @@ def test_a_saved_file_is_served_within_seconds_with_its_problems_on_the_terminal
                       "(did you mean `title`?); it is ignored")
     assert "changed 2026-11-30-saved.md: published generation 2" in terminal.text
 
+    # `sed -i` writes a temporary file beside it and renames it over the article: the
+    # terminal names the article alone, not the temporary file.
+    subprocess.run(["sed", "-i", "s/Written while/Edited while/", "2026-11-30-saved.md"],
+                   cwd=content, check=True)
+    terminal.wait_for("published generation 3")
+    [line] = [x for x in terminal.text.splitlines() if "published generation 3" in x]
+    assert "changed 2026-11-30-saved.md: published generation 3" in line, line
+
     # A save that breaks the file: its problem (path, line, reason) shows, the article goes.
     (content / "2026-11-30-saved.md").write_text(
         ARTICLE.replace("https://example.org/saved-a-moment-ago", "javascript:alert(1)"))
