@@ -415,12 +415,16 @@ def _refuse_unusable_schema(settings: Settings) -> None:
 
     store = Store(settings.database_url, settings.db_timeout)
     try:
-        problem = schema_status(store.engine).problem()
+        status = schema_status(store.engine)
     except StoreUnavailable as exc:
         click.echo(f"warning: schema not checked: {exc}", err=True)
         return
     finally:
         store.close()
+    if status.empty:
+        click.echo("warning: the store is empty: every feed answers 503 until `feedsvc build` "
+                   "or a clock publishes to it", err=True)
+    problem = status.problem()
     if problem is not None:
         raise OneLineError(problem)
 

@@ -107,3 +107,15 @@ def test_web_starts_on_an_empty_store(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["web", "--get", "/readyz"])
     assert "schema" not in result.output
     assert result.exit_code == 1 and "503" in result.output  # not ready: nothing published yet
+
+
+def test_a_web_on_an_empty_postgresql_store_says_so_and_no_generation_none(postgres_url):
+    """The first deployment on PostgreSQL: the web starts before any clock published,
+    and its log says what is going on (not 'serving generation None from memory')."""
+    env = {**os.environ, "FEEDSVC_DATABASE_URL": postgres_url}
+    got = subprocess.run([sys.executable, "-m", "feedsvc.cli", "web", "--get", "/feeds/all.rss"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 1 and "503" in got.stderr
+    assert "warning: the store is empty: every feed answers 503 until `feedsvc build` or a " \
+        "clock publishes to it" in got.stderr
+    assert "generation None" not in got.stderr and "nothing loaded yet" in got.stderr

@@ -139,9 +139,15 @@ class DocumentCache:
                 self._forget_bodies_not_in(docs.values())
             self.last_error = None
         except StoreUnavailable as exc:  # keep serving the generation held in memory
-            self.last_error = f"{type(exc).__name__}: {exc}".split("\n")[0]
-            log.warning("store unavailable, serving generation %s from memory: %s",
-                        self.index.generation, self.last_error)
+            error = f"{type(exc).__name__}: {exc}".split("\n")[0]
+            if error != self.last_error:  # once per outage, not once per request
+                if self.index.generation is None:
+                    log.warning("store unavailable and nothing loaded yet: answering 503 until "
+                                "a generation can be read: %s", error)
+                else:
+                    log.warning("store unavailable, serving generation %s from memory: %s",
+                                self.index.generation, error)
+            self.last_error = error
         finally:
             self.last_check = self.clock()
             self._refresh_lock.release()
