@@ -133,8 +133,8 @@ def parse_page(text: str) -> list[Session]:
 # --- comparing output -------------------------------------------------------------------
 
 _VARYING = [
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "YYYY-MM-DD"),
-    (re.compile(r"\b\d{2}:\d{2}(:\d{2})?\b"), "HH:MM"),
+    (re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)"), "YYYY-MM-DD"),
+    (re.compile(r"(?<![\d:])\d{2}:\d{2}(:\d{2}(\.\d+)?)?(?![\d:])"), "HH:MM"),
     (re.compile(r"\b\d+(\.\d+)? ?(s|ms)\b"), "N s"),
     (re.compile(r"\b(localhost|127\.0\.0\.1):\d{2,5}\b"), "localhost:PORT"),
 ]
