@@ -963,21 +963,31 @@ def db_backup(path: Path) -> None:
 
 @db.command("restore")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-def db_restore(path: Path) -> None:
+@click.option("--force", is_flag=True, help="Restore even while a clock holds the lease.")
+def db_restore(path: Path, force: bool) -> None:
     """Replace the store's link history with a backup's (stop the clocks first).
 
     Works across databases (a SQLite store's backup restores into PostgreSQL)
     and across upgrades (a backup made at an older schema is upgraded on the way
-    in). Everything else is rebuilt by the next `feedsvc build`.
+    in). Everything else is rebuilt by the next `feedsvc build`. Refuses while a
+    clock holds the store's lease: its link checks and builds would write over
+    the history being restored.
 
     \b
     Examples:
       feedsvc db restore backups/links-2026-12-01.sqlite3
     """
     from feedsvc.backup import restore_history
+    from feedsvc.models import utcnow
+    from feedsvc.store import CLOCK_LEASE
 
     settings = _settings()
     store = _open_store(settings)
+    held = store.lease(CLOCK_LEASE)
+    if held is not None and held[1] > utcnow() and not force:
+        raise OneLineError(f"a clock is running against this store ({held[0]}, lease until "
+                           f"{held[1]:%Y-%m-%d %H:%M:%S}Z): stop every clock, then restore "
+                           "(--force restores anyway)")
     counts = restore_history(store, path)
     click.echo(f"restored link history from {path}: {_counts_line(counts)}")
 

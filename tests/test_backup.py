@@ -12,8 +12,9 @@ from sqlalchemy import delete, text
 
 from feedsvc.backup import HISTORY_TABLES, BackupError, backup_history, history_counts, restore_history
 from feedsvc.cli import main
+from feedsvc.models import utcnow
 from feedsvc.schema import BASELINE, head_revision, upgrade
-from feedsvc.store import Store, article_dates, link_articles, link_checks, link_stats, links
+from feedsvc.store import CLOCK_LEASE, Store, article_dates, link_articles, link_checks, link_stats, links
 from feedsvc.store.linkstore import LinkStore
 from tests.conftest import LEGACY_URL
 
@@ -123,3 +124,25 @@ def test_db_backup_and_restore_commands(legacy_store, tmp_path, monkeypatch):
     assert_history_is_the_legacy_one(store)
     again = runner.invoke(main, ["db", "backup", str(path)])
     assert again.exit_code == 1 and "exists already" in again.output
+
+
+def test_db_restore_refuses_while_a_clock_holds_the_lease(legacy_store, tmp_path, monkeypatch):
+    """The guide says to stop the clocks first; a running clock's link checks and builds
+    would write over the history being restored, so restore says so and does nothing."""
+    monkeypatch.setenv("FEEDSVC_DATABASE_URL", legacy_store)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    path = tmp_path / "links.sqlite3"
+    assert runner.invoke(main, ["db", "backup", str(path)]).exit_code == 0
+    store = Store(legacy_store)
+    assert store.claim_lease(CLOCK_LEASE, "clock-a@host:1", 300, utcnow()) is not None
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM link_checks"))
+    refused = runner.invoke(main, ["db", "restore", str(path)])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: a clock is running against this store (clock-a@host:1")
+    assert history_counts(store)["link_checks"] == 0  # nothing restored
+    forced = runner.invoke(main, ["db", "restore", "--force", str(path)])
+    assert forced.exit_code == 0, forced.output
+    store.release_lease(CLOCK_LEASE, "clock-a@host:1")
+    assert runner.invoke(main, ["db", "restore", str(path)]).exit_code == 0
