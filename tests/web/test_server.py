@@ -174,6 +174,9 @@ http {{
   }}
 }}
 """)
+    tested = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                            capture_output=True, text=True, timeout=60)
+    assert tested.returncode == 0 and "[warn]" not in tested.stderr, tested.stderr  # nginx -t: clean
     process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -216,6 +219,9 @@ http {{
                 "/api/topics": "application/json; charset=utf-8"}
             packed = http.get("/feeds/all.rss", headers={"Accept-Encoding": "gzip"})
             assert packed.headers["content-encoding"] == "gzip"  # the .gz sibling
+            # ...and every answer says it varies by encoding, as a shared cache must know.
+            assert packed.headers["vary"] == "Accept-Encoding"
+            assert http.get("/feeds/all.rss").headers["vary"] == "Accept-Encoding"
     finally:
         process.kill()
         process.wait(10)
