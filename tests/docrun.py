@@ -16,14 +16,19 @@ the reader, on the lines before the block they govern:
     <!-- doctest: contains -->             the expected lines need only appear, in order
     <!-- doctest: run COMMAND -->          a hidden step at this point: what the prose tells
                                            the reader to do by hand (edit a file, wait)
+    <!-- doctest: stop TEXT -->            Ctrl-C in the terminal of the background step whose
+                                           command has TEXT (the last one without TEXT)
     <!-- doctest: write PATH -->           the next block's text is written to PATH
-    <!-- doctest: substitute TEXT $NAME --> in the next block, TEXT stands for what only
-                                           this machine knows ($NAME from the session)
+    <!-- doctest: substitute OLD => NEW --> the next block runs with NEW for OLD: what only
+                                           this machine knows (`$port`, `$postgres`), or
+                                           what the suite must not do (contact the public
+                                           sites of the bundled articles, listen beyond
+                                           loopback)
     <!-- doctest: requires postgresql -->  the session needs PostgreSQL (skipped without)
 
 Only what varies from run to run is normalised, on both sides: clock times,
-calendar dates, durations and loopback ports. `...` alone on a line stands for any
-number of lines, and within a line for any text.
+calendar dates, durations, loopback ports and a clock's host and pid. `...` alone
+on a line stands for any number of lines, and within a line for any text.
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ def parse_page(text: str) -> list[Session]:
                 last_run = None
             elif name == "requires":
                 sessions[-1].requires.add(value)
-            elif name == "run":
-                sessions[-1].steps.append(Step("hidden", value, index + 1))
+            elif name in ("run", "stop"):
+                sessions[-1].steps.append(Step("hidden" if name == "run" else "stop", value,
+                                               index + 1))
                 last_run = None
             else:
                 pending.append((name, value))
@@ -113,8 +119,8 @@ def parse_page(text: str) -> list[Session]:
                         exit=int(options.get("exit", 0)), until=options.get("background", ""),
                         skip=options.get("skip"), contains="contains" in options)
             for value in substitutes:
-                literal, _, variable = value.rpartition(" ")
-                step.substitute.append((literal, variable))
+                old, _, replacement = value.partition(" => ")
+                step.substitute.append((old, replacement))
             sessions[-1].steps.append(step)
             last_run = step if step.kind == "run" and step.skip is None else None
         elif info == "text" and "terminal" in options:
@@ -137,6 +143,8 @@ _VARYING = [
     (re.compile(r"(?<![\d:])\d{2}:\d{2}(:\d{2}(\.\d+)?)?(?![\d:])"), "HH:MM"),
     (re.compile(r"\b\d+(\.\d+)? ?(s|ms)\b"), "N s"),
     (re.compile(r"\b(localhost|127\.0\.0\.1):\d{2,5}\b"), "localhost:PORT"),
+    (re.compile(r"\b[\w.-]+:\d+:[0-9a-f]{8}\b"), "HOST:PID:ID"),  # a clock's holder name
+    (re.compile(r"\b(duration_s|load_s)=[\d.]+"), r"\1=N"),
 ]
 
 
@@ -182,7 +190,8 @@ def output_matches(expected: str, actual: str, *, contains: bool) -> bool:
 class Background:
     """A step left running (a server), its output collected as it comes."""
 
-    def __init__(self, script: str, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, command: str, script: str, cwd: Path, env: dict[str, str]) -> None:
+        self.command = command
         self.process = subprocess.Popen(["bash", "-c", script], cwd=cwd, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
@@ -252,8 +261,8 @@ class Runner:
 
     def _code(self, step: Step) -> str:
         code = step.code
-        for literal, variable in step.substitute:
-            code = code.replace(literal, self.values[variable.lstrip("$")])
+        for old, new in step.substitute:
+            code = code.replace(old, re.sub(r"\$(\w+)", lambda m: self.values[m.group(1)], new))
         return code
 
     def run(self, step: Step, where: str) -> None:
@@ -262,11 +271,15 @@ class Runner:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(step.code + "\n", encoding="utf-8")
         elif step.kind == "background":
-            background = Background(self._script(f"exec bash -c {shlex.quote(self._code(step))}"),
+            background = Background(step.code,
+                                    self._script(f"exec bash -c {shlex.quote(self._code(step))}"),
                                     self.root, self.env)
             self.backgrounds.append(background)
             background.wait_until(lambda out: step.until in out, f"{step.until!r} ({where})",
                                   advance=False)
+        elif step.kind == "stop":
+            [*_, background] = (b for b in self.backgrounds if step.code in b.command)
+            background.stop()
         elif step.kind == "terminal":
             background = self.backgrounds[-1]
             expected = step.expected or ""
