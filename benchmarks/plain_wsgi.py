@@ -1,10 +1,11 @@
-"""The serving floor for benchmarks/peers.py: a bare WSGI callable, no framework.
+"""The serving ceiling for benchmarks/peers.py: a bare WSGI callable, no framework.
 
 Returns the exact bytes feedsvc serves for one feed (plain and gzip, read
 from files named in PLAIN_BODY / PLAIN_GZIP at import) with feedsvc's own
-ETags (PLAIN_ETAG / PLAIN_ETAG_GZIP), answering If-None-Match with 304.
-Run under the same granian settings as `feedsvc web`, the gap to it is the
-cost of feedsvc's request path rather than of the server.
+ETags (PLAIN_ETAG / PLAIN_ETAG_GZIP), answering If-None-Match with 304, at
+PLAIN_PATH; any other path gets feedsvc's own 404 bytes (PLAIN_404, of type
+PLAIN_404_TYPE). Run under the same granian settings as `feedsvc web`, the
+gap to it is the cost of feedsvc's request path rather than of the server.
 
 Usage: python benchmarks/plain_wsgi.py HOST PORT WORKERS THREADS
 """
@@ -18,10 +19,18 @@ with open(os.environ["PLAIN_BODY"], "rb") as _handle:
     BODY = _handle.read()
 with open(os.environ["PLAIN_GZIP"], "rb") as _handle:
     PACKED = _handle.read()
+with open(os.environ["PLAIN_404"], "rb") as _handle:
+    MISSING = _handle.read()
 TAG, TAG_GZIP = os.environ["PLAIN_ETAG"], os.environ["PLAIN_ETAG_GZIP"]
+PATH = os.environ["PLAIN_PATH"]
+MISSING_HEADERS = [("Content-Type", os.environ["PLAIN_404_TYPE"]), ("Cache-Control", "no-store"),
+                   ("X-Content-Type-Options", "nosniff"), ("Content-Length", str(len(MISSING)))]
 
 
 def app(environ, start_response):
+    if environ.get("PATH_INFO") != PATH:
+        start_response("404 Not Found", MISSING_HEADERS)
+        return [MISSING]
     zipped = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
     tag = TAG_GZIP if zipped else TAG
     headers = [("Content-Type", "application/rss+xml; charset=utf-8"), ("ETag", tag),
@@ -40,11 +49,14 @@ def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from feedsvc.cli import granian_limits
+    from feedsvc.settings import load_settings
+
     host, port, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     # The same arguments `feedsvc web --server granian` passes (feedsvc.cli.run_web_server).
     Granian("plain_wsgi:app", interface=Interfaces.WSGI, address=host, port=port, workers=workers,
-            blocking_threads=threads, backlog=2048, respawn_failed_workers=True,
-            log_access=False).serve()
+            blocking_threads=threads, respawn_failed_workers=True, log_access=False,
+            **granian_limits(load_settings())).serve()
 
 
 if __name__ == "__main__":
