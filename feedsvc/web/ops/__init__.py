@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Flask
 
-from feedsvc.models import utcnow
 from feedsvc.web.ops import metrics, polls, ratelimit, status
 from feedsvc.web.ops.counting import COUNTS, FLUSHER
 from feedsvc.web.ops.polls import PollCounter
@@ -36,9 +35,8 @@ class RequestOps:
         feed poll it made (`poll_path`: the subscription feed fetched, if any)."""
         COUNTS.record(route, status, time.perf_counter() - started)
         if poll_path is not None and (status == 200 or status == 304):
-            address = ratelimit.client_address(environ, self.trusted_hops)
-            agent = str(environ.get("HTTP_USER_AGENT", ""))[:512]
-            self.polls.record(polls.Poll(poll_path, status, address, agent), utcnow())
+            self.polls.count(poll_path, status, ratelimit.client_address(environ, self.trusted_hops),
+                             str(environ.get("HTTP_USER_AGENT", ""))[:512], polls.today())
         FLUSHER.ensure_running()
 
 

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, request
@@ -119,6 +119,18 @@ def _day(now: datetime) -> str:
     return _utc(now).date().isoformat()
 
 
+_today: tuple[int, str] = (-1, "")
+
+
+def today() -> str:
+    """Today's UTC date as the store keys polls (worked out once a day, not per poll)."""
+    global _today
+    epoch_day = int(time.time() // 86400)
+    if epoch_day != _today[0]:
+        _today = (epoch_day, datetime.fromtimestamp(epoch_day * 86400, UTC).date().isoformat())
+    return _today[1]
+
+
 @dataclass
 class _Buffer:
     polls: dict[tuple[str, str], list[int]] = field(default_factory=dict)
@@ -148,20 +160,26 @@ class PollCounter:
         FLUSHER.jobs.add(self)
 
     def record(self, poll: Poll, now: datetime) -> None:
-        day = _day(now)
+        self.count(poll.path, poll.status, poll.address, poll.user_agent, _day(now))
+
+    def count(self, path: str, status: int, address: str, user_agent: str, day: str) -> None:
+        """Add one poll of `path` on `day` (a few dictionary updates; written by the
+        flusher's timer, never by a request)."""
+        stated = stated_subscribers(user_agent)
         with self._lock:
             buffer = self._buffer
             if buffer.size() < MAX_BUFFERED:
-                counts = buffer.polls.setdefault((day, poll.path), [0, 0])
+                counts = buffer.polls.get((day, path))
+                if counts is None:
+                    counts = buffer.polls[(day, path)] = [0, 0]
                 counts[0] += 1
-                counts[1] += poll.status == 304
-                stated = stated_subscribers(poll.user_agent)
+                counts[1] += status == 304
                 if stated is not None:
-                    key = (day, poll.path, stated[0])
+                    key = (day, path, stated[0])
                     buffer.readers[key] = max(buffer.readers.get(key, 0), stated[1])
                 else:
-                    buffer.clients.add((day, poll.path, poll.address, poll.user_agent))
-        FLUSHER.ensure_running()  # written by the flusher's timer, never by a request
+                    buffer.clients.add((day, path, address, user_agent))
+        FLUSHER.ensure_running()
 
     def flush_due(self) -> None:
         """On the flusher's timer: write when FLUSH_SECONDS have passed since the last write."""

@@ -21,7 +21,7 @@ as werkzeug would strip them too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -80,10 +80,10 @@ class Answer:
     reason: str
     headers: Headers
     body: Body
+    status_line: str = field(init=False)  # "304 Not Modified", as WSGI's start_response takes it
 
-    @property
-    def status_line(self) -> str:
-        return f"{self.status} {self.reason}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status_line", f"{self.status} {self.reason}")
 
 
 def _common(target: Target, gzip: bool) -> Headers:

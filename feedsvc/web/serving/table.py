@@ -173,11 +173,12 @@ class AnswerTable:
         gzip = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         decided = None
         if entry.see_other is not None:
-            accept = environ.get("HTTP_ACCEPT")
-            if accept and wants_page(entry.target, Asked(
-                    accept=accept, sec_fetch_dest=environ.get("HTTP_SEC_FETCH_DEST"),
-                    upgrade_insecure_requests=environ.get("HTTP_UPGRADE_INSECURE_REQUESTS")),
-                    self._prefers):
+            dest = environ.get("HTTP_SEC_FETCH_DEST")
+            upgrade = environ.get("HTTP_UPGRADE_INSECURE_REQUESTS")
+            # Readers send neither navigation header: no need to look further for them.
+            if (dest is not None or upgrade is not None) and wants_page(entry.target, Asked(
+                    accept=environ.get("HTTP_ACCEPT"), sec_fetch_dest=dest,
+                    upgrade_insecure_requests=upgrade), self._prefers):
                 decided = entry.see_other
         if decided is None:
             if_none_match = environ.get("HTTP_IF_NONE_MATCH")
