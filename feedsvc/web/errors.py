@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from collections.abc import Iterable
 
+from flask import Flask, Response, current_app, jsonify, request
+from flask.json.provider import JSONProvider
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
+
+from feedsvc.render.common import FeedOptions
 from feedsvc.render.html import render_error
 from feedsvc.web.http import uncacheable
 
@@ -15,20 +21,19 @@ def json_error(status: int, error: str, message: str, **extra: object) -> Respon
     return uncacheable(response)
 
 
-def _wants_html() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+def wants_html(accept: str | None, path: str) -> bool:
+    """Whether an error should be a page for people rather than JSON for programs."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    best = accepted.best_match(["application/json", "text/html"])
     if best is None:
-        return not request.path.startswith(("/api/", "/feeds/", "/feeds.opml"))
-    accepted = request.accept_mimetypes
+        return not path.startswith(("/api/", "/feeds/", "/feeds.opml"))
     return best == "text/html" and accepted[best] > accepted["application/json"]
 
 
-def _topics() -> list[str]:
-    from feedsvc.web.state import state
-
-    # refresh(), not .index: a 404 can be the process's first request, before anything loaded.
-    docs = state().cache.refresh().documents
-    return sorted(path[len("topics/"):-len(".html")] for path in docs if path.startswith("topics/"))
+def published_topics(documents: Iterable[str]) -> list[str]:
+    """The topics a 404 lists: every one with a published page."""
+    return sorted(path[len("topics/"):-len(".html")] for path in documents
+                  if path.startswith("topics/") and path.endswith(".html") and path.count("/") == 1)
 
 
 MAX_URL_LENGTH = 2048
@@ -47,20 +52,36 @@ MESSAGES = {
 }
 
 
+_COMPACT = {"separators": (",", ":")}  # as Flask's jsonify writes outside debug mode
+
+
+def error_response(code: int, name: str, description: str, topics: list[str], *, html: bool,
+                   options: FeedOptions, json: JSONProvider) -> Response:
+    """The error page (or JSON) for `code`; needs no request, so the WSGI table in front of
+    Flask can make its 404s once per generation with exactly these bytes."""
+    heading, message = MESSAGES.get(code, (name, description))
+    topics = topics if code == 404 else []
+    if topics:
+        message += " Every topic is listed below; each has RSS, Atom and JSON feeds."
+    if html:
+        return uncacheable(Response(render_error(options, code, heading, message, topics),
+                                    status=code, content_type="text/html; charset=utf-8"))
+    extra = {"topics": topics} if topics else {}
+    response = Response(json.dumps({"error": heading.lower(), "message": message, **extra},
+                                   **_COMPACT) + "\n", status=code, mimetype="application/json")
+    return uncacheable(response)
+
+
 def _handle(exc: HTTPException) -> Response:
     from feedsvc.web.state import state
 
-    heading, message = MESSAGES.get(exc.code or 500, (exc.name, exc.description or ""))
-    topics = _topics() if exc.code == 404 else []
-    if exc.code == 404 and topics:
-        message += " Every topic is listed below; each has RSS, Atom and JSON feeds."
-    if _wants_html():
-        response = uncacheable(Response(
-            render_error(state().options, exc.code or 500, heading, message, topics),
-            status=exc.code, content_type="text/html; charset=utf-8"))
-    else:
-        extra = {"topics": topics} if topics else {}
-        response = json_error(exc.code or 500, heading.lower(), message, **extra)
+    web = state()
+    code = exc.code or 500
+    # refresh(), not .index: a 404 can be the process's first request, before anything loaded.
+    topics = published_topics(web.cache.refresh().documents) if code == 404 else []
+    response = error_response(code, exc.name, exc.description or "", topics,
+                              html=wants_html(request.headers.get("Accept"), request.path),
+                              options=web.options, json=current_app.json)
     allow = exc.get_response().headers.get("Allow")
     if allow:
         response.headers["Allow"] = allow

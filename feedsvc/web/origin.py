@@ -56,5 +56,6 @@ def cache_redirects(cache_control: str) -> Callable[[Response], Response]:
     return hook
 
 
-def init_app(app: Flask, cache_control: str) -> None:
-    app.after_request(cache_redirects(cache_control))
+def init_app(app: Flask) -> None:
+    """Routing redirects get the documents' Cache-Control (FEEDSVC_BUILD_INTERVAL)."""
+    app.after_request(cache_redirects(f"public, max-age={app.config['FEEDSVC_SETTINGS'].build_interval}"))

@@ -11,8 +11,9 @@ from werkzeug.routing import BaseConverter
 from feedsvc.render.common import FeedOptions
 from feedsvc.settings import Settings
 from feedsvc.store import Store
+from feedsvc.store.hotpath import sqlite_file
 from feedsvc.web.documents import DocumentCache
-from feedsvc.web.storefile import StoreFileWatch, WatchedDocumentCache, sqlite_file
+from feedsvc.web.storefile import StoreFileWatch, WatchedDocumentCache
 
 
 class SlugConverter(BaseConverter):

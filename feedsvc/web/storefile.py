@@ -21,20 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from feedsvc.store import Store
 from feedsvc.web.documents import DocumentCache, GenerationIndex
 
 log = logging.getLogger(__name__)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The database file of a SQLite URL; None for other databases and in-memory ones."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 class StoreFileWatch:

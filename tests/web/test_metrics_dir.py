@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from feedsvc.web.metrics import forget_dead_workers
 from feedsvc.web.multiproc import ENV, prepare_metrics_dir
+from feedsvc.web.ops.metrics import forget_dead_workers
 
 
 def test_an_operators_directory_is_emptied_and_a_private_one_made(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc.web.negotiate import is_navigation, parse_accept, prefers_html, quality
+from feedsvc.web.serving.negotiate import is_navigation, parse_accept, prefers_html, quality
 
 RSS, ATOM, JSONFEED = "application/rss+xml", "application/atom+xml", "application/feed+json"
 

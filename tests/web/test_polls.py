@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 
 from feedsvc.store import Store, poll_clients, poll_counts, state
 from feedsvc.web import create_app
-from feedsvc.web.polls import Poll, PollCounter, poll_from_environ, stated_subscribers, subscriber_estimates
+from feedsvc.web.ops.polls import (
+    Poll,
+    PollCounter,
+    poll_from_environ,
+    stated_subscribers,
+    subscriber_estimates,
+)
 
 # Real User-Agents as aggregators send them (as publishers' tools list them).
 AGGREGATORS = [

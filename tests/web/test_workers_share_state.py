@@ -94,6 +94,13 @@ def test_one_scrape_counts_the_requests_of_both_workers(two_workers, tmp_path):
                 assert http.get("/feeds/all.atom").status_code == 200
                 total += 1
     with httpx.Client(base_url=base, trust_env=False) as http:
+        # Each worker publishes its counts on a timer (and the one scraped, at once):
+        # wait until a scrape shows them all, then every scrape must.
+        deadline = time.monotonic() + 60
+        while _sample(http.get("/metrics").text, "feedsvc_http_requests_total",
+                      route="documents.feed", status="200") < total:
+            assert time.monotonic() < deadline, "the workers never published their counts"
+            time.sleep(0.05)
         scrapes = [http.get("/metrics").text for _ in range(6)]  # whichever worker answers
     for text in scrapes:
         assert "pid=" not in text

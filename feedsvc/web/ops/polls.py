@@ -23,29 +23,28 @@ only Flask's hooks.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import hashlib
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, request
-from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.engine import Connection
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.models import utcnow
 from feedsvc.render.formats import format_names
-from feedsvc.store import Store, _utc, dialect_insert, poll_aggregators, poll_clients, poll_counts, state
-from feedsvc.web.ratelimit import client_address, hot_path_engine
+from feedsvc.store import Store, _utc
+from feedsvc.store.hotpath import hot_path_engine
+from feedsvc.store.polls import read_poll_days, write_polls
+from feedsvc.web.ops.counting import FLUSHER
+from feedsvc.web.ops.ratelimit import client_address
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 5.0
@@ -120,32 +119,16 @@ def _day(now: datetime) -> str:
     return _utc(now).date().isoformat()
 
 
-def _upsert(conn: Connection, table: Any) -> Any:
-    return dialect_insert(conn.dialect.name, table)
+_today: tuple[int, str] = (-1, "")
 
 
-def daily_salt(conn: Connection, day: str) -> str:
-    """The day's salt, shared by every web process (the first to ask makes it)."""
-    key = f"poll_salt:{day}"
-    conn.execute(_upsert(conn, state).values(key=key, value=secrets.token_hex(16))
-                 .on_conflict_do_nothing())
-    value = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
-    return str(value)
-
-
-def roll_up(conn: Connection, today: str) -> None:
-    """Close the days before `today`: keep their distinct-client counts, delete their
-    client hashes and salts (idempotent, cheap when there is nothing to do)."""
-    counted = select(poll_clients.c.day, poll_clients.c.path, func.count().label("n")) \
-        .where(poll_clients.c.day < today).group_by(poll_clients.c.day, poll_clients.c.path)
-    for day, path, n in conn.execute(counted).all():
-        conn.execute(update(poll_counts).where(poll_counts.c.day == day, poll_counts.c.path == path)
-                     .values(clients=n))
-    conn.execute(update(poll_counts).where(poll_counts.c.day < today, poll_counts.c.clients.is_(None))
-                 .values(clients=0))
-    conn.execute(delete(poll_clients).where(poll_clients.c.day < today))
-    conn.execute(delete(state).where(state.c.key.like("poll\\_salt:%", escape="\\"),
-                                     state.c.key < f"poll_salt:{today}"))
+def today() -> str:
+    """Today's UTC date as the store keys polls (worked out once a day, not per poll)."""
+    global _today
+    epoch_day = int(time.time() // 86400)
+    if epoch_day != _today[0]:
+        _today = (epoch_day, datetime.fromtimestamp(epoch_day * 86400, UTC).date().isoformat())
+    return _today[1]
 
 
 @dataclass
@@ -174,28 +157,38 @@ class PollCounter:
         # is written once a day, not at every flush (bounded; forgotten at midnight).
         self._written: set[tuple[str, str]] = set()
         self._written_day: str | None = None
-        atexit.register(self._flush_at_exit)
+        FLUSHER.jobs.add(self)
 
     def record(self, poll: Poll, now: datetime) -> None:
-        day = _day(now)
+        self.count(poll.path, poll.status, poll.address, poll.user_agent, _day(now))
+
+    def count(self, path: str, status: int, address: str, user_agent: str, day: str) -> None:
+        """Add one poll of `path` on `day` (a few dictionary updates; written by the
+        flusher's timer, never by a request)."""
+        stated = stated_subscribers(user_agent)
         with self._lock:
             buffer = self._buffer
             if buffer.size() < MAX_BUFFERED:
-                counts = buffer.polls.setdefault((day, poll.path), [0, 0])
+                counts = buffer.polls.get((day, path))
+                if counts is None:
+                    counts = buffer.polls[(day, path)] = [0, 0]
                 counts[0] += 1
-                counts[1] += poll.status == 304
-                stated = stated_subscribers(poll.user_agent)
+                counts[1] += status == 304
                 if stated is not None:
-                    key = (day, poll.path, stated[0])
+                    key = (day, path, stated[0])
                     buffer.readers[key] = max(buffer.readers.get(key, 0), stated[1])
                 else:
-                    buffer.clients.add((day, poll.path, poll.address, poll.user_agent))
-            due = time.monotonic() - self._last_flush >= self.flush_seconds
-        if due:
-            self.flush_quietly(now)
+                    buffer.clients.add((day, path, address, user_agent))
+        FLUSHER.ensure_running()
 
-    def _flush_at_exit(self) -> None:
-        with contextlib.suppress(StoreUnavailable):  # the store may be gone first: nothing to say
+    def flush_due(self) -> None:
+        """On the flusher's timer: write when FLUSH_SECONDS have passed since the last write."""
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush_quietly()
+
+    def flush_now(self) -> None:
+        """At exit: write what is left (the store may be gone first: nothing to say)."""
+        with contextlib.suppress(StoreUnavailable):
             self.flush()
 
     def flush_quietly(self, now: datetime | None = None) -> None:
@@ -220,7 +213,7 @@ class PollCounter:
                 with self._lock:  # put them back, under the bound
                     self._merge_back(buffer)
                 raise
-            from feedsvc.web.instruments import POLLS_FLUSHED
+            from feedsvc.web.ops.instruments import POLLS_FLUSHED
 
             written = sum(n for n, _ in buffer.polls.values())
             POLLS_FLUSHED.inc(written)
@@ -240,34 +233,17 @@ class PollCounter:
             self._buffer.readers[rkey] = max(self._buffer.readers.get(rkey, 0), subs)
 
     def _write(self, buffer: _Buffer, today: str) -> None:
-        with self.engine.begin() as conn:
-            if self._rolled_up != today:
-                roll_up(conn, today)
-            for (day, path), (n, nm) in sorted(buffer.polls.items()):
-                statement = _upsert(conn, poll_counts).values(day=day, path=path, polls=n,
-                                                              not_modified=nm, clients=None)
-                conn.execute(statement.on_conflict_do_update(
-                    index_elements=[poll_counts.c.day, poll_counts.c.path],
-                    set_={"polls": poll_counts.c.polls + n,
-                          "not_modified": poll_counts.c.not_modified + nm}))
-            salt = daily_salt(conn, today)
-            # Clients of a day already closed are dropped: their salt is gone.
-            if self._written_day != today:
-                self._written, self._written_day = set(), today
-            rows = sorted({(day, path, hashed) for day, path, address, agent in buffer.clients
+        # Clients of a day already closed are dropped: their salt is gone.
+        if self._written_day != today:
+            self._written, self._written_day = set(), today
+
+        def clients(salt: str) -> list[tuple[str, str, str]]:
+            return sorted({(day, path, hashed) for day, path, address, agent in buffer.clients
                            if day == today and (path, hashed := client_hash(salt, address, agent))
                            not in self._written})
-            for start in range(0, len(rows), 500):
-                conn.execute(_upsert(conn, poll_clients).on_conflict_do_nothing(),
-                             [{"day": d, "path": p, "client": c} for d, p, c in rows[start:start + 500]])
-            for (day, path, reader), subs in sorted(buffer.readers.items()):
-                statement = _upsert(conn, poll_aggregators).values(
-                    day=day, path=path, reader=reader, subscribers=subs)
-                conn.execute(statement.on_conflict_do_update(
-                    index_elements=[poll_aggregators.c.day, poll_aggregators.c.path,
-                                    poll_aggregators.c.reader],
-                    set_={"subscribers": case((poll_aggregators.c.subscribers < subs, subs),
-                                              else_=poll_aggregators.c.subscribers)}))
+
+        rows = write_polls(self.engine, today, roll=self._rolled_up != today, polls=buffer.polls,
+                           clients=clients, readers=buffer.readers)
         self._rolled_up = today
         if len(self._written) < MAX_BUFFERED * 4:
             self._written.update((path, client) for _, path, client in rows)
@@ -315,12 +291,7 @@ def subscriber_estimates(store: Store, now: datetime, *, max_age: float = ESTIMA
         return cached[2]
     yesterday = (_utc(now).date() - timedelta(days=1)).isoformat()
     days = (yesterday, today)
-    with store.engine.connect() as conn:
-        polls = conn.execute(select(poll_counts).where(poll_counts.c.day.in_(days))).all()
-        live_clients: dict[str, int] = {path: int(n) for path, n in conn.execute(
-            select(poll_clients.c.path, func.count()).where(poll_clients.c.day == today)
-            .group_by(poll_clients.c.path))}
-        readers = conn.execute(select(poll_aggregators).where(poll_aggregators.c.day.in_(days))).all()
+    polls, live_clients, readers = read_poll_days(store.engine, days, today)
     stated: dict[tuple[str, str], dict[str, int]] = {}
     for row in readers:
         stated.setdefault((row.day, row.path), {})[row.reader] = int(row.subscribers)
@@ -336,16 +307,24 @@ def subscriber_estimates(store: Store, now: datetime, *, max_age: float = ESTIMA
     return found
 
 
-def init_app(app: Flask, store: Store, trusted_hops: int) -> PollCounter:
-    """Count the polls Flask answers (a WSGI layer in front calls `record` itself)."""
-    counter = PollCounter(store)
+def count_poll(counter: PollCounter, environ: Mapping[str, Any], status: int,
+               trusted_hops: int) -> None:
+    """Count the request in `environ` if it fetched a subscription feed (any WSGI layer)."""
+    poll = poll_from_environ(environ, status, trusted_hops)
+    if poll is not None:
+        counter.record(poll, utcnow())
+
+
+def init_app(app: Flask) -> PollCounter:
+    """Count the polls Flask answers (the WSGI table in front calls `count_poll` itself)."""
+    web = app.extensions["feedsvc"]
+    counter = PollCounter(web.store)
     app.extensions["feedsvc_polls"] = counter
+    trusted_hops = int(web.settings.trust_proxy)
 
     @app.after_request
     def _count_poll(response: Response) -> Response:
-        poll = poll_from_environ(request.environ, response.status_code, trusted_hops)
-        if poll is not None:
-            counter.record(poll, utcnow())
+        count_poll(counter, request.environ, response.status_code, trusted_hops)
         return response
 
     return counter

@@ -8,21 +8,30 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
+from feedsvc.errors import StoreUnavailable
 from feedsvc.links.policy import archive_url
 from feedsvc.models import Topic, utcnow
 from feedsvc.render.html import render_page
 from feedsvc.render.opml import chosen_topics, render_opml, topics_from_api
 from feedsvc.render.timefmt import parse_time
 from feedsvc.store.linkstore import LinkStore
-from feedsvc.urls import API_TOPICS_PATH, SEARCH_INDEX_PATH, topic_opml_path, topic_page_html_path
+from feedsvc.urls import (
+    API_TOPICS_PATH,
+    OPML_PATH,
+    SEARCH_INDEX_PATH,
+    article_html_path,
+    topic_opml_path,
+    topic_page_html_path,
+)
 from feedsvc.web.http import uncacheable
 from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE, checking_state
-from feedsvc.web.published import serve
+from feedsvc.web.serving.published import serve
 from feedsvc.web.state import state
 
 bp = Blueprint("pages", __name__)
 _SLUGS = re.compile(r"[a-z0-9-]{1,200}")
 MAX_CHOSEN = 200
+_FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 
 
 @bp.get("/topics/<slug:slug>/page/<int(min=2, max=1000000):page>")
@@ -47,6 +56,39 @@ def _published_topics() -> tuple[list[tuple[Topic, int]], object] | None:
     if doc is None or body is None:
         return None
     return topics_from_api(json.loads(body)), doc
+
+
+@bp.get("/feeds.opml")
+def opml() -> Response:
+    """The published OPML of every topic, or (`?topics=`) one made for a chosen set."""
+    if request.args.get("topics"):  # a chosen set of topics (the index page's form)
+        return chosen_opml()
+    return serve(OPML_PATH)
+
+
+@bp.get("/articles/<string(maxlength=200):stem>")
+def article(stem: str) -> Response:
+    """Our own articles and those with dead links have a published page; every other
+    article gets a live page with its link status and check history."""
+    web = state()
+    web.cache.refresh()
+    if article_html_path(stem) in web.cache.index.documents:
+        return serve(article_html_path(stem))
+    if not _FILE_STEM.fullmatch(stem):  # never let control characters reach a query
+        abort(404)
+    return live_article_page(stem)
+
+
+@bp.before_app_request
+def _refuse_live_article_without_store() -> None:
+    """An article's live page needs the store; while the SQLite file is gone, asking it
+    would create an empty file, so refuse first (a published article page is still served)."""
+    if request.endpoint != "pages.article" or not request.view_args:
+        return
+    web = state()
+    problem = getattr(web.cache, "file_problem", None)
+    if problem is not None and web.cache.lookup(article_html_path(str(request.view_args["stem"]))) is None:
+        raise StoreUnavailable(problem)
 
 
 def chosen_opml() -> Response:

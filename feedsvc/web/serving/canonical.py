@@ -10,7 +10,7 @@ from flask import Response
 from feedsvc.content.topics import slugify
 from feedsvc.render.formats import format_names
 from feedsvc.urls import API_TOPICS_PATH, feed_path
-from feedsvc.web.state import state
+from feedsvc.web.state import WebState, state
 
 REDIRECT_CACHE = "public, max-age=86400"
 
@@ -32,21 +32,26 @@ def _aliases(topics_json: bytes) -> dict[str, str]:
     return mapping
 
 
-def _published(slug: str) -> bool:
+def _published(web: WebState, slug: str) -> bool:
     """Whether a topic has feeds (every topic has one in every registered format)."""
-    return state().cache.lookup(feed_path(slug, format_names()[0])) is not None
+    return web.cache.lookup(feed_path(slug, format_names()[0])) is not None
 
 
-def canonical_slug(slug: str) -> str | None:
-    """The slug a topic is published under, for its own slug or an alias's."""
-    web = state()
-    if _published(slug):
+def canonical_for(web: WebState, slug: str) -> str | None:
+    """The slug a topic is published under, for its own slug or an alias's (no request
+    needed: the WSGI table asks it too)."""
+    if _published(web, slug):
         return slug
     doc = web.cache.lookup(API_TOPICS_PATH)
     body = web.cache.body(doc, gzipped=False) if doc is not None else None
     if not body:
         return None
     found = _aliases(body).get(slug)
-    return found if found and _published(found) else None
+    return found if found and _published(web, found) else None
+
+
+def canonical_slug(slug: str) -> str | None:
+    """`canonical_for` the app serving this request."""
+    return canonical_for(state(), slug)
 
 

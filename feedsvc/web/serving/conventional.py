@@ -15,8 +15,8 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort
 
 from feedsvc.urls import FAVICON_PATH, ICON_PATH, LOGO_PATH, feed_path
-from feedsvc.web.canonical import canonical_slug, redirect_to
-from feedsvc.web.published import serve
+from feedsvc.web.serving.canonical import canonical_slug, redirect_to
+from feedsvc.web.serving.published import serve
 
 bp = Blueprint("conventional", __name__)
 

@@ -20,7 +20,9 @@ Two sources, one page:
   last run, WebSub pings, feed polls and subscriber estimates.
 
 `record_request()` is a plain function so that any WSGI layer in front of
-Flask can count what it answers.
+Flask can count what it answers; it costs a dictionary update
+(feedsvc.web.ops.counting publishes the counts on a timer, at exit and at
+each scrape).
 """
 
 from __future__ import annotations
@@ -36,40 +38,31 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from feedsvc import opsstate
 from feedsvc.errors import StoreUnavailable
 from feedsvc.models import BuildStatus, utcnow
+from feedsvc.store.hotpath import time_statements
 from feedsvc.store.linkstore import LinkStore
-from feedsvc.web.instruments import (
-    HTTP_LATENCY,
-    HTTP_REQUESTS,
+from feedsvc.web.multiproc import ENV as MULTIPROC_ENV
+from feedsvc.web.multiproc import running
+from feedsvc.web.ops.counting import COUNTS, FLUSHER
+from feedsvc.web.ops.instruments import (
     IN_FLIGHT,
     REGISTRY,
     STORE_LATENCY,
 )
-from feedsvc.web.multiproc import ENV as MULTIPROC_ENV
-from feedsvc.web.multiproc import running
 from feedsvc.web.state import WebState, state
 
 bp = Blueprint("metrics", __name__)
 BUILD_STATUSES = (*(str(s) for s in BuildStatus), opsstate.FAILED)
-_children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
 def record_request(route: str, status: int, seconds: float) -> None:
-    """Count one answered request; callable from any WSGI layer.
-
-    The labelled children are looked up once per (route, status): `labels()` takes
-    a lock and builds a key on every call, a cost the fast path pays per request."""
-    children = _children.get((route, status))
-    if children is None:
-        children = _children[(route, status)] = (HTTP_REQUESTS.labels(route, str(status)),
-                                                 HTTP_LATENCY.labels(route))
-    children[0].inc()
-    children[1].observe(seconds)
+    """Count one answered request; callable from any WSGI layer (a dictionary update:
+    feedsvc.web.ops.counting publishes it to prometheus-client on a timer)."""
+    COUNTS.record(route, status, seconds)
+    FLUSHER.ensure_running()
 
 
 def _start() -> None:
@@ -86,24 +79,6 @@ def _count(response: Response) -> Response:
     return response
 
 
-def instrument_engine(engine: Engine) -> None:
-    """Time every statement the web sends to the store (SQLAlchemy cursor events)."""
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any,
-                _many: bool) -> None:
-        context._feedsvc_started = time.perf_counter()
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
-               _many: bool) -> None:
-        started = getattr(context, "_feedsvc_started", None)
-        if started is not None:
-            kind = statement.lstrip().split(None, 1)[0].lower() if statement.strip() else "other"
-            STORE_LATENCY.labels(kind if kind in ("select", "insert", "update", "delete") else "other"
-                                 ).observe(time.perf_counter() - started)
-
-
 _DEAD_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
 
 
@@ -117,7 +92,9 @@ def forget_dead_workers(directory: Path) -> list[int]:
 
 
 def process_metrics_text() -> str:
-    """Every worker's metrics (multiprocess mode), or this process's."""
+    """Every worker's metrics (multiprocess mode), or this process's; this worker's
+    counts are published first, so a scrape is never behind its own worker."""
+    COUNTS.flush()
     directory = os.environ.get(MULTIPROC_ENV)
     if directory and os.path.isdir(directory):
         forget_dead_workers(Path(directory))
@@ -209,7 +186,7 @@ def cluster_metrics(web: WebState, out: _Exposition) -> None:
     if backlog is not None:
         out.metric("feedsvc_websub_queue", "gauge", "WebSub pings waiting in the store, by state.",
                    [({"state": k}, v) for k, v in sorted(backlog.items())])
-    from feedsvc.web.polls import subscriber_estimates
+    from feedsvc.web.ops.polls import subscriber_estimates
 
     estimates = subscriber_estimates(store, now)
     out.metric("feedsvc_feed_polls_today", "gauge", "Fetches of each subscription feed today (UTC), "
@@ -294,4 +271,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_start)
     app.after_request(_count)
-    instrument_engine(app.extensions["feedsvc"].store.engine)
+    time_statements(app.extensions["feedsvc"].store.engine,
+                    lambda kind, seconds: STORE_LATENCY.labels(kind).observe(seconds))

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.datastructures import MIMEAccept
 
 from feedsvc import opsstate
@@ -29,7 +29,6 @@ from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.render.status_page import render_status_page
 from feedsvc.store.linkstore import LinkStore
-from feedsvc.urls import article_html_path
 from feedsvc.web.errors import json_error
 from feedsvc.web.http import uncacheable
 from feedsvc.web.state import WebState, state
@@ -143,8 +142,8 @@ def status() -> Response:
         return _unavailable(file_problem, index.generation)
     try:
         now = utcnow()
-        from feedsvc.web.metrics import websub_backlog
-        from feedsvc.web.polls import subscriber_estimates
+        from feedsvc.web.ops.metrics import websub_backlog
+        from feedsvc.web.ops.polls import subscriber_estimates
 
         estimates = subscriber_estimates(web.store, now)
         document = status_document(
@@ -212,13 +211,5 @@ def store_unavailable(exc: StoreUnavailable) -> Response:
     return _unavailable(str(exc).split("\n")[0][:300], web.cache.index.generation)
 
 
-@bp.before_app_request
-def _refuse_live_article_without_store() -> None:
-    """An article's live page needs the store; while the SQLite file is gone, asking it
-    would create an empty file, so refuse first (a published article page is still served)."""
-    if request.endpoint != "documents.article" or not request.view_args:
-        return
-    web = state()
-    problem = getattr(web.cache, "file_problem", None)
-    if problem is not None and web.cache.lookup(article_html_path(str(request.view_args["stem"]))) is None:
-        raise StoreUnavailable(problem)
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, request
 
 from feedsvc.render.formats import format_names
 from feedsvc.urls import (
     API_TOPICS_PATH,
     ARTICLES_CHART_PATH,
     INDEX_PATH,
-    OPML_PATH,
     STYLESHEET_PATH,
     archive_path,
-    article_html_path,
     feed_path,
     topic_html_path,
 )
-from feedsvc.web.canonical import canonical_slug, redirect_to
 from feedsvc.web.errors import json_error
-from feedsvc.web.published import serve
+from feedsvc.web.serving.canonical import canonical_slug, redirect_to
+from feedsvc.web.serving.published import serve
 from feedsvc.web.state import state
 
 bp = Blueprint("documents", __name__)
-_FILE_STEM = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
+# Routes whose answer, when nothing is published at the URL and the slug is no topic's
+# alias, is 404: the WSGI table answers those itself (feedsvc.web.serving.table).
+MISSING_IS_404 = frozenset({"documents.feed", "documents.archive", "documents.topic"})
 FORMATS = f"any({', '.join(format_names())})"  # every registered feed format
 @bp.get(f"/feeds/<slug:slug>.<{FORMATS}:fmt>")
 def feed(slug: str, fmt: str) -> Response:
@@ -33,22 +31,12 @@ def feed(slug: str, fmt: str) -> Response:
         found = canonical_slug(slug)  # an alias of a topic: send readers to its feed
         if found is not None and found != slug:
             return redirect_to(feed_path(found, fmt))
-    return serve(path, feed_self=state().options.urls.absolute(path), hub=True)
+    return serve(path)
 
 
 @bp.get(f"/feeds/<slug:slug>/archive/<int(min=1, max=10000000):page>.<{FORMATS}:fmt>")
 def archive(slug: str, page: int, fmt: str) -> Response:
-    path = archive_path(slug, page, fmt)
-    return serve(path, feed_self=state().options.urls.absolute(path))
-
-
-@bp.get("/feeds.opml")
-def opml() -> Response:
-    if request.args.get("topics"):  # a chosen set of topics (the index page's form)
-        from feedsvc.web.pages import chosen_opml
-
-        return chosen_opml()
-    return serve(OPML_PATH)
+    return serve(archive_path(slug, page, fmt))
 
 
 @bp.get("/feed.xsl")
@@ -75,20 +63,6 @@ def topic(slug: str) -> Response:
     return serve(topic_html_path(slug))
 
 
-@bp.get("/articles/<string(maxlength=200):stem>")
-def article(stem: str) -> Response:
-    """Our own articles and those with dead links have a published page; every other
-    article gets a live page with its link status and check history."""
-    web = state()
-    if web.cache.lookup(article_html_path(stem)) is not None:
-        return serve(article_html_path(stem))
-    if not _FILE_STEM.fullmatch(stem):  # never let control characters reach a query
-        abort(404)
-    from feedsvc.web.pages import live_article_page
-
-    return live_article_page(stem)
-
-
 @bp.get("/api/topics")
 def api_topics() -> Response:
     return serve(API_TOPICS_PATH)
@@ -102,4 +76,4 @@ def api_articles(slug: str) -> Response:
         return json_error(400, "bad request", "`page` must be a whole number (0 = newest)")
     page = int(raw)
     path = archive_path(slug, page, "json") if page else feed_path(slug, "json")
-    return serve(path, feed_self=state().options.urls.absolute(path))
+    return serve(path, api=True)
