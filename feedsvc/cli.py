@@ -19,7 +19,7 @@ import click
 
 from feedsvc import __version__
 from feedsvc.errors import FeedsvcError
-from feedsvc.models import Severity
+from feedsvc.models import LINK_FILTERS, Severity
 from feedsvc.settings import (
     Settings,
     SettingsError,
@@ -825,7 +825,7 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True)
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"]),
+              type=click.Choice(LINK_FILTERS),
               help="Only these statuses (repeatable); `dead` selects dead links.")
 def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
     """Report every checked link with its status, its articles and its history.

@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -48,6 +49,7 @@ from feedsvc.links.guard import (
     Resolver,
     SystemResolver,
 )
+from feedsvc.links.soft404 import BODY_LIMIT, Page, fingerprint, page_verdict, redirect_verdict
 from feedsvc.links.targets import describe_location, parsed_url, redirect_target, url_problem
 from feedsvc.models import LinkStatus
 
@@ -113,6 +115,12 @@ class CheckerConfig:
     deadline: float = 30.0
     max_redirects: int = 10
     run_budget: float = 300.0
+    # Ask each host once per run for a URL that cannot exist, to recognise its "not found"
+    # page answered with 200 (feedsvc.links.soft404). Off by default for a bare checker
+    # (one request per URL, as a plain link checker makes); runs turn it on from the
+    # settings (FEEDSVC_LINKCHECK_SOFT404_PROBE). A redirect to a generic page is
+    # recognised either way: it costs no request.
+    soft_404_probe: bool = False
 
 
 def user_agent(base_url: str) -> str:
@@ -201,6 +209,9 @@ class LinkChecker:
                          (b"Accept", b"text/html,*/*;q=0.8")]
         self._timeout = httpx.Timeout(config.timeout).as_dict()
         self._run_end: float | None = None
+        self._probes: dict[str, asyncio.Future[Page | None]] = {}
+        # A path no site has: the same for every host of a run, new for every run.
+        self._probe_path = f"feedsvc-probe-{secrets.token_hex(6)}/{secrets.token_hex(8)}.html"
 
     def _pool(self, origin: tuple[str, str, int | None]) -> httpcore.AsyncConnectionPool:
         """One small connection pool per origin.
@@ -222,6 +233,8 @@ class LinkChecker:
         return pool
 
     async def aclose(self) -> None:
+        for probe in self._probes.values():
+            probe.cancel()
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             with contextlib.suppress(Exception):
@@ -290,12 +303,13 @@ class LinkChecker:
         try:
             try:
                 try:
-                    return await self._follow(url, result, network)
+                    found = await self._follow(url, result, network)
                 except _Retry as retry:
                     if retry.wait > MAX_RETRY_AFTER or not self._fits_in_run(retry.wait + 1):
                         raise
                     await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
-                    return await self._follow(url, result, network)
+                    found = await self._follow(url, result, network)
+                return await self._judge(found, network)
             except _Retry as retry:
                 self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
@@ -318,6 +332,90 @@ class LinkChecker:
             except Exception:  # noqa: BLE001 - even describing it failed
                 return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
+
+    async def _judge(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
+        """A page that answered 2xx, looked at again for the two shapes of a soft 404
+        (feedsvc.links.soft404). Anything that goes wrong while looking leaves the
+        answer as it was: a soft 404 is only ever called on evidence."""
+        if found.status not in (LinkStatus.OK, LinkStatus.REDIRECTED):
+            return found
+        probe = await self._probe(found.url) if self.config.soft_404_probe else None
+        reason = None
+        if found.redirects:
+            reason = redirect_verdict(found.url, found.final_url, probe.final_url if probe else None)
+        if reason is None and probe is not None and probe.found:
+            page = await self._quietly(self._page(found.final_url, network))
+            reason = page_verdict(page, probe) if page is not None else None
+        if reason is None:
+            return found
+        return replace(found, status=LinkStatus.SOFT_404, error=reason)
+
+    async def _probe(self, url: str) -> Page | None:
+        """The host's answer for a URL that cannot exist: asked once per origin per run
+        (every URL of the origin awaits the same task), never counted against any URL."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        task = self._probes.get(origin)
+        if task is None:
+            task = self._probes[origin] = asyncio.ensure_future(
+                self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
+        return await asyncio.shield(task)
+
+    async def _ask_probe(self, probe_url: str) -> Page | None:
+        network = _NetworkTime(self.config.deadline)
+
+        def made(status: LinkStatus, code: int | None, final: str, permanent: bool = False,
+                 error: str | None = None, redirects: int = 0,
+                 retry_at: datetime | None = None) -> CheckResult:
+            return CheckResult(probe_url, status, code, final, permanent, error, self.now(), 0,
+                               redirects, retry_at)
+
+        answer = await self._follow(probe_url, made, network)
+        if answer.code is None:
+            return None  # no answer at all: nothing to compare with
+        if 200 <= answer.code < 300:
+            return await self._page(answer.final_url, network)
+        return Page(answer.final_url, answer.code)
+
+    @staticmethod
+    async def _quietly(work: Awaitable[Page | None]) -> Page | None:
+        """A page, or None when fetching it failed in any way (cancellation aside)."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - looking for a soft 404 must never fail a check
+            return None
+
+    async def _page(self, url: str, network: _NetworkTime) -> Page:
+        """A streamed GET that reads at most the first BODY_LIMIT bytes, to fingerprint."""
+        host = (urlsplit(url).hostname or "").lower()
+        gate = self._gate(host)
+        async with self._queued(gate.slots, host):
+            self._refuse_if_closed(gate)
+            async with self._turn(gate), network.running():
+                response = await self._open(url, "GET")
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_stream():
+                        body += chunk
+                        if len(body) >= BODY_LIMIT:
+                            break
+                finally:
+                    await response.aclose()
+                declared = _header(response.headers, b"content-length")
+                length = int(declared) if declared and declared.isdigit() else None
+                return fingerprint(url, response.status, bytes(body), length)
+
+    async def _open(self, url: str, method: str) -> httpcore.Response:
+        # httpx's URL parsing (IDNA hosts, percent-encoding), as httpx would send it.
+        parsed = parsed_url(url)
+        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
+                              port=parsed.port, target=parsed.raw_path)
+        request = httpcore.Request(method, target, headers=[(b"Host", parsed.netloc), *self._headers],
+                                   extensions={"timeout": self._timeout})
+        origin = (parsed.scheme, parsed.host, parsed.port)
+        return await self._pool(origin).handle_async_request(request)
 
     async def _follow(self, url: str, result: _MakeResult, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
@@ -385,15 +483,7 @@ class LinkChecker:
         async with self._turn(gate):
             self._refuse_if_closed(gate)
             async with network.running():
-                # httpx's URL parsing (IDNA hosts, percent-encoding), as httpx would send it.
-                parsed = parsed_url(url)
-                target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
-                                      port=parsed.port, target=parsed.raw_path)
-                request = httpcore.Request(method, target, headers=[(b"Host", parsed.netloc),
-                                                                     *self._headers],
-                                           extensions={"timeout": self._timeout})
-                origin = (parsed.scheme, parsed.host, parsed.port)
-                response = await self._pool(origin).handle_async_request(request)
+                response = await self._open(url, method)
                 try:
                     if method == "HEAD":
                         # No body by definition; reading its end lets the connection be
