@@ -50,6 +50,7 @@ from feedsvc.links.guard import (
     SystemResolver,
 )
 from feedsvc.links.soft404 import BODY_LIMIT, Page, fingerprint, page_verdict, redirect_verdict
+from feedsvc.links.streams import StampedBackend
 from feedsvc.links.targets import describe_location, parsed_url, redirect_target, url_problem
 from feedsvc.models import LinkStatus
 
@@ -139,6 +140,11 @@ class _HostGate:
         self.strikes = 0
         self.closed_until: datetime | None = None
 
+    def sent(self) -> None:
+        """A request to this host just left: the next may start a gap from now at the
+        earliest (its turn set that from when the turn came; this is when it went)."""
+        self.next_start = max(self.next_start, time.monotonic() + self.gap)
+
     def strike(self, retry_at: datetime) -> None:
         """The host told one more URL to wait past this run; enough of those close it."""
         self.strikes += 1
@@ -213,7 +219,7 @@ class LinkChecker:
         # A path no site has: the same for every host of a run, new for every run.
         self._probe_path = f"feedsvc-probe-{secrets.token_hex(6)}/{secrets.token_hex(8)}.html"
 
-    def _pool(self, origin: tuple[str, str, int | None]) -> httpcore.AsyncConnectionPool:
+    def _pool(self, origin: tuple[str, str, int | None], gate: _HostGate) -> httpcore.AsyncConnectionPool:
         """One small connection pool per origin.
 
         httpcore's pool scans all its connections for every request, so one
@@ -229,7 +235,7 @@ class LinkChecker:
             pool = self._pools[origin] = httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl, max_connections=self.config.per_host,
                 max_keepalive_connections=self.config.per_host, keepalive_expiry=5.0,
-                network_backend=self.backend)
+                network_backend=StampedBackend(self.backend, gate.sent))
         return pool
 
     async def aclose(self) -> None:
@@ -288,6 +294,56 @@ class LinkChecker:
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def check_host(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
+        """Check URLs of one host, at most the per-host limit at a time; yield results as
+        they finish. A queue and `per_host` runners, not a task per URL waiting on the
+        host's semaphore: the way a shared run (feedsvc.links.shared) checks a claimed host."""
+        queue = list(dict.fromkeys(urls))
+        queue.reverse()  # pop() from the end: first URL first
+        done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
+
+        async def runner() -> None:
+            try:
+                while queue:
+                    await done.put(await self.check(queue.pop()))
+            finally:
+                await done.put(None)
+
+        runners = [asyncio.create_task(runner()) for _ in range(min(self.config.per_host, len(queue)))]
+        try:
+            finished = 0
+            while finished < len(runners):
+                result = await done.get()
+                if result is None:
+                    finished += 1
+                else:
+                    yield result
+            for task in runners:
+                task.result()  # a runner can only fail by cancellation: surface it
+        finally:
+            for task in runners:
+                task.cancel()
+
+    def hold_off(self, host: str, not_before: datetime | None) -> None:
+        """Ask `host` nothing before `not_before` (the previous holder's gap or Retry-After)."""
+        if not_before is None:
+            return
+        wait = (not_before - self.now()).total_seconds()
+        if wait > 0:
+            gate = self._gate(host)
+            gate.next_start = max(gate.next_start, time.monotonic() + wait)
+
+    def next_allowed(self, host: str) -> datetime | None:
+        """When the next checker may ask `host` something: after the gap that follows this
+        checker's last request, or the time the host asked us to come back; None: at once."""
+        gate = self._gates.get(host)
+        if gate is None:
+            return None
+        if gate.closed_until is not None:
+            return gate.closed_until
+        wait = gate.next_start - time.monotonic()
+        return self.now() + timedelta(seconds=wait) if wait > 0 else None
 
     async def check(self, url: str) -> CheckResult:
         """Check one URL. Never raises (short of cancellation): every failure is a result."""
@@ -394,7 +450,7 @@ class LinkChecker:
         async with self._queued(gate.slots, host):
             self._refuse_if_closed(gate)
             async with self._turn(gate), network.running():
-                response = await self._open(url, "GET")
+                response = await self._open(url, "GET", gate)
                 try:
                     body = bytearray()
                     async for chunk in response.aiter_stream():
@@ -407,7 +463,7 @@ class LinkChecker:
                 length = int(declared) if declared and declared.isdigit() else None
                 return fingerprint(url, response.status, bytes(body), length)
 
-    async def _open(self, url: str, method: str) -> httpcore.Response:
+    async def _open(self, url: str, method: str, gate: _HostGate) -> httpcore.Response:
         # httpx's URL parsing (IDNA hosts, percent-encoding), as httpx would send it.
         parsed = parsed_url(url)
         target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
@@ -415,7 +471,7 @@ class LinkChecker:
         request = httpcore.Request(method, target, headers=[(b"Host", parsed.netloc), *self._headers],
                                    extensions={"timeout": self._timeout})
         origin = (parsed.scheme, parsed.host, parsed.port)
-        return await self._pool(origin).handle_async_request(request)
+        return await self._pool(origin, gate).handle_async_request(request)
 
     async def _follow(self, url: str, result: _MakeResult, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
@@ -483,7 +539,7 @@ class LinkChecker:
         async with self._turn(gate):
             self._refuse_if_closed(gate)
             async with network.running():
-                response = await self._open(url, method)
+                response = await self._open(url, method, gate)
                 try:
                     if method == "HEAD":
                         # No body by definition; reading its end lets the connection be

@@ -17,6 +17,7 @@ from sqlalchemy import Row, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
+from feedsvc.links.hosts import host_of
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
 from feedsvc.store import (
@@ -34,6 +35,7 @@ from feedsvc.store import (
     ops_counters,
     state,
 )
+from feedsvc.store.linkclaims import HostFence, holding
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -148,7 +150,7 @@ class LinkStore:
                 "url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
                 "permanent_redirect": False, "error": None, "checked_at": None,
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
-                "checks": 0, "dead": False, "active": True,
+                "checks": 0, "dead": False, "active": True, "host": host_of(url),
                 "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
             for batch in in_batches(rows):
                 conn.execute(insert(links), batch)
@@ -207,12 +209,13 @@ class LinkStore:
             return found
 
     def record(self, results: Iterable[CheckResult], rules: LinkRules, *,
-               fence: Fence | None = None) -> list[LinkState]:
+               fence: Fence | None = None, claim: HostFence | None = None) -> list[LinkState]:
         """Fold check results into each URL's state and history (with a `fence`, only while
-        its lease is held: LeaseLost rolls the whole batch back)."""
+        its lease is held; with a `claim`, only while this checker holds the host: LeaseLost,
+        or ClaimLost, rolls the whole batch back)."""
         results = list(results)
         updated: list[LinkState] = []
-        with fenced(self.engine, fence) as conn:
+        with fenced(self.engine, fence) as conn, holding(conn, claim):
             current = {}
             urls = [r.url for r in results]
             for chunk in in_batches(urls):
@@ -224,7 +227,8 @@ class LinkStore:
                 updated.append(state)
                 if conn.execute(update(links).where(links.c.url == result.url)
                                 .values(**_row(state))).rowcount == 0:
-                    conn.execute(insert(links).values(url=result.url, active=True, **_row(state)))
+                    conn.execute(insert(links).values(url=result.url, active=True,
+                                                      host=host_of(result.url), **_row(state)))
                 conn.execute(insert(link_checks).values(
                     url=result.url, checked_at=result.checked_at, status=result.status,
                     code=result.code, error=result.error, final_url=result.final_url,
