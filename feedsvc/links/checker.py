@@ -49,9 +49,10 @@ from feedsvc.links.guard import (
     Resolver,
     SystemResolver,
 )
+from feedsvc.links.hosts import host_of
 from feedsvc.links.soft404 import BODY_LIMIT, Page, fingerprint, page_verdict, redirect_verdict
-from feedsvc.links.streams import StampedBackend
 from feedsvc.links.targets import describe_location, parsed_url, redirect_target, url_problem
+from feedsvc.links.wire import Origin, Wire
 from feedsvc.models import LinkStatus
 
 log = logging.getLogger("feedsvc.links")
@@ -208,43 +209,23 @@ class LinkChecker:
         self.now = now
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
-        self._pools: dict[tuple[str, str, int | None], httpcore.AsyncConnectionPool] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._ssl = httpx.create_ssl_context()  # loading CA roots costs ~20 ms: once
-        self._headers = [(b"User-Agent", config.user_agent.encode("ascii", "replace")),
-                         (b"Accept", b"text/html,*/*;q=0.8")]
-        self._timeout = httpx.Timeout(config.timeout).as_dict()
+        # The request's fixed part: what follows the request line and the Host header.
+        self._headers = (b"User-Agent: " + config.user_agent.encode("ascii", "replace")
+                         + b"\r\nAccept: text/html,*/*;q=0.8\r\n\r\n")
+        # Requests are written and answers read by feedsvc.links.wire (not httpcore's pool):
+        # a status and two headers need none of a general client's machinery.
+        self._wire = Wire(self.backend, self._ssl, config.timeout)
         self._run_end: float | None = None
         self._probes: dict[str, asyncio.Future[Page | None]] = {}
         # A path no site has: the same for every host of a run, new for every run.
         self._probe_path = f"feedsvc-probe-{secrets.token_hex(6)}/{secrets.token_hex(8)}.html"
 
-    def _pool(self, origin: tuple[str, str, int | None], gate: _HostGate) -> httpcore.AsyncConnectionPool:
-        """One small connection pool per origin.
-
-        httpcore's pool scans all its connections for every request, so one
-        pool of hundreds of connections makes a large run quadratic; a pool
-        per origin holds at most the per-host limit. Requests go to httpcore
-        directly, not through httpx: httpx's client parses every `Location`
-        itself (raising on a malformed one before we see the response), and
-        its Request/Response objects and header normalisation were a large
-        share of the checker's CPU for a status code and two headers.
-        """
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools[origin] = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl, max_connections=self.config.per_host,
-                max_keepalive_connections=self.config.per_host, keepalive_expiry=5.0,
-                network_backend=StampedBackend(self.backend, gate.sent))
-        return pool
-
     async def aclose(self) -> None:
         for probe in self._probes.values():
             probe.cancel()
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            with contextlib.suppress(Exception):
-                await pool.aclose()
+        await self._wire.aclose()
 
     async def __aenter__(self) -> LinkChecker:
         return self
@@ -270,11 +251,14 @@ class LinkChecker:
     @contextlib.asynccontextmanager
     async def _queued(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
         """Hold a slot, waiting for it at most until the run's budget is spent."""
-        try:
-            async with asyncio.timeout_at(self._run_deadline()):
-                await slots.acquire()
-        except TimeoutError:
-            raise _Deferred(self._queue_reason(host)) from None
+        if slots.locked():  # a free slot is taken at once: no timer to arm and cancel
+            try:
+                async with asyncio.timeout_at(self._run_deadline()):
+                    await slots.acquire()
+            except TimeoutError:
+                raise _Deferred(self._queue_reason(host)) from None
+        else:
+            await slots.acquire()
         try:
             yield
         finally:
@@ -285,32 +269,40 @@ class LinkChecker:
                 f"{self.config.run_budget:g} s; checking it next run")
 
     async def check_many(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
-        """Check every URL (concurrently, politely); yield results as they finish."""
+        """Check every URL (concurrently, politely); yield results as they finish.
+
+        A queue per host with at most the per-host limit of runners, not a task per URL
+        waiting on the host's semaphore: 100,000 URLs make a few thousand tasks, not
+        100,000 (the tasks, their timers and wake-ups were a large share of the CPU)."""
         self._run_deadline()
-        tasks = [asyncio.create_task(self.check(url)) for url in dict.fromkeys(urls)]
-        try:
-            for finished in asyncio.as_completed(tasks):
-                yield await finished
-        finally:
-            for task in tasks:
-                task.cancel()
+        by_host: dict[str, list[str]] = {}
+        for url in dict.fromkeys(urls):
+            by_host.setdefault(host_of(url), []).append(url)
+        async for result in self._run_queues(list(by_host.values())):
+            yield result
 
     async def check_host(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
         """Check URLs of one host, at most the per-host limit at a time; yield results as
-        they finish. A queue and `per_host` runners, not a task per URL waiting on the
-        host's semaphore: the way a shared run (feedsvc.links.shared) checks a claimed host."""
-        queue = list(dict.fromkeys(urls))
-        queue.reverse()  # pop() from the end: first URL first
+        they finish: how a shared run (feedsvc.links.shared) checks a claimed host."""
+        self._run_deadline()
+        async for result in self._run_queues([list(dict.fromkeys(urls))]):
+            yield result
+
+    async def _run_queues(self, queues: list[list[str]]) -> AsyncIterator[CheckResult]:
         done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
 
-        async def runner() -> None:
+        async def runner(queue: list[str]) -> None:
             try:
                 while queue:
                     await done.put(await self.check(queue.pop()))
             finally:
-                await done.put(None)
+                done.put_nowait(None)
 
-        runners = [asyncio.create_task(runner()) for _ in range(min(self.config.per_host, len(queue)))]
+        runners = []
+        for queue in queues:
+            queue.reverse()  # pop() from the end: first URL first
+            runners += [asyncio.create_task(runner(queue))
+                        for _ in range(min(self.config.per_host, len(queue)))]
         try:
             finished = 0
             while finished < len(runners):
@@ -450,28 +442,21 @@ class LinkChecker:
         async with self._queued(gate.slots, host):
             self._refuse_if_closed(gate)
             async with self._turn(gate), network.running():
-                response = await self._open(url, "GET", gate)
-                try:
-                    body = bytearray()
-                    async for chunk in response.aiter_stream():
-                        body += chunk
-                        if len(body) >= BODY_LIMIT:
-                            break
-                finally:
-                    await response.aclose()
-                declared = _header(response.headers, b"content-length")
+                origin, request = self._request_bytes(url, b"GET")
+                answer = await self._wire.request(origin, request, gate.sent)
+                body = await self._wire.body(answer, BODY_LIMIT)
+                declared = answer.header(b"content-length")
                 length = int(declared) if declared and declared.isdigit() else None
-                return fingerprint(url, response.status, bytes(body), length)
+                return fingerprint(url, answer.status, body, length)
 
-    async def _open(self, url: str, method: str, gate: _HostGate) -> httpcore.Response:
-        # httpx's URL parsing (IDNA hosts, percent-encoding), as httpx would send it.
+    def _request_bytes(self, url: str, method: bytes) -> tuple[Origin, bytes]:
+        """Where to connect and what to write, from httpx's parse of the URL (IDNA hosts,
+        percent-encoding: the request line and Host header httpx would send)."""
         parsed = parsed_url(url)
-        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
-                              port=parsed.port, target=parsed.raw_path)
-        request = httpcore.Request(method, target, headers=[(b"Host", parsed.netloc), *self._headers],
-                                   extensions={"timeout": self._timeout})
-        origin = (parsed.scheme, parsed.host, parsed.port)
-        return await self._pool(origin, gate).handle_async_request(request)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        origin = (parsed.scheme, parsed.host, port)
+        return origin, (method + b" " + parsed.raw_path + b" HTTP/1.1\r\nHost: " + parsed.netloc
+                        + b"\r\n" + self._headers)
 
     async def _follow(self, url: str, result: _MakeResult, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
@@ -539,16 +524,13 @@ class LinkChecker:
         async with self._turn(gate):
             self._refuse_if_closed(gate)
             async with network.running():
-                response = await self._open(url, method, gate)
-                try:
-                    if method == "HEAD":
-                        # No body by definition; reading its end lets the connection be
-                        # reused (closing unread would drop it: a new connection per URL).
-                        await response.aread()
-                    return (response.status, _header(response.headers, b"location"),
-                            _header(response.headers, b"retry-after"))
-                finally:
-                    await response.aclose()
+                origin, request = self._request_bytes(url, method.encode())
+                answer = await self._wire.request(origin, request, gate.sent)
+                if method == "HEAD":
+                    self._wire.keep(origin, answer)  # no body by definition: reusable
+                else:  # a streamed GET reads no body: closing is what saves the download
+                    await self._wire.close(answer.stream)
+                return answer.status, answer.header(b"location"), answer.header(b"retry-after")
 
     @contextlib.asynccontextmanager
     async def _turn(self, gate: _HostGate) -> AsyncIterator[None]:
@@ -558,15 +540,19 @@ class LinkChecker:
         starts, so two requests to one host never start less than a gap apart,
         however long the global queue made them wait.
         """
-        try:
-            async with asyncio.timeout_at(self._run_deadline()):
-                async with gate.lock:
-                    while (delay := gate.next_start - time.monotonic()) > 0:
-                        await asyncio.sleep(delay)
-                    await self._global.acquire()
-                    gate.next_start = time.monotonic() + gate.gap
-        except TimeoutError:
-            raise _Deferred(self._queue_reason(gate.host)) from None
+        if gate.lock.locked() or self._global.locked() or gate.next_start > time.monotonic():
+            try:
+                async with asyncio.timeout_at(self._run_deadline()):
+                    async with gate.lock:
+                        while (delay := gate.next_start - time.monotonic()) > 0:
+                            await asyncio.sleep(delay)
+                        await self._global.acquire()
+                        gate.next_start = time.monotonic() + gate.gap
+            except TimeoutError:
+                raise _Deferred(self._queue_reason(gate.host)) from None
+        else:  # nothing to wait for: the turn is ours at once (and no timer is armed)
+            await self._global.acquire()
+            gate.next_start = time.monotonic() + gate.gap
         try:
             yield
         finally:
@@ -577,19 +563,6 @@ class LinkChecker:
             raise _Deferred(f"not checked: {gate.host} asked {gate.strikes} URLs to wait past "
                             f"this run; checking it after {gate.closed_until:%Y-%m-%d %H:%M:%S} UTC",
                             gate.closed_until)
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    """A response header as httpx's `Headers.get` reads it: repeated fields joined by ", ",
-    bytes decoded as UTF-8 when they are, else Latin-1."""
-    values = [value for key, value in headers if key.lower() == name]
-    if not values:
-        return None
-    raw = b", ".join(values)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def _retry_after_seconds(value: str, now: datetime) -> float | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import httpcore
@@ -54,8 +54,10 @@ class AsyncioStream(AsyncNetworkStream):
         if not buffer:
             return
         try:
+            self._writer.write(buffer)
+            if not self._writer.transport.get_write_buffer_size():
+                return  # all of it went to the socket: nothing to wait for, no timer
             async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
                 await self._writer.drain()
         except TimeoutError:
             raise httpcore.WriteTimeout("timed out") from None
@@ -127,58 +129,3 @@ class AsyncioBackend(AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
-
-class _Stamped(AsyncNetworkStream):
-    """A stream that calls `sent()` whenever bytes go out (a request being written)."""
-
-    def __init__(self, inner: AsyncNetworkStream, sent: Callable[[], None]) -> None:
-        self._inner = inner
-        self._sent = sent
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if buffer:
-            self._sent()
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                        timeout: float | None = None) -> AsyncNetworkStream:
-        return _Stamped(await self._inner.start_tls(ssl_context, server_hostname, timeout), self._sent)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class StampedBackend(AsyncNetworkBackend):
-    """Connections through `inner` (the guard) whose writes call `sent()`.
-
-    The per-host gap is counted from when a request really left, not from when its
-    turn came: on a busy machine the two can be a tenth of a second apart (the event
-    loop was late), and counting from the turn let two requests reach a host closer
-    together than the gap."""
-
-    def __init__(self, inner: AsyncNetworkBackend, sent: Callable[[], None]) -> None:
-        self._inner = inner
-        self._sent = sent
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[SOCKET_OPTION] | None = None,
-                          ) -> AsyncNetworkStream:
-        stream = await self._inner.connect_tcp(host, port, timeout=timeout,
-                                               local_address=local_address,
-                                               socket_options=socket_options)
-        return _Stamped(stream, self._sent)
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[SOCKET_OPTION] | None = None,
-                                  ) -> AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(path, timeout, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
