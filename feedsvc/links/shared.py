@@ -38,7 +38,7 @@ from feedsvc.store.linkstore import LinkStore
 log = logging.getLogger("feedsvc.links")
 
 POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
-MAX_PER_HOST_BATCH = 200
+MAX_PER_HOST_BATCH = 32  # small batches: hosts change hands often, so checkers finish together
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,10 @@ class _SharedRun:
 
     async def _loop(self, checker: LinkChecker, workers: set[asyncio.Task[None]],
                     deadline: float) -> None:
-        """Keep up to `concurrency` hosts in hand until nothing is left to take on."""
-        hosts_at_once = self.settings.linkcheck_concurrency
+        """Keep enough hosts in hand for the concurrency until nothing is left to take on."""
+        # As many hosts as this checker's concurrency can keep busy, no more: the rest are
+        # left for the other checkers (taking every host at once starves them).
+        hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
             may_claim = wanted and time.monotonic() < deadline

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
@@ -215,33 +215,54 @@ class LinkStore:
         or ClaimLost, rolls the whole batch back)."""
         results = list(results)
         updated: list[LinkState] = []
+        if not results:
+            return updated
         with fenced(self.engine, fence) as conn, holding(conn, claim):
-            current = {}
+            current: dict[str, LinkState] = {}
+            active: dict[str, bool] = {}
             urls = [r.url for r in results]
             for chunk in in_batches(urls):
                 for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
                     current[row.url] = _state(row)
+                    active[row.url] = row.active
+            changes: list[dict[str, object]] = []
+            fresh: list[dict[str, object]] = []
+            shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
             for result in results:
-                state = apply_result(current.get(result.url), result, rules)
+                old = current.get(result.url)
+                state = apply_result(old, result, rules)
                 current[result.url] = state
                 updated.append(state)
-                if conn.execute(update(links).where(links.c.url == result.url)
-                                .values(**_row(state))).rowcount == 0:
-                    conn.execute(insert(links).values(url=result.url, active=True,
-                                                      host=host_of(result.url), **_row(state)))
-                conn.execute(insert(link_checks).values(
-                    url=result.url, checked_at=result.checked_at, status=result.status,
-                    code=result.code, error=result.error, final_url=result.final_url,
-                    elapsed_ms=result.elapsed_ms))
-            for url in set(urls):
-                keep = (select(link_checks.c.id).where(link_checks.c.url == url)
-                        .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
-                        .limit(HISTORY_PER_URL))
-                conn.execute(delete(link_checks).where(link_checks.c.url == url,
-                                                       link_checks.c.id.not_in(keep.scalar_subquery())))
-            if results:
-                links_changed(conn)
+                values = _row(state)
+                new_rank = rank_of(state.status, state.dead)
+                if result.url in active:
+                    changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
+                    if active[result.url] and old is not None:
+                        shifts[rank_of(old.status, old.dead)] -= 1
+                        shifts[new_rank] += 1
+                else:
+                    fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
+                                  **values})
+                    active[result.url] = True
+                    shifts[new_rank] += 1
+            self._write_states(conn, changes, fresh, results)
+            _trim_history(conn, sorted(set(urls)))
+            links_changed(conn, shifts)
         return updated
+
+    @staticmethod
+    def _write_states(conn: Connection, changes: list[dict[str, object]],
+                      fresh: list[dict[str, object]], results: list[CheckResult]) -> None:
+        """The batch's rows and history lines, each kind in one executemany."""
+        for chunk in in_batches(fresh):  # first: a later result for one of them updates it
+            conn.execute(insert(links), list(chunk))
+        if changes:
+            columns = (*STATE_COLUMNS, "rank")
+            conn.execute(update(links).where(links.c.url == bindparam("b_url"))
+                         .values({name: bindparam(f"b_{name}") for name in columns}), changes)
+        conn.execute(insert(link_checks), [{
+            "url": r.url, "checked_at": r.checked_at, "status": r.status, "code": r.code,
+            "error": r.error, "final_url": r.final_url, "elapsed_ms": r.elapsed_ms} for r in results])
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         wanted = list(urls)
@@ -366,12 +387,42 @@ def _count_ranks(conn: Connection) -> dict[int, int]:
         select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
 
 
-def links_changed(conn: Connection) -> None:
+def links_changed(conn: Connection, shifts: Counter[int] | None = None) -> None:
     """In the transaction that changed link rows (this module's, or a benchmark's that
     writes `links` directly): bump the version the web's link pages
-    are cached under, and record the per-rank counts once for every reader."""
+    are cached under, and record the per-rank counts once for every reader.
+
+    With `shifts` (what the transaction moved between ranks, as `record` knows it), the
+    stored counts are adjusted instead of counted afresh: counting reads every active
+    row, which every batch of results from every checker cannot afford at 100k links.
+    The stored row is locked first, so concurrent checkers' adjustments queue up."""
     bump_counter(conn, LINKS_VERSION)
-    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(_count_ranks(conn).items())}))
+    counts: dict[int, int] | None = None
+    if shifts is not None:
+        raw = conn.execute(select(state.c.value).where(state.c.key == RANK_COUNTS)
+                           .with_for_update()).scalar()
+        if raw is not None:
+            counts = Counter({int(rank): int(n) for rank, n in json.loads(raw).items()})
+            counts.update(shifts)
+            counts = {rank: n for rank, n in counts.items() if n > 0}
+    if counts is None:
+        counts = _count_ranks(conn)
+    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(counts.items())}))
+
+
+def _trim_history(conn: Connection, urls: list[str]) -> None:
+    """Keep each URL's newest HISTORY_PER_URL checks: found in one query, trimmed where over."""
+    over: list[str] = []
+    for chunk in in_batches(urls):
+        over += conn.execute(select(link_checks.c.url).where(link_checks.c.url.in_(chunk))
+                             .group_by(link_checks.c.url)
+                             .having(func.count() > HISTORY_PER_URL)).scalars()
+    for url in over:
+        keep = (select(link_checks.c.id).where(link_checks.c.url == url)
+                .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
+                .limit(HISTORY_PER_URL))
+        conn.execute(delete(link_checks).where(link_checks.c.url == url,
+                                               link_checks.c.id.not_in(keep.scalar_subquery())))
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:
