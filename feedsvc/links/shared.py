@@ -27,7 +27,6 @@ from datetime import datetime
 from feedsvc.errors import ClaimLost
 from feedsvc.links.checker import CheckResult, LinkChecker
 from feedsvc.links.guard import Resolver
-from feedsvc.links.policy import LinkState
 from feedsvc.links.run import RECORD_EVERY, LinkRunReport, checker_config, rules_from
 from feedsvc.models import utcnow
 from feedsvc.settings import Settings
@@ -158,15 +157,14 @@ class _SharedRun:
     async def _work(self, checker: LinkChecker, claim: HostClaim) -> None:
         """Check one claimed host's batch, record it while held, let the host go."""
         checker.hold_off(claim.host, claim.not_before)
-        before = await asyncio.to_thread(self.links.states, claim.urls)
         pending: list[CheckResult] = []
         try:
             async for result in checker.check_host(claim.urls):
                 self._count(result)
                 pending.append(result)
                 if len(pending) >= RECORD_EVERY:
-                    await self._flush(claim.host, pending, before)
-            await self._flush(claim.host, pending, before)
+                    await self._flush(claim.host, pending)
+            await self._flush(claim.host, pending)
         except ClaimLost as exc:
             log.warning("link results for %s dropped: %s", claim.host, exc)
         finally:
@@ -183,17 +181,14 @@ class _SharedRun:
         if self.on_result is not None:
             self.on_result(result)
 
-    async def _flush(self, host: str, pending: list[CheckResult],
-                     before: dict[str, LinkState]) -> None:
+    async def _flush(self, host: str, pending: list[CheckResult]) -> None:
         batch = list(pending)
         pending.clear()  # recorded or fenced out: either way never offered again
         if not batch:
             return
-        states = await asyncio.to_thread(self.links.record, batch, self.rules, fence=self.fence,
-                                         claim=self.claims.fence(host))
-        for state in states:
-            old = before.get(state.url)
-            was_dead = old is not None and old.dead
+        changes = await asyncio.to_thread(self.links.record_changes, batch, self.rules,
+                                          fence=self.fence, claim=self.claims.fence(host))
+        for was_dead, state in changes:
             if state.dead and not was_dead:
                 self.report.newly_dead.append(state.url)
             if was_dead and not state.dead:

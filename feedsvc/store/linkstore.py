@@ -213,8 +213,15 @@ class LinkStore:
         """Fold check results into each URL's state and history (with a `fence`, only while
         its lease is held; with a `claim`, only while this checker holds the host: LeaseLost,
         or ClaimLost, rolls the whole batch back)."""
+        return [state for _, state in self.record_changes(results, rules, fence=fence, claim=claim)]
+
+    def record_changes(self, results: Iterable[CheckResult], rules: LinkRules, *,
+                       fence: Fence | None = None,
+                       claim: HostFence | None = None) -> list[tuple[bool, LinkState]]:
+        """`record`, returning with each new state whether the link was dead before it: what
+        a run reports as newly dead or recovered, without reading the states beforehand."""
         results = list(results)
-        updated: list[LinkState] = []
+        updated: list[tuple[bool, LinkState]] = []
         if not results:
             return updated
         with fenced(self.engine, fence) as conn, holding(conn, claim):
@@ -232,7 +239,7 @@ class LinkStore:
                 old = current.get(result.url)
                 state = apply_result(old, result, rules)
                 current[result.url] = state
-                updated.append(state)
+                updated.append((old is not None and old.dead, state))
                 values = _row(state)
                 new_rank = rank_of(state.status, state.dead)
                 if result.url in active:
