@@ -317,7 +317,8 @@ class Clock:
                   duration_s=round(time.perf_counter() - started, 3))
 
     def links_job(self) -> LinkRunReport | None:
-        """Check this clock's share of the due URLs, leader or standby alike.
+        """Check this clock's share of the due URLs, leader or standby alike (on PostgreSQL;
+        on SQLite the leader alone).
 
         Every clock checks links: the due URLs are claimed from the store a host at a
         time (feedsvc.links.shared), each result written only while its host is held.
@@ -325,6 +326,8 @@ class Clock:
         day's snapshot; a standby's run writes link rows and nothing else: building
         and publishing stay the leader's."""
         leader = self.renew_lease()
+        if not leader and self.store.engine.dialect.name == "sqlite":
+            return None  # SQLite has no row locks to share hosts by: its leader checks alone
         fence = self.fence() if leader else None
         started = self.now()
         if not LinkStore(self.store).due_count(started):
