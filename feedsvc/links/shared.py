@@ -18,6 +18,7 @@ URLs have been claimed, or when its time budget is spent.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
@@ -37,7 +38,8 @@ from feedsvc.store.linkstore import LinkStore
 log = logging.getLogger("feedsvc.links")
 
 POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
-MAX_PER_HOST_BATCH = 32  # small batches: hosts change hands often, so checkers finish together
+MAX_PER_HOST_BATCH = 100  # a host's batch: handed over between checkers at this grain
+STORE_THREADS = 12  # store calls in flight at once (claims, results, releases): off the loop
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class _SharedRun:
     async def run(self) -> None:
         config = checker_config(self.settings)
         deadline = time.monotonic() + config.run_budget
+        # Every host batch ends with a write and a release: with hundreds of hosts in hand,
+        # asyncio's default of cpu+4 threads made the hosts queue for the store.
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="link-store"))
         async with LinkChecker(config, allow=self.settings.linkcheck_allow,
                                resolver=self.resolver) as checker:
             renewer = asyncio.create_task(self._renew())
