@@ -42,8 +42,11 @@ def serve(hosts: int, port: int, latency: float, ready) -> None:
                     pass
                 await asyncio.sleep(latency)
                 head = line.startswith(b"HEAD")
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
-                             + (b"" if head else b"ok"))
+                if b" /feedsvc-probe-" in line:  # an honest site: a URL that cannot exist is a 404
+                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
+                                 + (b"" if head else b"ok"))
                 await writer.drain()
         except ConnectionError:
             pass

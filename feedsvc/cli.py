@@ -19,7 +19,7 @@ import click
 
 from feedsvc import __version__
 from feedsvc.errors import FeedsvcError
-from feedsvc.models import Severity
+from feedsvc.models import LINK_FILTERS, Severity
 from feedsvc.settings import (
     Settings,
     SettingsError,
@@ -823,8 +823,16 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
       feedsvc links check
       feedsvc links check --all --content content/
     """
+    # "Checked in this run" means checked since this instant, by any checker: taken
+    # first, before the content is read, so that of two commands started together
+    # neither has checked anything before the other's instant.
+    entered = datetime.now(UTC)
+    import socket
+    import uuid
+
     from feedsvc.build import load_catalog, open_parse_cache
-    from feedsvc.links.run import run_link_check, select_urls
+    from feedsvc.links.run import select_urls
+    from feedsvc.links.shared import Share, run_shared_check
     from feedsvc.models import utcnow
     from feedsvc.store.linkstore import LinkStore
 
@@ -839,11 +847,15 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
         limit = settings.linkcheck_batch
     urls = select_urls(LinkStore(store), all_urls=all_urls, limit=limit, now=now)
     click.echo(f"{len(urls)} URLs to check ({new} new)", err=True)
+    # Shared with every other checker on this store (clocks, other `links check`s): this
+    # run takes on what nobody has checked since it began, a host at a time.
+    share = Share(f"links-check:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                  all_urls=all_urls, limit=limit, due_by=lambda: now, since=entered)
     if sys.stdout.isatty():
         with click.progressbar(length=len(urls), label="checking", file=sys.stderr) as bar:
-            report = run_link_check(settings, store, urls, on_result=lambda r: bar.update(1))
+            report = run_shared_check(settings, store, share, on_result=lambda r: bar.update(1))
     else:
-        report = run_link_check(settings, store, urls, on_result=lambda r: click.echo(
+        report = run_shared_check(settings, store, share, on_result=lambda r: click.echo(
             f"{r.status:<10} {r.code or '-':>3} {r.url}" + (f"  ({r.error})" if r.error else "")))
     click.echo(report.line())
     for url in report.newly_dead:
@@ -854,7 +866,7 @@ def links_check(content_dir: Path | None, all_urls: bool, limit: int | None) -> 
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True)
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"]),
+              type=click.Choice(LINK_FILTERS),
               help="Only these statuses (repeatable); `dead` selects dead links.")
 def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
     """Report every checked link with its status, its articles and its history.

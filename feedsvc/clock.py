@@ -9,7 +9,9 @@ job at a time, generous misfire grace) runs four jobs:
   WebSub pings for the feeds whose bytes changed, in the same transaction); on
   a standby it refreshes the parse cache instead, publishing nothing, so that a
   takeover does not parse the whole content directory again;
-* `links` checks the URLs that are due, a slice at a time;
+* `links` checks this clock's share of the URLs that are due, a slice at a
+  time, on the leader and the standbys alike (feedsvc.links.shared: the clocks
+  split the work a host at a time, through claims in the store);
 * `websub` sends the queued pings, in parallel and within a bounded time, so a
   hub that never answers delays no build.
 
@@ -58,7 +60,8 @@ from feedsvc.build import Builder
 from feedsvc.drift import drift, shaping_settings
 from feedsvc.errors import LeaseLost, PublishConflict, StoreUnavailable
 from feedsvc.links.guard import Resolver
-from feedsvc.links.run import LinkRunReport, run_link_check
+from feedsvc.links.run import LinkRunReport
+from feedsvc.links.shared import Share, run_shared_check
 from feedsvc.logs import log_event
 from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
@@ -314,26 +317,35 @@ class Clock:
                   duration_s=round(time.perf_counter() - started, 3))
 
     def links_job(self) -> LinkRunReport | None:
-        if not self.renew_lease():
-            return None
-        fence = self.fence()
-        if fence is None:
-            return None
+        """Check this clock's share of the due URLs, leader or standby alike (on PostgreSQL;
+        on SQLite the leader alone).
+
+        Every clock checks links: the due URLs are claimed from the store a host at a
+        time (feedsvc.links.shared), each result written only while its host is held.
+        The leader's writes are fenced on its lease as well, and it alone records the
+        day's snapshot; a standby's run writes link rows and nothing else: building
+        and publishing stay the leader's."""
+        leader = self.renew_lease()
+        if not leader and self.store.engine.dialect.name == "sqlite":
+            return None  # SQLite has no row locks to share hosts by: its leader checks alone
+        fence = self.fence() if leader else None
         started = self.now()
-        urls = LinkStore(self.store).due(started, self.settings.linkcheck_batch)
-        if not urls:
-            self._record_link_run(started, 0, 0.0)
+        if not LinkStore(self.store).due_count(started):
+            if leader:
+                self._record_link_run(started, 0, 0.0)
             return None
+        share = Share(self.holder, limit=self.settings.linkcheck_batch, due_by=self.now)
         try:
-            with self._renewing():
-                report = run_link_check(self.settings, self.store, urls, resolver=self.resolver,
-                                        fence=fence)
+            with self._renewing() if fence is not None else contextlib.nullcontext():
+                report = run_shared_check(self.settings, self.store, share, resolver=self.resolver,
+                                          fence=fence, snapshot=fence is not None)
         except (LeaseLost, StoreUnavailable) as exc:
-            if not isinstance(exc, LeaseLost) and not self._replaced(fence, exc):
+            if fence is None or (not isinstance(exc, LeaseLost) and not self._replaced(fence, exc)):
                 raise
             self._lost(fence, "links", exc)
             return None
-        self._record_link_run(started, report.checked, report.duration_s)
+        if fence is not None or report.checked:
+            self._record_link_run(started, report.checked, report.duration_s)
         log_event(log, "linkcheck", checked=report.checked, **report.counts(),
                   newly_dead=len(report.newly_dead), recovered=len(report.recovered),
                   duration_s=round(report.duration_s, 2))

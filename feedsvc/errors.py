@@ -35,6 +35,12 @@ class LeaseLost(FeedsvcError):
     rolled back whole, and the job's result must be discarded, not retried."""
 
 
+class ClaimLost(LeaseLost):
+    """A link checker's write found that it no longer holds the host it claimed (its
+    claim ran out, and another checker may have taken the host since): that batch of
+    results was rolled back; the URLs are still due, for whoever holds the host now."""
+
+
 class PublishConflict(FeedsvcError):
     """Another process published a generation while this build was writing its own:
     this build's view of the previous generation is stale, so it publishes nothing

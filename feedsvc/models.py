@@ -35,17 +35,18 @@ class LinkStatus(StrEnum):
     ERROR = "error"        # timeouts, resets, 5xx: transient
     BROKEN = "broken"      # 404, 410, no such host, invalid URL or redirect
     DEFERRED = "deferred"  # not checked this run (politeness): no result at all
+    SOFT_404 = "soft_404"  # a story answered as the home page or the site's "not found" page
 
     @property
     def failing(self) -> bool:
         """Counts towards a link becoming dead."""
-        return self in (LinkStatus.BROKEN, LinkStatus.ERROR)
+        return self in (LinkStatus.BROKEN, LinkStatus.ERROR, LinkStatus.SOFT_404)
 
     @property
     def needs_attention(self) -> bool:
         """Shown to editors on /links (with dead links, which are failing ones)."""
         return self in (LinkStatus.BROKEN, LinkStatus.ERROR, LinkStatus.BLOCKED,
-                        LinkStatus.REDIRECTED)
+                        LinkStatus.REDIRECTED, LinkStatus.SOFT_404)
 
     @property
     def stored(self) -> bool:
@@ -75,18 +76,23 @@ class LinkStatus(StrEnum):
         return tuple(s for s in _LINK_ORDER if s.stored or not stored_only)
 
 
+# Soft 404 comes last, after broken: a link's stored rank is derived from this order
+# (store.linkstore.rank_of), so a new status goes at the end and no stored rank moves.
 _LINK_ORDER = (LinkStatus.OK, LinkStatus.REDIRECTED, LinkStatus.UNCHECKED, LinkStatus.DEFERRED,
-               LinkStatus.BLOCKED, LinkStatus.ERROR, LinkStatus.BROKEN)
+               LinkStatus.BLOCKED, LinkStatus.ERROR, LinkStatus.BROKEN, LinkStatus.SOFT_404)
 _LINK_LABELS = {LinkStatus.OK: "works", LinkStatus.REDIRECTED: "redirects",
                 LinkStatus.UNCHECKED: "not checked yet", LinkStatus.DEFERRED: "deferred",
                 LinkStatus.BLOCKED: "blocked (bot wall)", LinkStatus.ERROR: "error (transient)",
-                LinkStatus.BROKEN: "broken"}
+                LinkStatus.BROKEN: "broken", LinkStatus.SOFT_404: "soft 404 (a dead story shown as a page)"}
 # Okabe-Ito, the palette made for colour-blind readers.
 _LINK_COLOURS = {LinkStatus.OK: "#009e73", LinkStatus.REDIRECTED: "#0072b2",
                  LinkStatus.UNCHECKED: "#999999", LinkStatus.DEFERRED: "#cccccc",
                  LinkStatus.BLOCKED: "#e69f00", LinkStatus.ERROR: "#d55e00",
-                 LinkStatus.BROKEN: "#cc79a7"}
+                 LinkStatus.BROKEN: "#cc79a7", LinkStatus.SOFT_404: "#56b4e9"}
 DEAD = "dead"  # not a status: a failing link that failed long enough (see links.policy)
+# What a link listing can be filtered on (`links report --status`, /api/links?status=):
+# every status a link can be left in, and `dead`.
+LINK_FILTERS: tuple[str, ...] = (*(str(s) for s in LinkStatus.in_order()), DEAD)
 
 
 class ArticleLink(StrEnum):

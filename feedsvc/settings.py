@@ -148,6 +148,13 @@ class Settings:
         "cannot fit in (their host's queue is too long, or it asked us to wait longer) are "
         "deferred to a later run, never counted as failures.", minimum=1)
     linkcheck_max_redirects: int = _setting(10, "Redirects followed before giving up.", minimum=0)
+    linkcheck_claim_seconds: float = _setting(
+        120.0, "Seconds a link checker's claim on a host lasts (renewed while it works): how "
+        "soon the hosts and URLs of a checker that died are taken up by the others.",
+        minimum=5)
+    linkcheck_soft404_probe: bool = _setting(
+        True, "Ask each host, once per run, for a URL that cannot exist, so that a story "
+        "answered with the site's own \"not found\" page (a 200) is recognised as a soft 404.")
     linkcheck_batch: int = _setting(
         500, "Most URLs one scheduled link-check run checks (the ones most overdue first).",
         minimum=1)

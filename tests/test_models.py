@@ -10,7 +10,9 @@ from feedsvc.models import BuildReport, BuildStatus, LinkStatus, Problem
 def test_every_link_status_has_its_behaviour():
     for status in LinkStatus:
         assert status.label and status.colour.startswith("#") and status.order >= 0
-    assert {s for s in LinkStatus if s.failing} == {LinkStatus.BROKEN, LinkStatus.ERROR}
+    assert {s for s in LinkStatus if s.failing} == {LinkStatus.BROKEN, LinkStatus.ERROR,
+                                                    LinkStatus.SOFT_404}
+    assert LinkStatus.SOFT_404.needs_attention
     assert LinkStatus.BLOCKED.needs_attention and not LinkStatus.BLOCKED.failing
     assert not LinkStatus.DEFERRED.stored and not LinkStatus.DEFERRED.checked
     assert len({s.colour for s in LinkStatus}) == len(LinkStatus)  # tellable apart
@@ -26,6 +28,18 @@ def test_the_lists_elsewhere_come_from_the_enum():
     assert set(STATUS_COLOURS) == set(LinkStatus)
     assert {*stored, "dead"} == FILTERS
     assert list(RUN) == [s for s in stored if s.checked]
+
+
+def test_the_cli_and_the_api_filter_on_every_stored_status():
+    from feedsvc.cli import links_report
+    from feedsvc.settings import Settings
+    from feedsvc.web.openapi import openapi_document
+
+    wanted = {*(str(s) for s in LinkStatus.in_order()), "dead"}
+    option = next(p for p in links_report.params if p.name == "statuses")
+    assert set(option.type.choices) == wanted
+    spec = openapi_document(Settings())["paths"]["/api/links"]["get"]
+    assert set(spec["parameters"][0]["schema"]["items"]["enum"]) == wanted
 
 
 def test_a_stored_report_reads_back_typed():

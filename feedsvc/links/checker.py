@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -48,7 +49,10 @@ from feedsvc.links.guard import (
     Resolver,
     SystemResolver,
 )
+from feedsvc.links.hosts import host_of
+from feedsvc.links.soft404 import BODY_LIMIT, Page, fingerprint, page_verdict, redirect_verdict
 from feedsvc.links.targets import describe_location, parsed_url, redirect_target, url_problem
+from feedsvc.links.wire import Origin, Wire
 from feedsvc.models import LinkStatus
 
 log = logging.getLogger("feedsvc.links")
@@ -113,6 +117,12 @@ class CheckerConfig:
     deadline: float = 30.0
     max_redirects: int = 10
     run_budget: float = 300.0
+    # Ask each host once per run for a URL that cannot exist, to recognise its "not found"
+    # page answered with 200 (feedsvc.links.soft404). Off by default for a bare checker
+    # (one request per URL, as a plain link checker makes); runs turn it on from the
+    # settings (FEEDSVC_LINKCHECK_SOFT404_PROBE). A redirect to a generic page is
+    # recognised either way: it costs no request.
+    soft_404_probe: bool = False
 
 
 def user_agent(base_url: str) -> str:
@@ -130,6 +140,11 @@ class _HostGate:
         self.next_start = 0.0
         self.strikes = 0
         self.closed_until: datetime | None = None
+
+    def sent(self) -> None:
+        """A request to this host just left: the next may start a gap from now at the
+        earliest (its turn set that from when the turn came; this is when it went)."""
+        self.next_start = max(self.next_start, time.monotonic() + self.gap)
 
     def strike(self, retry_at: datetime) -> None:
         """The host told one more URL to wait past this run; enough of those close it."""
@@ -194,38 +209,23 @@ class LinkChecker:
         self.now = now
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
-        self._pools: dict[tuple[str, str, int | None], httpcore.AsyncConnectionPool] = {}
         self._global = asyncio.Semaphore(config.concurrency)
         self._ssl = httpx.create_ssl_context()  # loading CA roots costs ~20 ms: once
-        self._headers = [(b"User-Agent", config.user_agent.encode("ascii", "replace")),
-                         (b"Accept", b"text/html,*/*;q=0.8")]
-        self._timeout = httpx.Timeout(config.timeout).as_dict()
+        # The request's fixed part: what follows the request line and the Host header.
+        self._headers = (b"User-Agent: " + config.user_agent.encode("ascii", "replace")
+                         + b"\r\nAccept: text/html,*/*;q=0.8\r\n\r\n")
+        # Requests are written and answers read by feedsvc.links.wire (not httpcore's pool):
+        # a status and two headers need none of a general client's machinery.
+        self._wire = Wire(self.backend, self._ssl, config.timeout)
         self._run_end: float | None = None
-
-    def _pool(self, origin: tuple[str, str, int | None]) -> httpcore.AsyncConnectionPool:
-        """One small connection pool per origin.
-
-        httpcore's pool scans all its connections for every request, so one
-        pool of hundreds of connections makes a large run quadratic; a pool
-        per origin holds at most the per-host limit. Requests go to httpcore
-        directly, not through httpx: httpx's client parses every `Location`
-        itself (raising on a malformed one before we see the response), and
-        its Request/Response objects and header normalisation were a large
-        share of the checker's CPU for a status code and two headers.
-        """
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools[origin] = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl, max_connections=self.config.per_host,
-                max_keepalive_connections=self.config.per_host, keepalive_expiry=5.0,
-                network_backend=self.backend)
-        return pool
+        self._probes: dict[str, asyncio.Future[Page | None]] = {}
+        # A path no site has: the same for every host of a run, new for every run.
+        self._probe_path = f"feedsvc-probe-{secrets.token_hex(6)}/{secrets.token_hex(8)}.html"
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            with contextlib.suppress(Exception):
-                await pool.aclose()
+        for probe in self._probes.values():
+            probe.cancel()
+        await self._wire.aclose()
 
     async def __aenter__(self) -> LinkChecker:
         return self
@@ -251,11 +251,14 @@ class LinkChecker:
     @contextlib.asynccontextmanager
     async def _queued(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
         """Hold a slot, waiting for it at most until the run's budget is spent."""
-        try:
-            async with asyncio.timeout_at(self._run_deadline()):
-                await slots.acquire()
-        except TimeoutError:
-            raise _Deferred(self._queue_reason(host)) from None
+        if slots.locked():  # a free slot is taken at once: no timer to arm and cancel
+            try:
+                async with asyncio.timeout_at(self._run_deadline()):
+                    await slots.acquire()
+            except TimeoutError:
+                raise _Deferred(self._queue_reason(host)) from None
+        else:
+            await slots.acquire()
         try:
             yield
         finally:
@@ -266,15 +269,73 @@ class LinkChecker:
                 f"{self.config.run_budget:g} s; checking it next run")
 
     async def check_many(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
-        """Check every URL (concurrently, politely); yield results as they finish."""
+        """Check every URL (concurrently, politely); yield results as they finish.
+
+        A queue per host with at most the per-host limit of runners, not a task per URL
+        waiting on the host's semaphore: 100,000 URLs make a few thousand tasks, not
+        100,000 (the tasks, their timers and wake-ups were a large share of the CPU)."""
         self._run_deadline()
-        tasks = [asyncio.create_task(self.check(url)) for url in dict.fromkeys(urls)]
+        by_host: dict[str, list[str]] = {}
+        for url in dict.fromkeys(urls):
+            by_host.setdefault(host_of(url), []).append(url)
+        async for result in self._run_queues(list(by_host.values())):
+            yield result
+
+    async def check_host(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
+        """Check URLs of one host, at most the per-host limit at a time; yield results as
+        they finish: how a shared run (feedsvc.links.shared) checks a claimed host."""
+        self._run_deadline()
+        async for result in self._run_queues([list(dict.fromkeys(urls))]):
+            yield result
+
+    async def _run_queues(self, queues: list[list[str]]) -> AsyncIterator[CheckResult]:
+        done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
+
+        async def runner(queue: list[str]) -> None:
+            try:
+                while queue:
+                    await done.put(await self.check(queue.pop()))
+            finally:
+                done.put_nowait(None)
+
+        runners = []
+        for queue in queues:
+            queue.reverse()  # pop() from the end: first URL first
+            runners += [asyncio.create_task(runner(queue))
+                        for _ in range(min(self.config.per_host, len(queue)))]
         try:
-            for finished in asyncio.as_completed(tasks):
-                yield await finished
+            finished = 0
+            while finished < len(runners):
+                result = await done.get()
+                if result is None:
+                    finished += 1
+                else:
+                    yield result
+            for task in runners:
+                task.result()  # a runner can only fail by cancellation: surface it
         finally:
-            for task in tasks:
+            for task in runners:
                 task.cancel()
+
+    def hold_off(self, host: str, not_before: datetime | None) -> None:
+        """Ask `host` nothing before `not_before` (the previous holder's gap or Retry-After)."""
+        if not_before is None:
+            return
+        wait = (not_before - self.now()).total_seconds()
+        if wait > 0:
+            gate = self._gate(host)
+            gate.next_start = max(gate.next_start, time.monotonic() + wait)
+
+    def next_allowed(self, host: str) -> datetime | None:
+        """When the next checker may ask `host` something: after the gap that follows this
+        checker's last request, or the time the host asked us to come back; None: at once."""
+        gate = self._gates.get(host)
+        if gate is None:
+            return None
+        if gate.closed_until is not None:
+            return gate.closed_until
+        wait = gate.next_start - time.monotonic()
+        return self.now() + timedelta(seconds=wait) if wait > 0 else None
 
     async def check(self, url: str) -> CheckResult:
         """Check one URL. Never raises (short of cancellation): every failure is a result."""
@@ -290,12 +351,13 @@ class LinkChecker:
         try:
             try:
                 try:
-                    return await self._follow(url, result, network)
+                    found = await self._follow(url, result, network)
                 except _Retry as retry:
                     if retry.wait > MAX_RETRY_AFTER or not self._fits_in_run(retry.wait + 1):
                         raise
                     await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
-                    return await self._follow(url, result, network)
+                    found = await self._follow(url, result, network)
+                return await self._judge(found, network)
             except _Retry as retry:
                 self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
@@ -318,6 +380,83 @@ class LinkChecker:
             except Exception:  # noqa: BLE001 - even describing it failed
                 return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
+
+    async def _judge(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
+        """A page that answered 2xx, looked at again for the two shapes of a soft 404
+        (feedsvc.links.soft404). Anything that goes wrong while looking leaves the
+        answer as it was: a soft 404 is only ever called on evidence."""
+        if found.status not in (LinkStatus.OK, LinkStatus.REDIRECTED):
+            return found
+        probe = await self._probe(found.url) if self.config.soft_404_probe else None
+        reason = None
+        if found.redirects:
+            reason = redirect_verdict(found.url, found.final_url, probe.final_url if probe else None)
+        if reason is None and probe is not None and probe.found:
+            page = await self._quietly(self._page(found.final_url, network))
+            reason = page_verdict(page, probe) if page is not None else None
+        if reason is None:
+            return found
+        return replace(found, status=LinkStatus.SOFT_404, error=reason)
+
+    async def _probe(self, url: str) -> Page | None:
+        """The host's answer for a URL that cannot exist: asked once per origin per run
+        (every URL of the origin awaits the same task), never counted against any URL."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        task = self._probes.get(origin)
+        if task is None:
+            task = self._probes[origin] = asyncio.ensure_future(
+                self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
+        return await asyncio.shield(task)
+
+    async def _ask_probe(self, probe_url: str) -> Page | None:
+        network = _NetworkTime(self.config.deadline)
+
+        def made(status: LinkStatus, code: int | None, final: str, permanent: bool = False,
+                 error: str | None = None, redirects: int = 0,
+                 retry_at: datetime | None = None) -> CheckResult:
+            return CheckResult(probe_url, status, code, final, permanent, error, self.now(), 0,
+                               redirects, retry_at)
+
+        answer = await self._follow(probe_url, made, network)
+        if answer.code is None:
+            return None  # no answer at all: nothing to compare with
+        if 200 <= answer.code < 300:
+            return await self._page(answer.final_url, network)
+        return Page(answer.final_url, answer.code)
+
+    @staticmethod
+    async def _quietly(work: Awaitable[Page | None]) -> Page | None:
+        """A page, or None when fetching it failed in any way (cancellation aside)."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - looking for a soft 404 must never fail a check
+            return None
+
+    async def _page(self, url: str, network: _NetworkTime) -> Page:
+        """A streamed GET that reads at most the first BODY_LIMIT bytes, to fingerprint."""
+        host = (urlsplit(url).hostname or "").lower()
+        gate = self._gate(host)
+        async with self._queued(gate.slots, host):
+            self._refuse_if_closed(gate)
+            async with self._turn(gate), network.running():
+                origin, request = self._request_bytes(url, b"GET")
+                answer = await self._wire.request(origin, request, gate.sent)
+                body = await self._wire.body(answer, BODY_LIMIT)
+                declared = answer.header(b"content-length")
+                length = int(declared) if declared and declared.isdigit() else None
+                return fingerprint(url, answer.status, body, length)
+
+    def _request_bytes(self, url: str, method: bytes) -> tuple[Origin, bytes]:
+        """Where to connect and what to write, from httpx's parse of the URL (IDNA hosts,
+        percent-encoding: the request line and Host header httpx would send)."""
+        parsed = parsed_url(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        origin = (parsed.scheme, parsed.host, port)
+        return origin, (method + b" " + parsed.raw_path + b" HTTP/1.1\r\nHost: " + parsed.netloc
+                        + b"\r\n" + self._headers)
 
     async def _follow(self, url: str, result: _MakeResult, network: _NetworkTime) -> CheckResult:
         problem = url_problem(url)
@@ -385,24 +524,13 @@ class LinkChecker:
         async with self._turn(gate):
             self._refuse_if_closed(gate)
             async with network.running():
-                # httpx's URL parsing (IDNA hosts, percent-encoding), as httpx would send it.
-                parsed = parsed_url(url)
-                target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
-                                      port=parsed.port, target=parsed.raw_path)
-                request = httpcore.Request(method, target, headers=[(b"Host", parsed.netloc),
-                                                                     *self._headers],
-                                           extensions={"timeout": self._timeout})
-                origin = (parsed.scheme, parsed.host, parsed.port)
-                response = await self._pool(origin).handle_async_request(request)
-                try:
-                    if method == "HEAD":
-                        # No body by definition; reading its end lets the connection be
-                        # reused (closing unread would drop it: a new connection per URL).
-                        await response.aread()
-                    return (response.status, _header(response.headers, b"location"),
-                            _header(response.headers, b"retry-after"))
-                finally:
-                    await response.aclose()
+                origin, request = self._request_bytes(url, method.encode())
+                answer = await self._wire.request(origin, request, gate.sent)
+                if method == "HEAD":
+                    self._wire.keep(origin, answer)  # no body by definition: reusable
+                else:  # a streamed GET reads no body: closing is what saves the download
+                    await self._wire.close(answer.stream)
+                return answer.status, answer.header(b"location"), answer.header(b"retry-after")
 
     @contextlib.asynccontextmanager
     async def _turn(self, gate: _HostGate) -> AsyncIterator[None]:
@@ -412,15 +540,19 @@ class LinkChecker:
         starts, so two requests to one host never start less than a gap apart,
         however long the global queue made them wait.
         """
-        try:
-            async with asyncio.timeout_at(self._run_deadline()):
-                async with gate.lock:
-                    while (delay := gate.next_start - time.monotonic()) > 0:
-                        await asyncio.sleep(delay)
-                    await self._global.acquire()
-                    gate.next_start = time.monotonic() + gate.gap
-        except TimeoutError:
-            raise _Deferred(self._queue_reason(gate.host)) from None
+        if gate.lock.locked() or self._global.locked() or gate.next_start > time.monotonic():
+            try:
+                async with asyncio.timeout_at(self._run_deadline()):
+                    async with gate.lock:
+                        while (delay := gate.next_start - time.monotonic()) > 0:
+                            await asyncio.sleep(delay)
+                        await self._global.acquire()
+                        gate.next_start = time.monotonic() + gate.gap
+            except TimeoutError:
+                raise _Deferred(self._queue_reason(gate.host)) from None
+        else:  # nothing to wait for: the turn is ours at once (and no timer is armed)
+            await self._global.acquire()
+            gate.next_start = time.monotonic() + gate.gap
         try:
             yield
         finally:
@@ -431,19 +563,6 @@ class LinkChecker:
             raise _Deferred(f"not checked: {gate.host} asked {gate.strikes} URLs to wait past "
                             f"this run; checking it after {gate.closed_until:%Y-%m-%d %H:%M:%S} UTC",
                             gate.closed_until)
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    """A response header as httpx's `Headers.get` reads it: repeated fields joined by ", ",
-    bytes decoded as UTF-8 when they are, else Latin-1."""
-    values = [value for key, value in headers if key.lower() == name]
-    if not values:
-        return None
-    raw = b", ".join(values)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def _retry_after_seconds(value: str, now: datetime) -> float | None:

@@ -32,7 +32,8 @@ def checker_config(settings: Settings) -> CheckerConfig:
     return CheckerConfig(user_agent(settings.base_url), settings.linkcheck_concurrency,
                          settings.linkcheck_per_host, settings.linkcheck_host_gap,
                          settings.linkcheck_timeout, settings.linkcheck_deadline,
-                         settings.linkcheck_max_redirects, settings.linkcheck_run_budget)
+                         settings.linkcheck_max_redirects, settings.linkcheck_run_budget,
+                         settings.linkcheck_soft404_probe)
 
 
 STATUSES = tuple(s for s in LinkStatus.in_order() if s.checked)  # what a run reports
@@ -54,9 +55,13 @@ class LinkRunReport:
         return {**{s: self.by_status.get(s, 0) for s in STATUSES}, "deferred": self.deferred}
 
     def line(self) -> str:
-        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}" for s in STATUSES)
+        # Soft 404s on a clause of their own, after the deferrals: the line's first part
+        # reads as it always has, for the scripts and people that parse it.
+        statuses = ", ".join(f"{s} {self.by_status.get(s, 0)}" for s in STATUSES
+                             if s is not LinkStatus.SOFT_404)
         return (f"checked {self.checked} URLs in {self.duration_s:.1f}s: {statuses}; "
                 f"deferred {self.deferred} to a later run; "
+                f"soft 404 {self.by_status.get(LinkStatus.SOFT_404, 0)}; "
                 f"newly dead {len(self.newly_dead)}, recovered {len(self.recovered)}")
 
 

@@ -54,8 +54,10 @@ class AsyncioStream(AsyncNetworkStream):
         if not buffer:
             return
         try:
+            self._writer.write(buffer)
+            if not self._writer.transport.get_write_buffer_size():
+                return  # all of it went to the socket: nothing to wait for, no timer
             async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
                 await self._writer.drain()
         except TimeoutError:
             raise httpcore.WriteTimeout("timed out") from None
@@ -126,3 +128,4 @@ class AsyncioBackend(AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
+from feedsvc.links.hosts import host_of
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
 from feedsvc.store import (
@@ -35,6 +36,7 @@ from feedsvc.store import (
     state,
 )
 from feedsvc.store.dates import remember_dates
+from feedsvc.store.linkclaims import HostFence, holding
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -152,7 +154,7 @@ class LinkStore:
                 "url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
                 "permanent_redirect": False, "error": None, "checked_at": None,
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
-                "checks": 0, "dead": False, "active": True,
+                "checks": 0, "dead": False, "active": True, "host": host_of(url),
                 "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
             for batch in in_batches(rows):
                 conn.execute(insert(links), batch)
@@ -211,37 +213,67 @@ class LinkStore:
             return found
 
     def record(self, results: Iterable[CheckResult], rules: LinkRules, *,
-               fence: Fence | None = None) -> list[LinkState]:
+               fence: Fence | None = None, claim: HostFence | None = None) -> list[LinkState]:
         """Fold check results into each URL's state and history (with a `fence`, only while
-        its lease is held: LeaseLost rolls the whole batch back)."""
+        its lease is held; with a `claim`, only while this checker holds the host: LeaseLost,
+        or ClaimLost, rolls the whole batch back)."""
+        return [state for _, state in self.record_changes(results, rules, fence=fence, claim=claim)]
+
+    def record_changes(self, results: Iterable[CheckResult], rules: LinkRules, *,
+                       fence: Fence | None = None,
+                       claim: HostFence | None = None) -> list[tuple[bool, LinkState]]:
+        """`record`, returning with each new state whether the link was dead before it: what
+        a run reports as newly dead or recovered, without reading the states beforehand."""
         results = list(results)
-        updated: list[LinkState] = []
-        with fenced(self.engine, fence) as conn:
-            current = {}
+        updated: list[tuple[bool, LinkState]] = []
+        if not results:
+            return updated
+        with fenced(self.engine, fence) as conn, holding(conn, claim):
+            current: dict[str, LinkState] = {}
+            active: dict[str, bool] = {}
             urls = [r.url for r in results]
             for chunk in in_batches(urls):
                 for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
                     current[row.url] = _state(row)
+                    active[row.url] = row.active
+            changes: list[dict[str, object]] = []
+            fresh: list[dict[str, object]] = []
+            shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
             for result in results:
-                state = apply_result(current.get(result.url), result, rules)
+                old = current.get(result.url)
+                state = apply_result(old, result, rules)
                 current[result.url] = state
-                updated.append(state)
-                if conn.execute(update(links).where(links.c.url == result.url)
-                                .values(**_row(state))).rowcount == 0:
-                    conn.execute(insert(links).values(url=result.url, active=True, **_row(state)))
-                conn.execute(insert(link_checks).values(
-                    url=result.url, checked_at=result.checked_at, status=result.status,
-                    code=result.code, error=result.error, final_url=result.final_url,
-                    elapsed_ms=result.elapsed_ms))
-            for url in set(urls):
-                keep = (select(link_checks.c.id).where(link_checks.c.url == url)
-                        .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
-                        .limit(HISTORY_PER_URL))
-                conn.execute(delete(link_checks).where(link_checks.c.url == url,
-                                                       link_checks.c.id.not_in(keep.scalar_subquery())))
-            if results:
-                links_changed(conn)
+                updated.append((old is not None and old.dead, state))
+                values = _row(state)
+                new_rank = rank_of(state.status, state.dead)
+                if result.url in active:
+                    changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
+                    if active[result.url] and old is not None:
+                        shifts[rank_of(old.status, old.dead)] -= 1
+                        shifts[new_rank] += 1
+                else:
+                    fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
+                                  **values})
+                    active[result.url] = True
+                    shifts[new_rank] += 1
+            self._write_states(conn, changes, fresh, results)
+            _trim_history(conn, sorted(set(urls)))
+            links_changed(conn, shifts)
         return updated
+
+    @staticmethod
+    def _write_states(conn: Connection, changes: list[dict[str, object]],
+                      fresh: list[dict[str, object]], results: list[CheckResult]) -> None:
+        """The batch's rows and history lines, each kind in one executemany."""
+        for chunk in in_batches(fresh):  # first: a later result for one of them updates it
+            conn.execute(insert(links), list(chunk))
+        if changes:
+            columns = (*STATE_COLUMNS, "rank")
+            conn.execute(update(links).where(links.c.url == bindparam("b_url"))
+                         .values({name: bindparam(f"b_{name}") for name in columns}), changes)
+        conn.execute(insert(link_checks), [{
+            "url": r.url, "checked_at": r.checked_at, "status": r.status, "code": r.code,
+            "error": r.error, "final_url": r.final_url, "elapsed_ms": r.elapsed_ms} for r in results])
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         wanted = list(urls)
@@ -366,12 +398,42 @@ def _count_ranks(conn: Connection) -> dict[int, int]:
         select(links.c.rank, func.count()).where(links.c.active).group_by(links.c.rank))}
 
 
-def links_changed(conn: Connection) -> None:
+def links_changed(conn: Connection, shifts: Counter[int] | None = None) -> None:
     """In the transaction that changed link rows (this module's, or a benchmark's that
     writes `links` directly): bump the version the web's link pages
-    are cached under, and record the per-rank counts once for every reader."""
+    are cached under, and record the per-rank counts once for every reader.
+
+    With `shifts` (what the transaction moved between ranks, as `record` knows it), the
+    stored counts are adjusted instead of counted afresh: counting reads every active
+    row, which every batch of results from every checker cannot afford at 100k links.
+    The stored row is locked first, so concurrent checkers' adjustments queue up."""
     bump_counter(conn, LINKS_VERSION)
-    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(_count_ranks(conn).items())}))
+    counts: dict[int, int] | None = None
+    if shifts is not None:
+        raw = conn.execute(select(state.c.value).where(state.c.key == RANK_COUNTS)
+                           .with_for_update()).scalar()
+        if raw is not None:
+            counts = Counter({int(rank): int(n) for rank, n in json.loads(raw).items()})
+            counts.update(shifts)
+            counts = {rank: n for rank, n in counts.items() if n > 0}
+    if counts is None:
+        counts = _count_ranks(conn)
+    _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(counts.items())}))
+
+
+def _trim_history(conn: Connection, urls: list[str]) -> None:
+    """Keep each URL's newest HISTORY_PER_URL checks: found in one query, trimmed where over."""
+    over: list[str] = []
+    for chunk in in_batches(urls):
+        over += conn.execute(select(link_checks.c.url).where(link_checks.c.url.in_(chunk))
+                             .group_by(link_checks.c.url)
+                             .having(func.count() > HISTORY_PER_URL)).scalars()
+    for url in over:
+        keep = (select(link_checks.c.id).where(link_checks.c.url == url)
+                .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
+                .limit(HISTORY_PER_URL))
+        conn.execute(delete(link_checks).where(link_checks.c.url == url,
+                                               link_checks.c.id.not_in(keep.scalar_subquery())))
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:

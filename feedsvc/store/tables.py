@@ -84,9 +84,23 @@ links = Table(
     # Worst first: the order /links and /api/links list URLs in (feedsvc.store.linkstore.rank_of),
     # kept in a column so that SQL sorts, filters and pages with an index.
     Column("rank", Integer, nullable=False, default=0),
+    # The URL's host name, lower case (feedsvc.links.hosts.host_of): checkers claim due
+    # URLs a host at a time (link_hosts), so that one process at a time talks to a host.
+    Column("host", String(255), nullable=False, default=""),
 )
 Index("links_due", links.c.active, links.c.next_check_at)
 Index("links_rank", links.c.active, links.c.rank, links.c.url)
+Index("links_host", links.c.host, links.c.active, links.c.next_check_at)
+# One row per host being (or last) checked: which checker holds it and until when, and
+# the earliest any checker may ask it anything again (the gap after the last request,
+# or a Retry-After that outlasted a run), so politeness holds across processes.
+link_hosts = Table(
+    "link_hosts", metadata,
+    Column("host", String(255), primary_key=True),
+    Column("holder", String(128)),
+    Column("held_until", DateTime(timezone=True)),
+    Column("not_before", DateTime(timezone=True)),
+)
 link_articles = Table(
     "link_articles", metadata,
     Column("url", String(2048), primary_key=True),

@@ -107,8 +107,11 @@ def test_hostile_redirects_are_results_and_the_clock_keeps_checking(write, setti
     assert (states[direct[0]].status, states[direct[0]].code) == ("broken", None)
     # Nothing but the redirector was asked anything (port 0 never became port 80).
     assert {r.host for r in redirector.requests} == {"site.test"}
-    # One HEAD per bad redirect (never followed); /ok 1, /moved 2, /gone 2, /server-error 2.
-    assert len(redirector.requests) == len(bad) + 7
+    # One HEAD per bad redirect (never followed); /ok 1, /moved 2, /gone 2, /server-error 2;
+    # and the host's soft-404 probe, a URL that cannot exist: HEAD and GET, both 404.
+    assert len(redirector.requests) == len(bad) + 7 + 2
+    probes = [r for r in redirector.requests if r.path.startswith("/feedsvc-probe-")]
+    assert [r.method for r in probes] == ["HEAD", "GET"]
     assert links.due(datetime.now(UTC)) == []  # all recorded and rescheduled
 
     later = datetime.now(UTC) + timedelta(days=30)  # the clock, a month on: all due

@@ -182,3 +182,19 @@ def test_web_links_page_api_and_status(linked, server):
     assert b"Story A" in detail.data and b"broken" in detail.data and b"HTTP 410" in detail.data
     assert b'href="https://feeds.test/articles/a"' in page.data
     assert client.get("/articles/nope").status_code == 404
+
+
+def test_recorded_batches_keep_the_stored_counts_equal_to_a_fresh_count(linked, server):
+    from feedsvc.store.linkstore import _count_ranks
+
+    settings, store = linked
+    links = LinkStore(store)
+    urls = links.active_urls()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    statuses = ["ok", "broken", "soft_404", "error", "blocked", "redirected", "deferred", "broken"]
+    for n, status in enumerate(statuses):  # a URL twice in a batch, and one never registered
+        batch = [CheckResult(url, status, None, url, False, None, start + timedelta(hours=13 * n), 1)
+                 for url in (*urls, urls[0], "http://unregistered.test/x")]
+        links.record(batch, rules_from(settings))
+        with store.engine.connect() as conn:
+            assert links.rank_counts() == _count_ranks(conn), status

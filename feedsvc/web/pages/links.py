@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from feedsvc.errors import StoreUnavailable
 from feedsvc.links.report import link_report
-from feedsvc.models import DEAD, LinkStatus, utcnow
+from feedsvc.models import DEAD, LINK_FILTERS, LinkStatus, utcnow
 from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import render_page
 from feedsvc.render.timefmt import parse_time
@@ -38,7 +38,7 @@ from feedsvc.web.state import WebState, state
 bp = Blueprint("links", __name__)
 PAGE_SIZE = 100
 ATTENTION = (*(str(s) for s in LinkStatus.in_order() if s.needs_attention), DEAD)
-STATUSES = {*(str(s) for s in LinkStatus.in_order()), DEAD}
+STATUSES = set(LINK_FILTERS)
 CACHE_BYTES = 32 * 1024 * 1024  # per process: some 500 pages of 100 links with their history
 
 

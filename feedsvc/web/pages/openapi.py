@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from feedsvc import __version__
+from feedsvc.models import LINK_FILTERS
 from feedsvc.render.formats import feed_formats
 from feedsvc.settings import Settings
 from feedsvc.web.state import state
@@ -89,8 +90,7 @@ def openapi_document(settings: Settings) -> JSONObject:
         "summary": "Link health: every checked link with its articles and history.",
         "parameters": [
             {"name": "status", "in": "query", "required": False, "style": "form", "explode": True,
-             "schema": {"type": "array", "items": {"enum": [
-                 "unchecked", "ok", "redirected", "broken", "blocked", "error", "dead"]}}},
+             "schema": {"type": "array", "items": {"enum": list(LINK_FILTERS)}}},
             {"name": "page", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}],
         "responses": {"200": json_ok(_ref("LinkReport"), "One page of links (100 a page)."),

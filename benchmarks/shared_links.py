@@ -1,0 +1,194 @@
+"""N link-checker processes sharing one PostgreSQL store: the clocks' way of checking.
+
+Used by `benchmarks/peers.py links --checkers N --postgres URL`, or alone:
+
+  python benchmarks/shared_links.py --postgres postgresql://USER@HOST:PORT/postgres \\
+      [--checkers 2] [--urls 100000] [--hosts 1000] [--latency 0.1] [--per-host 2] \\
+      [--concurrency 400]
+
+A fresh database is made on that server (and dropped afterwards) and given
+`--urls` due links over `--hosts` host names (h0001.bench.test ...), every name
+resolving to one loopback server that answers after `--latency` seconds (the
+server of benchmarks/linkcheck.py). Then `--checkers` processes start together,
+each a shared run (feedsvc.links.shared) with `--concurrency` checks in flight,
+and split the URLs through the store's host claims. Prints, per process and in
+all: wall time against the ideal bound (URLs x latency / min(processes x
+concurrency, hosts x per-host)), CPU per URL (checking and recording the
+results in the store), peak RSS, URLs checked; and whether every URL was
+checked exactly once. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+from common import free_port  # noqa: E402
+
+PY = sys.executable
+
+
+def host_name(n: int) -> str:
+    return f"h{n:04d}.bench.test"
+
+
+def child(spec: dict) -> None:
+    """One checker process: a shared run over the store; prints its own figures as JSON."""
+    from feedsvc.links.guard import StaticResolver
+    from feedsvc.links.shared import Share, run_shared_check
+    from feedsvc.settings import load_settings
+    from feedsvc.store import Store
+
+    settings = load_settings(env={}, database_url=spec["url"], base_url="https://bench.test",
+                             linkcheck_allow=("127.0.1.0/24",), linkcheck_host_gap=0.0,
+                             linkcheck_concurrency=spec["concurrency"],
+                             linkcheck_per_host=spec["per_host"], linkcheck_timeout=10.0,
+                             linkcheck_deadline=60.0, linkcheck_run_budget=3600.0)
+    resolver = StaticResolver({host_name(n): "127.0.1.1" for n in range(spec["hosts"])})
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    report = run_shared_check(settings, Store(spec["url"]), Share(f"bench-{uuid.uuid4().hex[:8]}"),
+                              resolver=resolver, snapshot=False)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"elapsed": elapsed, "checked": report.checked, "deferred": report.deferred,
+                      "counts": dict(report.by_status),
+                      "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+                      "peak_rss_mb": after.ru_maxrss / 1024}))
+
+
+def make_database(admin: str) -> str:
+    """A new database on the server of `admin` (a URL to a database we may create in)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"feedsvc_bench_links_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin: str, url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def fill(url: str, urls: list[str]) -> None:
+    """Due, never-checked links, written straight into the store's table (as a build would
+    register them, without the articles)."""
+    from feedsvc.links.hosts import host_of
+    from feedsvc.models import LinkStatus
+    from feedsvc.store import Store, in_batches, links
+    from feedsvc.store.linkstore import links_changed, rank_of
+
+    store = Store(url)
+    store.create()
+    now = datetime.now(UTC)
+    rows = [{"url": u, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
+             "permanent_redirect": False, "error": None, "checked_at": None,
+             "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
+             "checks": 0, "dead": False, "active": True, "host": host_of(u),
+             "rank": rank_of(LinkStatus.UNCHECKED, False)} for u in urls]
+    with store.engine.begin() as conn:
+        for batch in in_batches(rows, 5000):
+            conn.execute(links.insert(), batch)
+        links_changed(conn)
+    store.close()
+
+
+def checked_once(url: str, count: int) -> str:
+    from sqlalchemy import func, select
+
+    from feedsvc.store import Store, link_checks
+
+    store = Store(url)
+    with store.engine.connect() as conn:
+        per_url = conn.execute(select(link_checks.c.url, func.count()).group_by(link_checks.c.url)).all()
+    store.close()
+    twice = sum(1 for _, n in per_url if n > 1)
+    return f"{len(per_url):,} of {count:,} URLs checked, {twice} more than once"
+
+
+def run(args: argparse.Namespace, port: int | None = None) -> None:
+    from linkcheck import serve
+
+    server = None
+    if port is None:
+        port = free_port("127.0.1.1")
+        ready = multiprocessing.Event()
+        server = multiprocessing.Process(target=serve, args=(1, port, args.latency, ready), daemon=True)
+        server.start()
+        ready.wait(30)
+    urls = [f"http://{host_name(n % args.hosts)}:{port}/article/{n}" for n in range(args.urls)]
+    url = make_database(args.postgres)
+    try:
+        fill(url, urls)
+        spec = {"url": url, "hosts": args.hosts, "concurrency": args.concurrency,
+                "per_host": args.per_host}
+        effective = min(args.checkers * args.concurrency, args.hosts * args.per_host)
+        bound = args.urls * args.latency / effective
+        print(f"  shared store: {args.checkers} checker processes x concurrency {args.concurrency}, "
+              f"{args.urls:,} URLs over {args.hosts:,} hosts, per-host {args.per_host}, "
+              f"{args.latency * 1000:.0f} ms latency; ideal bound {bound:.2f} s", flush=True)
+        started = time.perf_counter()
+        children = [subprocess.Popen([PY, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for _ in range(args.checkers)]
+        results = []
+        for process in children:
+            out, err = process.communicate()
+            if process.returncode != 0:
+                print(f"  checker failed: {err.strip()[-800:]}")
+                continue
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        wall = time.perf_counter() - started
+        for n, result in enumerate(results, 1):
+            print(f"  checker {n}: {result['checked']:,} checked, {result['deferred']} deferred in "
+                  f"{result['elapsed']:.2f} s; CPU {result['cpu'] * 1000 / max(result['checked'], 1):.3f} "
+                  f"ms/URL (checking and recording); peak RSS {result['peak_rss_mb']:.0f} MB; "
+                  f"{result['counts']}")
+        cpu = sum(r["cpu"] for r in results)
+        print(f"  all: {wall:.2f} s, ratio {bound / wall:.2f} (goal >= 0.8 at 400 with two); "
+              f"CPU {cpu * 1000 / args.urls:.3f} ms/URL; peak RSS "
+              f"{sum(r['peak_rss_mb'] for r in results):.0f} MB summed; "
+              f"{checked_once(url, args.urls)}")
+    finally:
+        drop_database(args.postgres, url)
+        if server is not None:
+            server.terminate()
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(json.loads(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", required=True, help="a database URL we may CREATE DATABASE from")
+    parser.add_argument("--checkers", type=int, default=2)
+    parser.add_argument("--urls", type=int, default=100_000)
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--per-host", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=400)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""A link-check run that shares the store's due URLs with every other checker.
+
+Any number of processes (every clock, leader or standby, and `feedsvc links
+check`) run this at once over one store. Each claims a few hosts at a time with
+a batch of their URLs (feedsvc.store.linkclaims), checks a host's batch through
+the host's own queue, records the results while it still holds the host, and
+lets the host go with the time it may next be asked (the gap after its last
+request, or a `Retry-After`). Politeness therefore needs no coordination per
+request: a host is one process's at a time, and the next process starts where
+the last one's gap ends.
+
+A run takes on the URLs that are due (or, with `all_urls`, every active URL)
+and that nobody has checked since it began, so two runs started together
+check each URL once between them; it stops when none is left, when `limit`
+URLs have been claimed, or when its time budget is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from feedsvc.errors import ClaimLost
+from feedsvc.links.checker import CheckResult, LinkChecker
+from feedsvc.links.guard import Resolver
+from feedsvc.links.run import RECORD_EVERY, LinkRunReport, checker_config, rules_from
+from feedsvc.models import utcnow
+from feedsvc.settings import Settings
+from feedsvc.store import Fence, Store
+from feedsvc.store.linkclaims import HostClaim, LinkClaims
+from feedsvc.store.linkstore import LinkStore
+
+log = logging.getLogger("feedsvc.links")
+
+POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
+MAX_PER_HOST_BATCH = 100  # a host's batch: handed over between checkers at this grain
+STORE_THREADS = 12  # store calls in flight at once (claims, results, releases): off the loop
+
+
+@dataclass(frozen=True)
+class Share:
+    """Who is checking (`holder`, unique per process) and what the run takes on."""
+
+    holder: str
+    all_urls: bool = False
+    limit: int | None = None
+    due_by: Callable[[], datetime] = field(default=utcnow)  # the clock "due" is judged by
+    # What counts as "already checked in this run": a check since then, by anyone. None:
+    # since the run began. A command passes the moment it was entered, before reading
+    # the content, so that two started together agree neither has checked anything yet.
+    since: datetime | None = None
+
+
+def per_host_batch(settings: Settings) -> int:
+    """URLs claimed with a host: about a quarter of a claim's life at the host's gap (two
+    requests a URL at most), so a batch is done well before its claim would need renewing."""
+    gap = max(settings.linkcheck_host_gap, 0.05)
+    fits = int(settings.linkcheck_claim_seconds / (4 * gap))
+    return max(settings.linkcheck_per_host, min(fits, MAX_PER_HOST_BATCH))
+
+
+class _SharedRun:
+    """One run's state: its claims, its checker, its report."""
+
+    def __init__(self, settings: Settings, store: Store, share: Share, *,
+                 resolver: Resolver | None, on_result: Callable[[CheckResult], None] | None,
+                 fence: Fence | None) -> None:
+        self.settings = settings
+        self.share = share
+        self.links = LinkStore(store)
+        self.rules = rules_from(settings)
+        self.claims = LinkClaims(store, share.holder, settings.linkcheck_claim_seconds)
+        self.resolver = resolver
+        self.on_result = on_result
+        self.fence = fence
+        self.report = LinkRunReport()
+        # "Not checked since": wall-clock time, as results are dated.
+        self.started = share.since or utcnow()
+        self.claimed = 0
+        self.held: set[str] = set()
+
+    def _due_by(self) -> datetime | None:
+        return None if self.share.all_urls else self.share.due_by()
+
+    async def run(self) -> None:
+        config = checker_config(self.settings)
+        deadline = time.monotonic() + config.run_budget
+        # Every host batch ends with a write and a release: with hundreds of hosts in hand,
+        # asyncio's default of cpu+4 threads made the hosts queue for the store.
+        asyncio.get_running_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="link-store"))
+        async with LinkChecker(config, allow=self.settings.linkcheck_allow,
+                               resolver=self.resolver) as checker:
+            renewer = asyncio.create_task(self._renew())
+            workers: set[asyncio.Task[None]] = set()
+            try:
+                await self._loop(checker, workers, deadline)
+            finally:
+                renewer.cancel()
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(renewer, *workers, return_exceptions=True)
+
+    async def _loop(self, checker: LinkChecker, workers: set[asyncio.Task[None]],
+                    deadline: float) -> None:
+        """Keep enough hosts in hand for the concurrency until nothing is left to take on."""
+        # As many hosts as this checker's concurrency can keep busy, no more: the rest are
+        # left for the other checkers (taking every host at once starves them).
+        hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
+        while True:
+            wanted = self.share.limit is None or self.claimed < self.share.limit
+            may_claim = wanted and time.monotonic() < deadline
+            got: list[HostClaim] = []
+            if may_claim and len(workers) < hosts_at_once:
+                got = await asyncio.to_thread(self._claim, hosts_at_once - len(workers))
+                for claim in got:
+                    workers.add(asyncio.create_task(self._work(checker, claim)))
+            if not workers:
+                if not may_claim:
+                    return
+                if not got and not await asyncio.to_thread(
+                        self.claims.remaining, due_by=self._due_by(), unchecked_since=self.started):
+                    return
+                await asyncio.sleep(POLL_SECONDS)  # the hosts left are another checker's
+                continue
+            timeout = POLL_SECONDS if may_claim and not got else None
+            done, _ = await asyncio.wait(workers, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                workers.discard(task)
+                task.result()  # LeaseLost (the clock's fence) ends the run
+
+    def _claim(self, hosts: int) -> list[HostClaim]:
+        per_host = per_host_batch(self.settings)
+        if self.share.limit is not None:
+            per_host = min(per_host, self.share.limit - self.claimed)
+        claims = self.claims.claim(hosts=hosts, per_host=per_host, due_by=self._due_by(),
+                                   unchecked_since=self.started)
+        kept = []
+        for claim in claims:
+            if claim.urls:
+                self.claimed += len(claim.urls)
+                self.held.add(claim.host)
+                kept.append(claim)
+            else:  # checked by someone else between the look and the claim
+                self.claims.release(claim.host, claim.not_before)
+        return kept
+
+    async def _renew(self) -> None:
+        every = max(0.5, self.settings.linkcheck_claim_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            held = set(self.held)
+            lost = held - await asyncio.to_thread(self.claims.renew, held)
+            for host in lost:
+                log.warning("link claim on %s ran out before its batch was done", host)
+
+    async def _work(self, checker: LinkChecker, claim: HostClaim) -> None:
+        """Check one claimed host's batch, record it while held, let the host go."""
+        checker.hold_off(claim.host, claim.not_before)
+        pending: list[CheckResult] = []
+        try:
+            async for result in checker.check_host(claim.urls):
+                self._count(result)
+                pending.append(result)
+                if len(pending) >= RECORD_EVERY:
+                    await self._flush(claim.host, pending)
+            await self._flush(claim.host, pending)
+        except ClaimLost as exc:
+            log.warning("link results for %s dropped: %s", claim.host, exc)
+        finally:
+            self.held.discard(claim.host)
+            await asyncio.shield(asyncio.to_thread(
+                self.claims.release, claim.host, checker.next_allowed(claim.host)))
+
+    def _count(self, result: CheckResult) -> None:
+        if result.deferred:
+            self.report.deferred += 1
+        else:
+            self.report.checked += 1
+            self.report.by_status[result.status] += 1
+        if self.on_result is not None:
+            self.on_result(result)
+
+    async def _flush(self, host: str, pending: list[CheckResult]) -> None:
+        batch = list(pending)
+        pending.clear()  # recorded or fenced out: either way never offered again
+        if not batch:
+            return
+        changes = await asyncio.to_thread(self.links.record_changes, batch, self.rules,
+                                          fence=self.fence, claim=self.claims.fence(host))
+        for was_dead, state in changes:
+            if state.dead and not was_dead:
+                self.report.newly_dead.append(state.url)
+            if was_dead and not state.dead:
+                self.report.recovered.append(state.url)
+
+
+def run_shared_check(settings: Settings, store: Store, share: Share, *,
+                     resolver: Resolver | None = None,
+                     on_result: Callable[[CheckResult], None] | None = None,
+                     fence: Fence | None = None, snapshot: bool = True) -> LinkRunReport:
+    """Check this process's share of the URLs; record every result while its host is held
+    (and, with the clock's `fence`, while its lease is held too). `snapshot`: record
+    today's counts afterwards (the leader's and the CLI's job; a standby leaves it)."""
+    shared = _SharedRun(settings, store, share, resolver=resolver, on_result=on_result, fence=fence)
+    started = time.perf_counter()
+    try:
+        asyncio.run(shared.run())
+        if snapshot:
+            shared.links.snapshot(utcnow(), fence=fence)
+    finally:
+        shared.report.duration_s = time.perf_counter() - started
+    return shared.report

@@ -1,0 +1,186 @@
+"""Link checkers share the due URLs, a host at a time.
+
+Every clock process (and every `feedsvc links check`) checks links. What they
+share is the host: a checker claims a few hosts at once (`SELECT ... FOR UPDATE
+SKIP LOCKED` on their `link_hosts` rows, so two claims never wait for each other
+nor take the same host), and with each host a small batch of its due URLs. A
+claim lasts `ttl` seconds and is renewed while the checker works; a checker that
+dies gives its hosts back when its claims run out. While a host is held, only its
+holder talks to it, so the per-host limits (requests in flight, the gap between
+two requests, `Retry-After`) are one process's business, exactly as they were
+before, and hold across all processes. When a holder lets a host go, it leaves
+`not_before` behind (its last request plus the gap, or a `Retry-After` that
+outlasted its run) and no checker claims the host before then.
+
+Results are written only while their host is held (`holding`, in the same
+transaction): a checker paused past its claim writes nothing when it wakes.
+
+SQLite has no row locks: there the claim is a plain transaction, and one checker
+process at a time is what is supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.engine import Connection
+
+from feedsvc.errors import ClaimLost
+from feedsvc.models import utcnow
+from feedsvc.store import Store
+from feedsvc.store.common import _utc
+from feedsvc.store.tables import link_hosts, links
+from feedsvc.store.upsert import insert_ignoring_duplicates
+
+CANDIDATES_PER_HOST = 4  # hosts looked at per host wanted: some will have been taken meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class HostFence:
+    """A write that counts only while `holder` holds `host` (see `holding`)."""
+
+    host: str
+    holder: str
+    clock: Callable[[], datetime] = field(default=utcnow, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HostClaim:
+    """One claimed host: the URLs to check there, and when it may first be asked."""
+
+    host: str
+    urls: tuple[str, ...]
+    not_before: datetime | None
+
+
+def check_claim(conn: Connection, claim: HostFence | None, *, lock: bool = True) -> None:
+    """Inside a write transaction: raise ClaimLost (rolling it back) unless the claim holds.
+
+    With `lock`, a no-op UPDATE of the host's row, which takes its lock: a checker that
+    claims the host after the claim ran out commits before this check (and fails it) or
+    after this transaction."""
+    if claim is None:
+        return
+    held = (link_hosts.c.host == claim.host) & (link_hosts.c.holder == claim.holder) \
+        & (link_hosts.c.held_until >= _utc(claim.clock()))
+    if lock:
+        found = conn.execute(update(link_hosts).where(held).values(holder=link_hosts.c.holder)).rowcount
+    else:
+        found = conn.execute(select(func.count()).select_from(link_hosts).where(held)).scalar() or 0
+    if not found:
+        raise ClaimLost(f"{claim.holder} no longer holds host {claim.host!r}; the results "
+                        "were rolled back")
+
+
+@contextmanager
+def holding(conn: Connection, claim: HostFence | None) -> Iterator[None]:
+    """Check `claim` around the caller's writes in `conn`, as `fenced` checks a lease: the
+    host's row locked last on PostgreSQL (never across the writes), first on SQLite."""
+    lock_first = conn.dialect.name == "sqlite"
+    check_claim(conn, claim, lock=lock_first)
+    yield
+    if not lock_first:
+        check_claim(conn, claim)
+
+
+def eligible(*, due_by: datetime | None, unchecked_since: datetime) -> ColumnElement[bool]:
+    """The URLs a run takes on: active, not checked since the run began (by anyone), and,
+    unless every URL is wanted (`due_by` None: `links check --all`), due."""
+    condition = links.c.active & (links.c.checked_at.is_(None) | (links.c.checked_at < unchecked_since))
+    if due_by is not None:
+        condition = condition & (links.c.next_check_at <= due_by)
+    return condition
+
+
+class LinkClaims:
+    """One checker's claims on hosts (`holder` names it; `ttl` is how long a claim lasts)."""
+
+    def __init__(self, store: Store, holder: str, ttl: float,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = store.engine
+        self.holder = holder
+        self.ttl = timedelta(seconds=ttl)
+        self.clock = clock
+
+    def fence(self, host: str) -> HostFence:
+        return HostFence(host, self.holder, self.clock)
+
+    def _busy(self, now: datetime) -> ColumnElement[bool]:
+        """Hosts held by a live claim (anyone's, ours included) or not to be asked yet."""
+        return (link_hosts.c.holder.is_not(None) & (link_hosts.c.held_until >= now)) \
+            | (link_hosts.c.not_before.is_not(None) & (link_hosts.c.not_before > now))
+
+    def _free(self, now: datetime) -> ColumnElement[bool]:
+        """The opposite of `_busy`, spelled without NOT: NOT of a NULL comparison is NULL."""
+        return (link_hosts.c.holder.is_(None) | link_hosts.c.held_until.is_(None)
+                | (link_hosts.c.held_until < now)) \
+            & (link_hosts.c.not_before.is_(None) | (link_hosts.c.not_before <= now))
+
+    def claim(self, *, hosts: int, per_host: int, due_by: datetime | None,
+              unchecked_since: datetime) -> list[HostClaim]:
+        """Claim up to `hosts` free hosts with URLs to check (most overdue first), and up to
+        `per_host` of each one's URLs. Hosts another checker holds are skipped, not waited
+        for."""
+        now = _utc(self.clock())
+        wanted = eligible(due_by=due_by, unchecked_since=unchecked_since)
+        busy = select(link_hosts.c.host).where(self._busy(now))
+        with self.engine.connect() as conn:
+            candidates = sorted(conn.execute(
+                select(links.c.host).where(wanted, links.c.host.not_in(busy))
+                .group_by(links.c.host).order_by(func.min(links.c.next_check_at), links.c.host)
+                .limit(hosts * CANDIDATES_PER_HOST)).scalars())
+        if not candidates:
+            return []
+        with self.engine.begin() as conn:  # rows for hosts never claimed before, in key order
+            conn.execute(insert_ignoring_duplicates(conn.dialect.name, link_hosts),
+                         [{"host": host} for host in candidates])
+        claims: list[HostClaim] = []
+        with self.engine.begin() as conn:
+            taken = list(conn.execute(
+                select(link_hosts.c.host, link_hosts.c.not_before)
+                .where(link_hosts.c.host.in_(candidates), self._free(now))
+                .order_by(link_hosts.c.host).limit(hosts)
+                .with_for_update(skip_locked=True)))
+            if not taken:
+                return []
+            conn.execute(update(link_hosts).where(link_hosts.c.host.in_([r.host for r in taken]))
+                         .values(holder=self.holder, held_until=now + self.ttl))
+            for row in taken:
+                urls = tuple(conn.execute(
+                    select(links.c.url).where(links.c.host == row.host, wanted)
+                    .order_by(links.c.next_check_at, links.c.url).limit(per_host)).scalars())
+                not_before = _utc(row.not_before) if row.not_before is not None else None
+                claims.append(HostClaim(row.host, urls, not_before))
+        return claims
+
+    def renew(self, hosts: Iterable[str]) -> set[str]:
+        """Extend the claims on these hosts; the ones still held (a claim that ran out and
+        was taken is not taken back)."""
+        wanted = sorted(hosts)
+        if not wanted:
+            return set()
+        now = _utc(self.clock())
+        mine = link_hosts.c.holder == self.holder
+        with self.engine.begin() as conn:
+            conn.execute(update(link_hosts).where(link_hosts.c.host.in_(wanted), mine,
+                                                  link_hosts.c.held_until >= now)
+                         .values(held_until=now + self.ttl))
+            return set(conn.execute(select(link_hosts.c.host).where(
+                link_hosts.c.host.in_(wanted), mine, link_hosts.c.held_until >= now)).scalars())
+
+    def release(self, host: str, not_before: datetime | None) -> None:
+        """Let the host go, leaving when it may next be asked (None: at once)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(link_hosts).where(link_hosts.c.host == host,
+                                                  link_hosts.c.holder == self.holder)
+                         .values(holder=None, held_until=None, not_before=not_before))
+
+    def remaining(self, *, due_by: datetime | None, unchecked_since: datetime) -> bool:
+        """Whether any URL is still to be checked in this run, claimable now or not."""
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(exists().where(
+                eligible(due_by=due_by, unchecked_since=unchecked_since)))).scalar())

@@ -1,0 +1,138 @@
+"""Checkers share one store's URLs: each URL checked once, every host's gap kept.
+
+Two real `feedsvc links check` processes, started together on one PostgreSQL
+store, against loopback sites (one server per address, 127.0.0.2-9) that record
+when each request arrived."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedsvc.build import Builder
+from feedsvc.errors import ClaimLost
+from feedsvc.links.checker import CheckResult
+from feedsvc.links.run import rules_from
+from feedsvc.settings import load_settings
+from feedsvc.store import Store
+from feedsvc.store.linkclaims import HostFence, LinkClaims
+from feedsvc.store.linkstore import LinkStore
+from tests.links.servers import LoopbackServer
+
+FEEDSVC = str(Path(sys.executable).parent / "feedsvc")
+HOSTS = [f"127.0.0.{n}" for n in range(2, 10)]
+PER_HOST = 12
+GAP = 0.2
+
+
+@pytest.fixture
+def sites():
+    servers = [LoopbackServer(address).start() for address in HOSTS]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def story(n: int, url: str) -> str:
+    return (f"---\ntitle: Story {n}\ndate: 2024-01-01T10:00:00Z\nurl: {url}\n"
+            f"summary: Summary {n}.\ntags: [Privacy]\n---\n")
+
+
+@pytest.fixture
+def shared_store(tmp_path, postgres_url, sites):
+    """A built store (so the checkers register nothing new) over 96 URLs on 8 hosts."""
+    content = tmp_path / "content"
+    content.mkdir()
+    urls = [server.url(f"/story-{n}") for server in sites for n in range(PER_HOST)]
+    for n, url in enumerate(urls):
+        (content / f"s{n}.md").write_text(story(n, url), encoding="utf-8")
+    env = {"FEEDSVC_DATABASE_URL": postgres_url, "FEEDSVC_CONTENT_DIR": str(content),
+           "FEEDSVC_CACHE_DIR": str(tmp_path / "cache"), "FEEDSVC_BUILD_WORKERS": "1",
+           "FEEDSVC_BASE_URL": "https://feeds.test",
+           "FEEDSVC_ID_AUTHORITY": "feedsvc.test,2026", "FEEDSVC_LINKCHECK_ALLOW": "127.0.0.0/8",
+           "FEEDSVC_LINKCHECK_HOST_GAP": str(GAP), "FEEDSVC_LINKCHECK_PER_HOST": "1",
+           "FEEDSVC_LINKCHECK_CONCURRENCY": "3", "FEEDSVC_LINKCHECK_DEADLINE": "5",
+           "FEEDSVC_LINKCHECK_TIMEOUT": "2"}
+    settings = load_settings(env=env)
+    store = Store(postgres_url)
+    store.create()
+    Builder(settings, store).build()
+    return env, store, urls
+
+
+def run_two(env: dict[str, str], *extra: str) -> list[list[str]]:
+    """Two `feedsvc links check` processes started together; the URLs each one checked."""
+    full = {**os.environ, **env}
+    processes = [subprocess.Popen([FEEDSVC, "links", "check", *extra], env=full, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(2)]
+    checked = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        lines = out.strip().splitlines()
+        assert lines[-1].startswith("checked "), out
+        checked.append([line.split()[2] for line in lines[:-1] if line.startswith("broken")])
+    return checked
+
+
+def assert_shared_and_polite(sites, checked: list[list[str]], urls: list[str]) -> None:
+    first, second = checked
+    assert first and second, "both processes did some of the work"
+    assert Counter(first + second) == Counter(urls), "each URL checked once, by one of them"
+    for server in sites:
+        starts = sorted(r.started for r in server.requests)
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        # Sent at least GAP apart by whichever process held the host; what the server
+        # records is arrival, which a busy machine can delay for one request and not the
+        # next, hence the margin. (Without sharing hosts, two processes sent requests to
+        # one host 0.001 s apart.)
+        assert min(gaps) >= GAP / 2, (server.host, sorted(gaps)[:3])
+
+
+def test_two_checkers_share_the_due_urls_and_keep_each_hosts_gap(shared_store, sites):
+    env, store, urls = shared_store
+    checked = run_two(env)
+    assert_shared_and_polite(sites, checked, urls)
+    history = LinkStore(store).history(urls)
+    assert all(len(history[url]) == 1 for url in urls)
+    for server in sites:
+        server.requests.clear()
+    everything = run_two(env, "--all")  # nothing is due now: --all takes every URL again
+    assert_shared_and_polite(sites, everything, urls)
+    history = LinkStore(store).history(urls)
+    assert all(len(history[url]) == 2 for url in urls)
+
+
+def test_a_claim_that_ran_out_writes_nothing_and_its_host_goes_to_another(
+        shared_store, sites):
+    env, store, _urls = shared_store
+    env_settings = load_settings(env=env)
+    now = datetime.now(UTC)
+    late = now + timedelta(seconds=61)
+    stalled = LinkClaims(store, "stalled", ttl=60, clock=lambda: now)
+    claims = stalled.claim(hosts=1, per_host=3, due_by=late, unchecked_since=now)
+    assert len(claims) == 1 and len(claims[0].urls) == 3
+    host = claims[0].host
+    assert all(host in url for url in claims[0].urls)
+    # A second checker, while the first holds the host: everything but that host.
+    other = LinkClaims(store, "other", ttl=60, clock=lambda: now)
+    assert host not in {c.host for c in other.claim(hosts=20, per_host=1, due_by=late,
+                                                    unchecked_since=now)}
+    # A minute later the first claim has run out: a third checker takes the host over...
+    third = LinkClaims(store, "third", ttl=60, clock=lambda: late)
+    assert host in {c.host for c in third.claim(hosts=20, per_host=1, due_by=late,
+                                                unchecked_since=now)}
+    # ... and the stalled checker's results, when it wakes, are rolled back.
+    result = CheckResult(claims[0].urls[0], "ok", 200, claims[0].urls[0], False, None, now, 5)
+    with pytest.raises(ClaimLost):
+        LinkStore(store).record([result], rules_from(env_settings),
+                                claim=HostFence(host, "stalled", lambda: late))
+    assert LinkStore(store).history([result.url])[result.url] == []

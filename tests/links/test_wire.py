@@ -1,0 +1,78 @@
+"""The checker's own HTTP/1.1 exchange against servers that break the protocol on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+
+from feedsvc.links.wire import _dechunk, parse_head
+from tests.links.conftest import make_checker
+from tests.links.servers import respond
+
+
+def run_all(urls: list[str], **overrides) -> dict:
+    async def go() -> dict:
+        async with make_checker(**overrides) as checker:
+            return {r.url: r async for r in checker.check_many(urls)}
+    return asyncio.run(go())
+
+
+def test_an_endless_response_head_is_an_error_not_a_download(server):
+    @server.route("/headers-forever")
+    async def forever(request, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for n in range(100_000):
+            writer.write(f"X-Filler-{n}: {'a' * 60}\r\n".encode())
+            await writer.drain()
+
+    url = server.url("/headers-forever", "site.test")
+    result = run_all([url])[url]
+    assert result.status == "error" and "longer than 65536 bytes" in result.error
+
+
+def test_not_http_is_an_error(server):
+    @server.route("/garbage")
+    async def garbage(request, writer):
+        writer.write(b"SSH-2.0-OpenSSH_9.0\r\n\r\n")
+        await writer.drain()
+
+    url = server.url("/garbage", "site.test")
+    result = run_all([url])[url]
+    assert result.status == "error" and "not an HTTP/1.x status line" in result.error
+
+
+def test_a_head_answered_with_a_body_does_not_poison_the_next_request(server):
+    @server.route("/head-with-body")
+    async def head_with_body(request, writer):  # a body on a HEAD: what some servers do
+        await respond(writer, 200, {}, b"<p>this should not be here</p>")
+
+    first = server.url("/head-with-body", "site.test")
+    second = server.url("/ok", "site.test")
+    results = run_all([first, second], per_host=1)
+    assert results[first].status == "ok" and results[second].status == "ok"
+    assert results[second].code == 200
+
+
+def test_a_kept_connection_is_reused_and_one_the_server_closed_is_replaced(server):
+    @server.route("/close-after")
+    async def close_after(request, writer):
+        await respond(writer, 200, {"Connection": "close"}, head=request.method == "HEAD")
+        writer.close()
+
+    urls = [server.url(f"/ok?n={n}", "site.test") for n in range(5)]
+    closing = [server.url(f"/close-after?n={n}", "site.test") for n in range(3)]
+    before = server.connections
+    results = run_all(urls + closing, per_host=1)
+    assert {r.status for r in results.values()} == {"ok"}
+    # The five /ok HEADs share one connection; each "Connection: close" answer costs one.
+    assert server.connections - before <= 1 + len(closing) + 1
+
+
+def test_parsing_and_dechunking_rules():
+    # A line starting with a space continues the previous header (obsolete folding).
+    status, headers, keep = parse_head(b"HTTP/1.1 301 Moved\r\nLocation: /x\r\n X-Folded: yes\r\n"
+                                       b"Connection: close")
+    assert (status, keep) == (301, False) and headers[0] == (b"location", b"/x X-Folded: yes")
+    assert parse_head(b"HTTP/1.0 200 OK")[2] is False
+    assert _dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n", 100) == (b"hello world", True)
+    assert _dechunk(b"5\r\nhello\r\n6\r\n wor", 100) == (b"hello wor", False)
+    assert _dechunk(b"5\r\nhello\r\n6\r\n world\r\n", 7) == (b"hello w", True)
