@@ -33,7 +33,7 @@ def test_the_lists_elsewhere_come_from_the_enum():
 def test_the_cli_and_the_api_filter_on_every_stored_status():
     from feedsvc.cli import links_report
     from feedsvc.settings import Settings
-    from feedsvc.web.openapi import openapi_document
+    from feedsvc.web.pages.openapi import openapi_document
 
     wanted = {*(str(s) for s in LinkStatus.in_order()), "dead"}
     option = next(p for p in links_report.params if p.name == "statuses")
