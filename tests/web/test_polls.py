@@ -125,3 +125,36 @@ def test_a_poll_costs_no_store_write_until_the_flush(site_settings, publish):
     app.extensions["feedsvc_polls"].flush()
     with store.engine.connect() as conn:
         assert conn.execute(select(poll_counts.c.polls)).scalar() == 20
+
+
+def test_a_busy_store_delays_the_polls_without_a_warning_until_it_lasts(tmp_path, caplog,
+                                                                      monkeypatch):
+    """SQLite refuses a write now and then while a build publishes: the polls wait in
+    memory, said at debug level; a store that keeps refusing is warned about once, and
+    its return is said too. (`serve` printed a warning at every refusal.)"""
+    import logging
+    import sqlite3
+
+    from feedsvc.web.ops import polls
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = Store(url)
+    store.create()
+    counter = PollCounter(store, flush_seconds=3600)
+    counter.record(Poll("feeds/all.atom", 200, "192.0.2.1", "reader"), NOW)
+    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # what a publishing build holds
+    caplog.set_level(logging.DEBUG, logger="feedsvc")
+    counter.flush_quietly(NOW)
+    assert [r.levelname for r in caplog.records if "feed polls" in r.message] == ["DEBUG"]
+    monkeypatch.setattr(polls, "UNWRITTEN_WARNING_S", 0.0)  # as if it had lasted that long
+    counter.flush_quietly(NOW)
+    counter.flush_quietly(NOW)
+    warnings = [r.message for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith("feed polls not written for ")
+    holder.execute("ROLLBACK")
+    counter.flush_quietly(NOW)
+    assert [r.message for r in caplog.records if r.levelname == "WARNING"][-1] == \
+        "feed polls written again"
+    [estimate] = subscriber_estimates(store, NOW, max_age=0)
+    assert estimate.today.polls == 1  # kept, then written

@@ -48,6 +48,9 @@ from feedsvc.web.ops.ratelimit import client_address
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 5.0
+# A store that has refused the polls this long is worth a warning (a busy SQLite store
+# refuses one write now and then while a build publishes: that is not).
+UNWRITTEN_WARNING_S = 60.0
 MAX_BUFFERED = 50_000  # entries held while the store is away; beyond that new ones are dropped
 ESTIMATE_CACHE_SECONDS = 30.0
 
@@ -152,6 +155,8 @@ class PollCounter:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._failing_since: float | None = None  # monotonic time of the first failed write
+        self._warned = False
         self._rolled_up: str | None = None
         # Clients this process already wrote today: a reader polling every 15 minutes
         # is written once a day, not at every flush (bounded; forgotten at midnight).
@@ -192,10 +197,23 @@ class PollCounter:
             self.flush()
 
     def flush_quietly(self, now: datetime | None = None) -> None:
+        """Write, keeping the polls (bounded) when the store cannot take them. A busy
+        SQLite store (a build publishing) refuses a write now and then: that is said
+        only once the polls have waited over UNWRITTEN_WARNING_S, once per outage."""
         try:
             self.flush(now)
         except StoreUnavailable as exc:  # kept in memory (bounded), written next time
-            log.warning("feed polls not written yet: %s", str(exc)[:200])
+            since = self._failing_since = self._failing_since or time.monotonic()
+            if not self._warned and time.monotonic() - since >= UNWRITTEN_WARNING_S:
+                self._warned = True
+                log.warning("feed polls not written for %d s, kept in memory: %s",
+                            time.monotonic() - since, str(exc)[:200])
+            else:
+                log.debug("feed polls not written yet: %s", str(exc)[:200])
+        else:
+            if self._warned:
+                log.warning("feed polls written again")
+            self._failing_since, self._warned = None, False
 
     def flush(self, now: datetime | None = None) -> int:
         """Write what was counted; return how many polls were written."""
