@@ -1,8 +1,9 @@
 """Screenshots of the pages for the docs: docs/images/index.png, topic.png, article.png.
 
-Builds the bundled content/ into a throwaway store, serves it on loopback with
-the real app and photographs three pages in Chromium (Debian's, through
-Playwright) at 1280 x 900. Requests for anything but loopback (hot-linked lead
+Builds the bundled content/ into a throwaway store, serves it with the real app
+on http://localhost:8000 (the address the tutorial opens, so the pictures show
+what a reader of the docs will see) and photographs three pages in Chromium
+(Debian's, through Playwright) at 1280 x 900. Requests for anything but loopback (hot-linked lead
 images) are answered with a blank image, so the script never leaves the
 machine and the pictures do not depend on outside sites.
 
@@ -29,6 +30,7 @@ from feedsvc.web import create_app
 REPO = Path(__file__).resolve().parent.parent
 PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                       "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+PORT = 8000  # the tutorial's address, shown in the pages' feed URLs
 PAGES = {"index": "/", "topic": "/topics/algorithmic-bias",
          "article": "/articles/2026-11-02-why-we-check-every-link"}
 
@@ -45,8 +47,12 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         shutil.copytree(REPO / "content", tmp / "content")
-        server = make_server("127.0.0.1", 0, None)  # app set below, once the port is known
-        base = f"http://127.0.0.1:{server.server_port}"
+        try:
+            server = make_server("127.0.0.1", PORT, None)  # the app is set once it is built
+        except OSError as exc:
+            sys.exit(f"error: cannot listen on localhost:{PORT} ({exc.strerror}): stop what "
+                     "uses it (a `feedsvc serve`?) and run this again")
+        base = f"http://localhost:{PORT}"
         settings = load_settings(env={}, content_dir=tmp / "content", base_url=base, build_workers=1,
                                  database_url=f"sqlite:///{tmp}/store.db", cache_dir=tmp / "cache")
         store = Store(settings.database_url)
