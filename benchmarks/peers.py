@@ -360,8 +360,8 @@ def serve_rounds(env: dict[str, str], path: str, scratch: Path, args: argparse.N
         for name, extra in ((FEEDSVC, {}), (LIMITED, RATE_LIMIT_ON)):
             port = free_port()
             ours = measure_server(name, [PY, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1",
-                                         "--port", str(port), "--workers", str(args.workers),
-                                         "--server", "granian"], port, {**env, **extra}, path, args)
+                                         "--port", str(port), "--workers", str(args.workers)],
+                                         port, {**env, **extra}, path, args)
             if ours is None:
                 return runs
             runs.setdefault(name, []).append(ours["figures"])

@@ -66,11 +66,11 @@ def main() -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from feedsvc.cli import granian_limits
     from feedsvc.settings import load_settings
+    from feedsvc.web.launch import granian_limits
 
     host, port, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    # The same arguments `feedsvc web --server granian` passes (feedsvc.cli.run_web_server).
+    # The same arguments `feedsvc web` passes (feedsvc.web.launch.run_web_server).
     Granian("plain_wsgi:app", interface=Interfaces.WSGI, address=host, port=port, workers=workers,
             blocking_threads=threads, respawn_failed_workers=True, log_access=False,
             **granian_limits(load_settings())).serve()

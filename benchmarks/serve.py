@@ -1,9 +1,9 @@
 """Serving benchmark: requests/s and p99 latency for a 50-item topic feed.
 
-Usage: python benchmarks/serve.py [--seconds 8] [--connections 50] [--servers granian,gunicorn]
+Usage: python benchmarks/serve.py [--seconds 8] [--connections 50]
 
 Needs `wrk` (Debian package). Builds a synthetic corpus into a temporary
-store, then for each WSGI server measures, in the same run:
+store, then measures under granian, in the same run:
   feedsvc   - `feedsvc web` serving /feeds/<topic>.rss
   ceiling   - a minimal Flask view returning the same bytes from memory
 each with and without gzip and with and without If-None-Match.
@@ -68,7 +68,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--servers", default="granian,gunicorn")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -100,36 +99,31 @@ def main() -> None:
     cases = [("200 identity", {}), ("200 gzip", {"Accept-Encoding": "gzip"}),
              ("304 identity", {"If-None-Match": f'"{doc.blob_hash[:32]}"'}),
              ("304 gzip", {"Accept-Encoding": "gzip", "If-None-Match": f'"{doc.blob_hash[:32]}-gzip"'})]
-    for server in args.servers.split(","):
-        results = {}
-        for name, target, route in (("feedsvc", None, "/" + path), ("ceiling", "ceiling_app", "/feed")):
-            port = free_port()
-            if target is None:
-                command = [sys.executable, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1",
-                           "--port", str(port), "--workers", str(args.workers), "--server", server]
-            elif server == "granian":
-                command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
-                           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-                           "--no-ws", f"{target}:create_app"]
-            else:
-                command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                           "--workers", str(args.workers), "--threads", "4", "--worker-class",
-                           "gthread", f"{target}:create_app()"]
-            process = start(command, env)
-            try:
-                wait_for(f"http://127.0.0.1:{port}{route}")
-                for case, headers in cases:
-                    results[(name, case)] = wrk(f"http://127.0.0.1:{port}{route}", headers,
-                                                args.seconds, args.connections)
-            finally:
-                stop(process)
-        print(f"\n{server}:")
-        print(f"  {'case':<14}{'feedsvc req/s':>15}{'p99':>10}{'ceiling req/s':>15}{'p99':>10}{'ratio':>8}")
-        for case, _ in cases:
-            ours, top = results[("feedsvc", case)], results[("ceiling", case)]
-            bad = f"  non-2xx/3xx: {ours[2]}" if ours[2] else ""
-            print(f"  {case:<14}{ours[0]:>15,.0f}{ours[1]:>10}{top[0]:>15,.0f}{top[1]:>10}"
-                  f"{ours[0] / top[0]:>8.2f}{bad}")
+    results = {}
+    for name, target, route in (("feedsvc", None, "/" + path), ("ceiling", "ceiling_app", "/feed")):
+        port = free_port()
+        if target is None:
+            command = [sys.executable, "-m", "feedsvc.cli", "web", "--host", "127.0.0.1",
+                       "--port", str(port), "--workers", str(args.workers)]
+        else:
+            command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+                       "--no-ws", f"{target}:create_app"]
+        process = start(command, env)
+        try:
+            wait_for(f"http://127.0.0.1:{port}{route}")
+            for case, headers in cases:
+                results[(name, case)] = wrk(f"http://127.0.0.1:{port}{route}", headers,
+                                            args.seconds, args.connections)
+        finally:
+            stop(process)
+    print("\ngranian:")
+    print(f"  {'case':<14}{'feedsvc req/s':>15}{'p99':>10}{'ceiling req/s':>15}{'p99':>10}{'ratio':>8}")
+    for case, _ in cases:
+        ours, top = results[("feedsvc", case)], results[("ceiling", case)]
+        bad = f"  non-2xx/3xx: {ours[2]}" if ours[2] else ""
+        print(f"  {case:<14}{ours[0]:>15,.0f}{ours[1]:>10}{top[0]:>15,.0f}{top[1]:>10}"
+              f"{ours[0] / top[0]:>8.2f}{bad}")
     shutil.rmtree(work, ignore_errors=True)
 
 

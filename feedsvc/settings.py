@@ -197,8 +197,7 @@ class Settings:
         4096, "Connections the kernel queues for the web before it accepts them (capped by "
         "net.core.somaxconn).", minimum=128)
     access_log: bool = _setting(
-        False, "Log every request the web process answers (granian's or gunicorn's "
-        "access log).")
+        False, "Log every request the web process answers (granian's access log).")
     debug: bool = _setting(
         False, "Show the traceback of a command that fails, as `feedsvc --debug` does.")
     cache_dir: Path = _setting(

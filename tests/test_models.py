@@ -31,7 +31,7 @@ def test_the_lists_elsewhere_come_from_the_enum():
 
 
 def test_the_cli_and_the_api_filter_on_every_stored_status():
-    from feedsvc.cli import links_report
+    from feedsvc.cli.operations import links_report
     from feedsvc.settings import Settings
     from feedsvc.web.pages.openapi import openapi_document
 
@@ -58,3 +58,9 @@ def test_a_stored_report_reads_back_typed():
     assert again == report
     assert again.status is BuildStatus.TAXONOMY_INVALID and again.refused and not again.published
     assert BuildStatus.TAXONOMY_INVALID.label == "taxonomy invalid"
+
+
+def test_build_says_how_every_build_status_ends():
+    from feedsvc.cli.publishing import BUILD_OUTCOMES
+
+    assert set(BUILD_OUTCOMES) == set(BuildStatus)

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from feedsvc.models import BuildStatus
 from feedsvc.store.common import JSONObject, StoreBase
 from feedsvc.store.fencing import Fence, fenced
 from feedsvc.store.tables import state
@@ -27,11 +28,11 @@ class StateMixin(StoreBase):
         status = str(report.get("status", "unknown"))
         with fenced(self.engine, fence) as conn:
             _put_state(conn, "last_report", value)
-            if status == "published":
+            if status == BuildStatus.PUBLISHED:
                 _put_state(conn, "last_published_report", value)
-            elif status != "unchanged":
+            elif status != BuildStatus.UNCHANGED:
                 _put_state(conn, "last_failed_report", value)
-            if status in ("published", "unchanged"):
+            if status in (BuildStatus.PUBLISHED, BuildStatus.UNCHANGED):
                 _put_state(conn, "last_success_at", str(report.get("started_at", "")))
             bump_counter(conn, f"builds:{status}")
 

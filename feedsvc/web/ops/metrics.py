@@ -12,8 +12,7 @@ Two sources, one page:
   must never wait on the database to count itself, and counting is per
   machine anyway (Prometheus adds up instances). Live gauges of workers that
   died are dropped at scrape time (`mark_process_dead`): granian has no
-  child-exit hook, and gunicorn is not given one; dead workers' counters stay,
-  as counters must.
+  child-exit hook; dead workers' counters stay, as counters must.
 * **the cluster's state**, read from the store every web shares: builds by
   status (counters kept by the store), the last success and the last failure,
   each clock's leadership and its store latency, the link-check backlog and
