@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
@@ -267,6 +267,10 @@ class LinkStore:
         """The batch's rows and history lines, each kind in one executemany."""
         for chunk in in_batches(fresh):  # first: a later result for one of them updates it
             conn.execute(insert(links), list(chunk))
+        if changes and conn.dialect.name == "postgresql":
+            _update_states_pg(conn, changes)
+            _insert_history_pg(conn, results)
+            return
         if changes:
             columns = (*STATE_COLUMNS, "rank")
             conn.execute(update(links).where(links.c.url == bindparam("b_url"))
@@ -419,6 +423,56 @@ def links_changed(conn: Connection, shifts: Counter[int] | None = None) -> None:
     if counts is None:
         counts = _count_ranks(conn)
     _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(counts.items())}))
+
+
+# The batch's link rows in one statement, one array a column: psycopg's executemany
+# sends and binds each row on its own, which is most of what recording a result costs.
+# Spelled out (not built from the column list): the casts are what the planner needs.
+_STATE_NAMES = (*STATE_COLUMNS, "rank")  # the order of the arrays below
+_UPDATE_STATES_SQL = text("""
+UPDATE links SET status = v.status, code = v.code, final_url = v.final_url,
+    permanent_redirect = v.permanent_redirect, error = v.error, checked_at = v.checked_at,
+    consecutive_failures = v.consecutive_failures, first_failure_at = v.first_failure_at,
+    next_check_at = v.next_check_at, checks = v.checks, dead = v.dead, rank = v.rank
+FROM unnest(CAST(:url AS text[]), CAST(:status AS text[]), CAST(:code AS int[]),
+    CAST(:final_url AS text[]), CAST(:permanent_redirect AS bool[]), CAST(:error AS text[]),
+    CAST(:checked_at AS timestamptz[]), CAST(:consecutive_failures AS int[]),
+    CAST(:first_failure_at AS timestamptz[]), CAST(:next_check_at AS timestamptz[]),
+    CAST(:checks AS int[]), CAST(:dead AS bool[]), CAST(:rank AS int[]))
+    AS v(url, status, code, final_url, permanent_redirect, error, checked_at,
+         consecutive_failures, first_failure_at, next_check_at, checks, dead, rank)
+WHERE links.url = v.url
+""")
+_INSERT_HISTORY_SQL = text("""
+INSERT INTO link_checks (url, checked_at, status, code, error, final_url, elapsed_ms)
+SELECT * FROM unnest(CAST(:url AS text[]), CAST(:checked_at AS timestamptz[]),
+    CAST(:status AS text[]), CAST(:code AS int[]), CAST(:error AS text[]),
+    CAST(:final_url AS text[]), CAST(:elapsed_ms AS int[]))
+""")
+
+
+def _update_states_pg(conn: Connection, changes: list[dict[str, object]]) -> None:
+    """`_write_states`' UPDATE on PostgreSQL; a URL twice in a batch keeps its last state
+    (each state already folds in the earlier results), as the row-by-row UPDATE did."""
+    last = {str(change["b_url"]): change for change in changes}
+    params: dict[str, list[object]] = {"url": list(last)}
+    for name in _STATE_NAMES:
+        params[name] = [_plain(change[f"b_{name}"]) for change in last.values()]
+    conn.execute(_UPDATE_STATES_SQL, params)
+
+
+def _insert_history_pg(conn: Connection, results: list[CheckResult]) -> None:
+    """`_write_states`' history lines on PostgreSQL, in order, in one statement."""
+    conn.execute(_INSERT_HISTORY_SQL, {
+        "url": [r.url for r in results], "checked_at": [r.checked_at for r in results],
+        "status": [str(r.status) for r in results], "code": [r.code for r in results],
+        "error": [r.error for r in results], "final_url": [r.final_url for r in results],
+        "elapsed_ms": [r.elapsed_ms for r in results]})
+
+
+def _plain(value: object) -> object:
+    """A status enum as its text (psycopg adapts a list by its first element's type)."""
+    return str(value) if isinstance(value, LinkStatus) else value
 
 
 def _trim_history(conn: Connection, urls: list[str]) -> None:
