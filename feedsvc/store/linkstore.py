@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from feedsvc.store import (
     state,
 )
 from feedsvc.store.dates import remember_dates
-from feedsvc.store.linkclaims import HostFence, holding
+from feedsvc.store.linkclaims import HostFence, holding_all
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -213,22 +213,28 @@ class LinkStore:
             return found
 
     def record(self, results: Iterable[CheckResult], rules: LinkRules, *,
-               fence: Fence | None = None, claim: HostFence | None = None) -> list[LinkState]:
+               fence: Fence | None = None, claim: HostFence | None = None,
+               claims: Sequence[HostFence] = ()) -> list[LinkState]:
         """Fold check results into each URL's state and history (with a `fence`, only while
-        its lease is held; with a `claim`, only while this checker holds the host: LeaseLost,
-        or ClaimLost, rolls the whole batch back)."""
-        return [state for _, state in self.record_changes(results, rules, fence=fence, claim=claim)]
+        its lease is held; with a `claim`, only while this checker holds the host, with
+        `claims`, all those hosts: LeaseLost, or ClaimLost, rolls the whole batch back)."""
+        return [state for _, state in self.record_changes(results, rules, fence=fence,
+                                                          claim=claim, claims=claims)]
 
     def record_changes(self, results: Iterable[CheckResult], rules: LinkRules, *,
                        fence: Fence | None = None,
-                       claim: HostFence | None = None) -> list[tuple[bool, LinkState]]:
+                       claim: HostFence | None = None,
+                       claims: Sequence[HostFence] = ()) -> list[tuple[bool, LinkState]]:
         """`record`, returning with each new state whether the link was dead before it: what
-        a run reports as newly dead or recovered, without reading the states beforehand."""
+        a run reports as newly dead or recovered, without reading the states beforehand.
+        `claims`: several hosts' results at once, written only if every host is still held
+        (ClaimLost otherwise, the whole batch rolled back)."""
         results = list(results)
         updated: list[tuple[bool, LinkState]] = []
         if not results:
             return updated
-        with fenced(self.engine, fence) as conn, holding(conn, claim):
+        held = [claim] if claim is not None else list(claims)
+        with fenced(self.engine, fence) as conn, holding_all(conn, held):
             current: dict[str, LinkState] = {}
             active: dict[str, bool] = {}
             urls = [r.url for r in results]
