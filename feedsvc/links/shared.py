@@ -55,6 +55,8 @@ class _Waiting:
     host: str
     batch: list[CheckResult]
     done: asyncio.Future[list[tuple[bool, LinkState]]]
+    release: bool = False  # the host's last batch: let the host go in the same transaction
+    not_before: datetime | None = None  # when it may next be asked, if let go
 
 
 @dataclass(frozen=True)
@@ -181,19 +183,25 @@ class _SharedRun:
         """Check one claimed host's batch, record it while held, let the host go."""
         checker.hold_off(claim.host, claim.not_before)
         pending: list[CheckResult] = []
+        released = False
         try:
             async for result in checker.check_host(claim.urls):
                 self._count(result)
                 pending.append(result)
                 if len(pending) >= RECORD_EVERY:
                     await self._flush(claim.host, pending)
-            await self._flush(claim.host, pending)
+            # No more renewals: the claim outlasts this last write by far (a renewal was at
+            # most a third of its life ago), and one would race the release it carries.
+            self.held.discard(claim.host)
+            released = await self._flush(claim.host, pending, release=True,
+                                         not_before=checker.next_allowed(claim.host))
         except ClaimLost as exc:
             log.warning("link results for %s dropped: %s", claim.host, exc)
         finally:
             self.held.discard(claim.host)
-            await asyncio.shield(asyncio.to_thread(
-                self.claims.release, claim.host, checker.next_allowed(claim.host)))
+            if not released:
+                await asyncio.shield(asyncio.to_thread(
+                    self.claims.release, claim.host, checker.next_allowed(claim.host)))
 
     def _count(self, result: CheckResult) -> None:
         if result.deferred:
@@ -204,14 +212,17 @@ class _SharedRun:
         if self.on_result is not None:
             self.on_result(result)
 
-    async def _flush(self, host: str, pending: list[CheckResult]) -> None:
+    async def _flush(self, host: str, pending: list[CheckResult], *, release: bool = False,
+                     not_before: datetime | None = None) -> bool:
+        """Have `pending` written (and with `release` the host let go in that transaction);
+        whether anything was written."""
         batch = list(pending)
         pending.clear()  # recorded or fenced out: either way never offered again
         if not batch:
-            return
+            return False
         done: asyncio.Future[list[tuple[bool, LinkState]]] = \
             asyncio.get_running_loop().create_future()
-        self.waiting.append(_Waiting(host, batch, done))
+        self.waiting.append(_Waiting(host, batch, done, release, not_before))
         self.wake.set()
         changes = await done  # ClaimLost, or the fence's LeaseLost, raised here
         for was_dead, state in changes:
@@ -219,6 +230,7 @@ class _SharedRun:
                 self.report.newly_dead.append(state.url)
             if was_dead and not state.dead:
                 self.report.recovered.append(state.url)
+        return True
 
 
     async def _recorder(self) -> None:
@@ -252,7 +264,8 @@ class _SharedRun:
             try:
                 changes = self.links.record_changes(
                     [result for waiting in taken for result in waiting.batch], self.rules,
-                    fence=self.fence, claims=[self.claims.fence(w.host) for w in taken])
+                    fence=self.fence, claims=[self.claims.fence(w.host) for w in taken],
+                    released={w.host: w.not_before for w in taken if w.release})
             except ClaimLost:
                 pass
             else:
@@ -266,7 +279,8 @@ class _SharedRun:
             try:
                 outcomes.append(self.links.record_changes(
                     waiting.batch, self.rules, fence=self.fence,
-                    claim=self.claims.fence(waiting.host)))
+                    claim=self.claims.fence(waiting.host),
+                    released={waiting.host: waiting.not_before} if waiting.release else None))
             except ClaimLost as exc:
                 outcomes.append(exc)
         return outcomes

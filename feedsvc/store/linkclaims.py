@@ -21,12 +21,12 @@ process at a time is what is supported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.errors import ClaimLost
@@ -121,6 +121,18 @@ def holding_all(conn: Connection, claims: Sequence[HostFence]) -> Iterator[None]
     else:
         yield
         check_claims(conn, claims)
+
+
+def release_with(conn: Connection, holder: str, released: Mapping[str, datetime | None]) -> None:
+    """`LinkClaims.release` of several hosts inside the transaction that writes their last
+    results (after their claims were checked): one transaction for both, not two."""
+    if not released:
+        return
+    conn.execute(update(link_hosts).where(link_hosts.c.host == bindparam("b_host"),
+                                          link_hosts.c.holder == holder)
+                 .values(holder=None, held_until=None, not_before=bindparam("b_not_before")),
+                 [{"b_host": host, "b_not_before": not_before}
+                  for host, not_before in sorted(released.items())])
 
 
 def eligible(*, due_by: datetime | None, unchecked_since: datetime) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from feedsvc.store import (
     state,
 )
 from feedsvc.store.dates import remember_dates
-from feedsvc.store.linkclaims import HostFence, holding_all
+from feedsvc.store.linkclaims import HostFence, holding_all, release_with
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -224,48 +224,59 @@ class LinkStore:
     def record_changes(self, results: Iterable[CheckResult], rules: LinkRules, *,
                        fence: Fence | None = None,
                        claim: HostFence | None = None,
-                       claims: Sequence[HostFence] = ()) -> list[tuple[bool, LinkState]]:
+                       claims: Sequence[HostFence] = (),
+                       released: Mapping[str, datetime | None] | None = None,
+                       ) -> list[tuple[bool, LinkState]]:
         """`record`, returning with each new state whether the link was dead before it: what
         a run reports as newly dead or recovered, without reading the states beforehand.
         `claims`: several hosts' results at once, written only if every host is still held
-        (ClaimLost otherwise, the whole batch rolled back)."""
+        (ClaimLost otherwise, the whole batch rolled back). `released`: hosts among them
+        whose batch this ends, let go in the same transaction (see `release_with`)."""
         results = list(results)
         updated: list[tuple[bool, LinkState]] = []
         if not results:
             return updated
         held = [claim] if claim is not None else list(claims)
-        with fenced(self.engine, fence) as conn, holding_all(conn, held):
-            current: dict[str, LinkState] = {}
-            active: dict[str, bool] = {}
-            urls = [r.url for r in results]
-            for chunk in in_batches(urls):
-                for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
-                    current[row.url] = _state(row)
-                    active[row.url] = row.active
-            changes: list[dict[str, object]] = []
-            fresh: list[dict[str, object]] = []
-            shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
-            for result in results:
-                old = current.get(result.url)
-                state = apply_result(old, result, rules)
-                current[result.url] = state
-                updated.append((old is not None and old.dead, state))
-                values = _row(state)
-                new_rank = rank_of(state.status, state.dead)
-                if result.url in active:
-                    changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
-                    if active[result.url] and old is not None:
-                        shifts[rank_of(old.status, old.dead)] -= 1
-                        shifts[new_rank] += 1
-                else:
-                    fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
-                                  **values})
-                    active[result.url] = True
-                    shifts[new_rank] += 1
-            self._write_states(conn, changes, fresh, results)
-            _trim_history(conn, sorted(set(urls)))
-            links_changed(conn, shifts)
+        with fenced(self.engine, fence) as conn:
+            with holding_all(conn, held):
+                self._fold(conn, results, rules, updated)
+            if released and held:
+                release_with(conn, held[0].holder, released)
         return updated
+
+    def _fold(self, conn: Connection, results: list[CheckResult], rules: LinkRules,
+              updated: list[tuple[bool, LinkState]]) -> None:
+        """Apply `results` to the stored rows, counts and history, appending to `updated`."""
+        current: dict[str, LinkState] = {}
+        active: dict[str, bool] = {}
+        urls = [r.url for r in results]
+        for chunk in in_batches(urls):
+            for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
+                current[row.url] = _state(row)
+                active[row.url] = row.active
+        changes: list[dict[str, object]] = []
+        fresh: list[dict[str, object]] = []
+        shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
+        for result in results:
+            old = current.get(result.url)
+            state = apply_result(old, result, rules)
+            current[result.url] = state
+            updated.append((old is not None and old.dead, state))
+            values = _row(state)
+            new_rank = rank_of(state.status, state.dead)
+            if result.url in active:
+                changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
+                if active[result.url] and old is not None:
+                    shifts[rank_of(old.status, old.dead)] -= 1
+                    shifts[new_rank] += 1
+            else:
+                fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
+                              **values})
+                active[result.url] = True
+                shifts[new_rank] += 1
+        self._write_states(conn, changes, fresh, results)
+        _trim_history(conn, sorted(set(urls)))
+        links_changed(conn, shifts)
 
     @staticmethod
     def _write_states(conn: Connection, changes: list[dict[str, object]],
