@@ -28,6 +28,7 @@ from datetime import datetime
 from feedsvc.errors import ClaimLost
 from feedsvc.links.checker import CheckResult, LinkChecker
 from feedsvc.links.guard import Resolver
+from feedsvc.links.policy import LinkState
 from feedsvc.links.run import RECORD_EVERY, LinkRunReport, checker_config, rules_from
 from feedsvc.models import utcnow
 from feedsvc.settings import Settings
@@ -40,6 +41,22 @@ log = logging.getLogger("feedsvc.links")
 POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
 MAX_PER_HOST_BATCH = 100  # a host's batch: handed over between checkers at this grain
 STORE_THREADS = 12  # store calls in flight at once (claims, results, releases): off the loop
+# Results are written by a few recorders, each taking every host's batch waiting at the
+# time (up to RECORD_MAX results) into one transaction: a transaction's fixed cost (its
+# round trips, the shared version and count rows) is paid per write, not per host batch.
+RECORDERS = 2
+RECORD_MAX = 500
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """One host's batch of results waiting for a recorder, and who awaits its write."""
+
+    host: str
+    batch: list[CheckResult]
+    done: asyncio.Future[list[tuple[bool, LinkState]]]
+    release: bool = False  # the host's last batch: let the host go in the same transaction
+    not_before: datetime | None = None  # when it may next be asked, if let go
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,8 @@ class _SharedRun:
         self.started = share.since or utcnow()
         self.claimed = 0
         self.held: set[str] = set()
+        self.waiting: list[_Waiting] = []
+        self.wake = asyncio.Event()
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -96,15 +115,15 @@ class _SharedRun:
             concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="link-store"))
         async with LinkChecker(config, allow=self.settings.linkcheck_allow,
                                resolver=self.resolver) as checker:
-            renewer = asyncio.create_task(self._renew())
+            helpers = [asyncio.create_task(self._renew()),
+                       *(asyncio.create_task(self._recorder()) for _ in range(RECORDERS))]
             workers: set[asyncio.Task[None]] = set()
             try:
                 await self._loop(checker, workers, deadline)
             finally:
-                renewer.cancel()
-                for task in workers:
+                for task in (*helpers, *workers):
                     task.cancel()
-                await asyncio.gather(renewer, *workers, return_exceptions=True)
+                await asyncio.gather(*helpers, *workers, return_exceptions=True)
 
     async def _loop(self, checker: LinkChecker, workers: set[asyncio.Task[None]],
                     deadline: float) -> None:
@@ -164,19 +183,25 @@ class _SharedRun:
         """Check one claimed host's batch, record it while held, let the host go."""
         checker.hold_off(claim.host, claim.not_before)
         pending: list[CheckResult] = []
+        released = False
         try:
             async for result in checker.check_host(claim.urls):
                 self._count(result)
                 pending.append(result)
                 if len(pending) >= RECORD_EVERY:
                     await self._flush(claim.host, pending)
-            await self._flush(claim.host, pending)
+            # No more renewals: the claim outlasts this last write by far (a renewal was at
+            # most a third of its life ago), and one would race the release it carries.
+            self.held.discard(claim.host)
+            released = await self._flush(claim.host, pending, release=True,
+                                         not_before=checker.next_allowed(claim.host))
         except ClaimLost as exc:
             log.warning("link results for %s dropped: %s", claim.host, exc)
         finally:
             self.held.discard(claim.host)
-            await asyncio.shield(asyncio.to_thread(
-                self.claims.release, claim.host, checker.next_allowed(claim.host)))
+            if not released:
+                await asyncio.shield(asyncio.to_thread(
+                    self.claims.release, claim.host, checker.next_allowed(claim.host)))
 
     def _count(self, result: CheckResult) -> None:
         if result.deferred:
@@ -187,18 +212,78 @@ class _SharedRun:
         if self.on_result is not None:
             self.on_result(result)
 
-    async def _flush(self, host: str, pending: list[CheckResult]) -> None:
+    async def _flush(self, host: str, pending: list[CheckResult], *, release: bool = False,
+                     not_before: datetime | None = None) -> bool:
+        """Have `pending` written (and with `release` the host let go in that transaction);
+        whether anything was written."""
         batch = list(pending)
         pending.clear()  # recorded or fenced out: either way never offered again
         if not batch:
-            return
-        changes = await asyncio.to_thread(self.links.record_changes, batch, self.rules,
-                                          fence=self.fence, claim=self.claims.fence(host))
+            return False
+        done: asyncio.Future[list[tuple[bool, LinkState]]] = \
+            asyncio.get_running_loop().create_future()
+        self.waiting.append(_Waiting(host, batch, done, release, not_before))
+        self.wake.set()
+        changes = await done  # ClaimLost, or the fence's LeaseLost, raised here
         for was_dead, state in changes:
             if state.dead and not was_dead:
                 self.report.newly_dead.append(state.url)
             if was_dead and not state.dead:
                 self.report.recovered.append(state.url)
+        return True
+
+
+    async def _recorder(self) -> None:
+        """Write the waiting batches, several hosts' at a time, until cancelled."""
+        while True:
+            await self.wake.wait()
+            taken: list[_Waiting] = []
+            while self.waiting and (not taken or sum(len(w.batch) for w in taken)
+                                    + len(self.waiting[0].batch) <= RECORD_MAX):
+                taken.append(self.waiting.pop(0))
+            if not self.waiting:
+                self.wake.clear()
+            if not taken:
+                continue
+            try:
+                outcomes = await asyncio.to_thread(self._record, taken)
+            except Exception as exc:  # noqa: BLE001 - LeaseLost, a store error: raised by each waiter
+                outcomes = [exc] * len(taken)
+            for waiting, outcome in zip(taken, outcomes, strict=True):
+                if waiting.done.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    waiting.done.set_exception(outcome)
+                else:
+                    waiting.done.set_result(outcome)
+
+    def _record(self, taken: list[_Waiting]) -> list[list[tuple[bool, LinkState]] | Exception]:
+        """In a store thread: the batches in one transaction, fenced by all their hosts; if
+        one host was lost, each batch alone, so that only the lost hosts' results drop."""
+        if len(taken) > 1:
+            try:
+                changes = self.links.record_changes(
+                    [result for waiting in taken for result in waiting.batch], self.rules,
+                    fence=self.fence, claims=[self.claims.fence(w.host) for w in taken],
+                    released={w.host: w.not_before for w in taken if w.release})
+            except ClaimLost:
+                pass
+            else:
+                split: list[list[tuple[bool, LinkState]] | Exception] = []
+                for waiting in taken:
+                    split.append(changes[:len(waiting.batch)])
+                    changes = changes[len(waiting.batch):]
+                return split
+        outcomes: list[list[tuple[bool, LinkState]] | Exception] = []
+        for waiting in taken:
+            try:
+                outcomes.append(self.links.record_changes(
+                    waiting.batch, self.rules, fence=self.fence,
+                    claim=self.claims.fence(waiting.host),
+                    released={waiting.host: waiting.not_before} if waiting.release else None))
+            except ClaimLost as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 def run_shared_check(settings: Settings, store: Store, share: Share, *,

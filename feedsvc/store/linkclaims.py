@@ -21,12 +21,12 @@ process at a time is what is supported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.errors import ClaimLost
@@ -85,6 +85,54 @@ def holding(conn: Connection, claim: HostFence | None) -> Iterator[None]:
     yield
     if not lock_first:
         check_claim(conn, claim)
+
+
+def check_claims(conn: Connection, claims: Sequence[HostFence]) -> None:
+    """`check_claim` (locking) for several hosts of one holder in one statement: raise
+    ClaimLost unless every one still holds. The rows are locked in key order (an IN list
+    on the primary key is scanned in order), as `renew` locks them: no deadlock."""
+    if not claims:
+        return
+    holders = {claim.holder for claim in claims}
+    hosts = sorted({claim.host for claim in claims})
+    if len(holders) != 1:
+        raise ValueError("claims of one holder at a time")
+    now = _utc(claims[0].clock())
+    held = set(conn.execute(
+        update(link_hosts).where(link_hosts.c.host.in_(hosts), link_hosts.c.holder == holders.pop(),
+                                 link_hosts.c.held_until >= now)
+        .values(holder=link_hosts.c.holder).returning(link_hosts.c.host)).scalars())
+    lost = [host for host in hosts if host not in held]
+    if lost:
+        raise ClaimLost(f"{claims[0].holder} no longer holds {', '.join(map(repr, lost[:5]))}; "
+                        "the results were rolled back")
+
+
+@contextmanager
+def holding_all(conn: Connection, claims: Sequence[HostFence]) -> Iterator[None]:
+    """`holding` for several hosts at once (one transaction with several hosts' results)."""
+    if len(claims) <= 1:
+        with holding(conn, claims[0] if claims else None):
+            yield
+    elif conn.dialect.name == "sqlite":  # no row locks: checked first, as `holding` does
+        for claim in claims:
+            check_claim(conn, claim)
+        yield
+    else:
+        yield
+        check_claims(conn, claims)
+
+
+def release_with(conn: Connection, holder: str, released: Mapping[str, datetime | None]) -> None:
+    """`LinkClaims.release` of several hosts inside the transaction that writes their last
+    results (after their claims were checked): one transaction for both, not two."""
+    if not released:
+        return
+    conn.execute(update(link_hosts).where(link_hosts.c.host == bindparam("b_host"),
+                                          link_hosts.c.holder == holder)
+                 .values(holder=None, held_until=None, not_before=bindparam("b_not_before")),
+                 [{"b_host": host, "b_not_before": not_before}
+                  for host, not_before in sorted(released.items())])
 
 
 def eligible(*, due_by: datetime | None, unchecked_since: datetime) -> ColumnElement[bool]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.content.renames import PublishedArticle
@@ -36,7 +36,7 @@ from feedsvc.store import (
     state,
 )
 from feedsvc.store.dates import remember_dates
-from feedsvc.store.linkclaims import HostFence, holding
+from feedsvc.store.linkclaims import HostFence, holding_all, release_with
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.links.checker import CheckResult
@@ -213,53 +213,70 @@ class LinkStore:
             return found
 
     def record(self, results: Iterable[CheckResult], rules: LinkRules, *,
-               fence: Fence | None = None, claim: HostFence | None = None) -> list[LinkState]:
+               fence: Fence | None = None, claim: HostFence | None = None,
+               claims: Sequence[HostFence] = ()) -> list[LinkState]:
         """Fold check results into each URL's state and history (with a `fence`, only while
-        its lease is held; with a `claim`, only while this checker holds the host: LeaseLost,
-        or ClaimLost, rolls the whole batch back)."""
-        return [state for _, state in self.record_changes(results, rules, fence=fence, claim=claim)]
+        its lease is held; with a `claim`, only while this checker holds the host, with
+        `claims`, all those hosts: LeaseLost, or ClaimLost, rolls the whole batch back)."""
+        return [state for _, state in self.record_changes(results, rules, fence=fence,
+                                                          claim=claim, claims=claims)]
 
     def record_changes(self, results: Iterable[CheckResult], rules: LinkRules, *,
                        fence: Fence | None = None,
-                       claim: HostFence | None = None) -> list[tuple[bool, LinkState]]:
+                       claim: HostFence | None = None,
+                       claims: Sequence[HostFence] = (),
+                       released: Mapping[str, datetime | None] | None = None,
+                       ) -> list[tuple[bool, LinkState]]:
         """`record`, returning with each new state whether the link was dead before it: what
-        a run reports as newly dead or recovered, without reading the states beforehand."""
+        a run reports as newly dead or recovered, without reading the states beforehand.
+        `claims`: several hosts' results at once, written only if every host is still held
+        (ClaimLost otherwise, the whole batch rolled back). `released`: hosts among them
+        whose batch this ends, let go in the same transaction (see `release_with`)."""
         results = list(results)
         updated: list[tuple[bool, LinkState]] = []
         if not results:
             return updated
-        with fenced(self.engine, fence) as conn, holding(conn, claim):
-            current: dict[str, LinkState] = {}
-            active: dict[str, bool] = {}
-            urls = [r.url for r in results]
-            for chunk in in_batches(urls):
-                for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
-                    current[row.url] = _state(row)
-                    active[row.url] = row.active
-            changes: list[dict[str, object]] = []
-            fresh: list[dict[str, object]] = []
-            shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
-            for result in results:
-                old = current.get(result.url)
-                state = apply_result(old, result, rules)
-                current[result.url] = state
-                updated.append((old is not None and old.dead, state))
-                values = _row(state)
-                new_rank = rank_of(state.status, state.dead)
-                if result.url in active:
-                    changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
-                    if active[result.url] and old is not None:
-                        shifts[rank_of(old.status, old.dead)] -= 1
-                        shifts[new_rank] += 1
-                else:
-                    fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
-                                  **values})
-                    active[result.url] = True
-                    shifts[new_rank] += 1
-            self._write_states(conn, changes, fresh, results)
-            _trim_history(conn, sorted(set(urls)))
-            links_changed(conn, shifts)
+        held = [claim] if claim is not None else list(claims)
+        with fenced(self.engine, fence) as conn:
+            with holding_all(conn, held):
+                self._fold(conn, results, rules, updated)
+            if released and held:
+                release_with(conn, held[0].holder, released)
         return updated
+
+    def _fold(self, conn: Connection, results: list[CheckResult], rules: LinkRules,
+              updated: list[tuple[bool, LinkState]]) -> None:
+        """Apply `results` to the stored rows, counts and history, appending to `updated`."""
+        current: dict[str, LinkState] = {}
+        active: dict[str, bool] = {}
+        urls = [r.url for r in results]
+        for chunk in in_batches(urls):
+            for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
+                current[row.url] = _state(row)
+                active[row.url] = row.active
+        changes: list[dict[str, object]] = []
+        fresh: list[dict[str, object]] = []
+        shifts: Counter[int] = Counter()  # active URLs per rank: what this batch moved
+        for result in results:
+            old = current.get(result.url)
+            state = apply_result(old, result, rules)
+            current[result.url] = state
+            updated.append((old is not None and old.dead, state))
+            values = _row(state)
+            new_rank = rank_of(state.status, state.dead)
+            if result.url in active:
+                changes.append({"b_url": result.url, **{f"b_{k}": v for k, v in values.items()}})
+                if active[result.url] and old is not None:
+                    shifts[rank_of(old.status, old.dead)] -= 1
+                    shifts[new_rank] += 1
+            else:
+                fresh.append({"url": result.url, "active": True, "host": host_of(result.url),
+                              **values})
+                active[result.url] = True
+                shifts[new_rank] += 1
+        self._write_states(conn, changes, fresh, results)
+        _trim_history(conn, sorted(set(urls)))
+        links_changed(conn, shifts)
 
     @staticmethod
     def _write_states(conn: Connection, changes: list[dict[str, object]],
@@ -267,6 +284,10 @@ class LinkStore:
         """The batch's rows and history lines, each kind in one executemany."""
         for chunk in in_batches(fresh):  # first: a later result for one of them updates it
             conn.execute(insert(links), list(chunk))
+        if changes and conn.dialect.name == "postgresql":
+            _update_states_pg(conn, changes)
+            _insert_history_pg(conn, results)
+            return
         if changes:
             columns = (*STATE_COLUMNS, "rank")
             conn.execute(update(links).where(links.c.url == bindparam("b_url"))
@@ -419,6 +440,56 @@ def links_changed(conn: Connection, shifts: Counter[int] | None = None) -> None:
     if counts is None:
         counts = _count_ranks(conn)
     _put_state(conn, RANK_COUNTS, json.dumps({str(r): n for r, n in sorted(counts.items())}))
+
+
+# The batch's link rows in one statement, one array a column: psycopg's executemany
+# sends and binds each row on its own, which is most of what recording a result costs.
+# Spelled out (not built from the column list): the casts are what the planner needs.
+_STATE_NAMES = (*STATE_COLUMNS, "rank")  # the order of the arrays below
+_UPDATE_STATES_SQL = text("""
+UPDATE links SET status = v.status, code = v.code, final_url = v.final_url,
+    permanent_redirect = v.permanent_redirect, error = v.error, checked_at = v.checked_at,
+    consecutive_failures = v.consecutive_failures, first_failure_at = v.first_failure_at,
+    next_check_at = v.next_check_at, checks = v.checks, dead = v.dead, rank = v.rank
+FROM unnest(CAST(:url AS text[]), CAST(:status AS text[]), CAST(:code AS int[]),
+    CAST(:final_url AS text[]), CAST(:permanent_redirect AS bool[]), CAST(:error AS text[]),
+    CAST(:checked_at AS timestamptz[]), CAST(:consecutive_failures AS int[]),
+    CAST(:first_failure_at AS timestamptz[]), CAST(:next_check_at AS timestamptz[]),
+    CAST(:checks AS int[]), CAST(:dead AS bool[]), CAST(:rank AS int[]))
+    AS v(url, status, code, final_url, permanent_redirect, error, checked_at,
+         consecutive_failures, first_failure_at, next_check_at, checks, dead, rank)
+WHERE links.url = v.url
+""")
+_INSERT_HISTORY_SQL = text("""
+INSERT INTO link_checks (url, checked_at, status, code, error, final_url, elapsed_ms)
+SELECT * FROM unnest(CAST(:url AS text[]), CAST(:checked_at AS timestamptz[]),
+    CAST(:status AS text[]), CAST(:code AS int[]), CAST(:error AS text[]),
+    CAST(:final_url AS text[]), CAST(:elapsed_ms AS int[]))
+""")
+
+
+def _update_states_pg(conn: Connection, changes: list[dict[str, object]]) -> None:
+    """`_write_states`' UPDATE on PostgreSQL; a URL twice in a batch keeps its last state
+    (each state already folds in the earlier results), as the row-by-row UPDATE did."""
+    last = {str(change["b_url"]): change for change in changes}
+    params: dict[str, list[object]] = {"url": list(last)}
+    for name in _STATE_NAMES:
+        params[name] = [_plain(change[f"b_{name}"]) for change in last.values()]
+    conn.execute(_UPDATE_STATES_SQL, params)
+
+
+def _insert_history_pg(conn: Connection, results: list[CheckResult]) -> None:
+    """`_write_states`' history lines on PostgreSQL, in order, in one statement."""
+    conn.execute(_INSERT_HISTORY_SQL, {
+        "url": [r.url for r in results], "checked_at": [r.checked_at for r in results],
+        "status": [str(r.status) for r in results], "code": [r.code for r in results],
+        "error": [r.error for r in results], "final_url": [r.final_url for r in results],
+        "elapsed_ms": [r.elapsed_ms for r in results]})
+
+
+def _plain(value: object) -> object:
+    """A status enum as its text (psycopg adapts a list by its first element's type)."""
+    return str(value) if isinstance(value, LinkStatus) else value
 
 
 def _trim_history(conn: Connection, urls: list[str]) -> None:

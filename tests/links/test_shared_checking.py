@@ -136,3 +136,41 @@ def test_a_claim_that_ran_out_writes_nothing_and_its_host_goes_to_another(
         LinkStore(store).record([result], rules_from(env_settings),
                                 claim=HostFence(host, "stalled", lambda: late))
     assert LinkStore(store).history([result.url])[result.url] == []
+
+
+def test_results_of_several_hosts_are_written_only_while_every_host_is_held(shared_store, sites):
+    """One transaction may carry several hosts' results (a shared run writes them together):
+    if any of its hosts was let go or taken over, none of them is written."""
+    env, store, _urls = shared_store
+    rules = rules_from(load_settings(env=env))
+    now = datetime.now(UTC)
+    late = now + timedelta(seconds=61)
+    stalled = LinkClaims(store, "stalled", ttl=60, clock=lambda: now)
+    claims = stalled.claim(hosts=2, per_host=2, due_by=late, unchecked_since=now)
+    assert len(claims) == 2
+    # Both still held: written together.
+    first = [CheckResult(url, "ok", 200, url, False, None, now, 5) for url in claims[0].urls]
+    second = [CheckResult(url, "ok", 200, url, False, None, now, 5) for url in claims[1].urls]
+    fences = [HostFence(c.host, "stalled", lambda: now) for c in claims]
+    LinkStore(store).record([first[0], second[0]], rules, claims=fences)
+    history = LinkStore(store).history([first[0].url, second[0].url])
+    assert all(len(lines) == 1 for lines in history.values())
+    # A write that ends one host's batch lets that host go in the same transaction.
+    other = LinkClaims(store, "other", ttl=60, clock=lambda: now)
+    LinkStore(store).record_changes([second[1]], rules, claims=fences,
+                                    released={claims[1].host: None})
+    again = {c.host for c in other.claim(hosts=20, per_host=1, due_by=late, unchecked_since=now)}
+    assert claims[1].host in again and claims[0].host not in again
+    # One of the two hosts let go, the other still held: the write carries neither.
+    with pytest.raises(ClaimLost):
+        LinkStore(store).record([first[1]], rules, claims=fences)
+    assert LinkStore(store).history([first[1].url]) == {first[1].url: []}
+    other.release(claims[1].host, None)
+    # The claims run out and another checker takes one of the two hosts over.
+    third = LinkClaims(store, "third", ttl=60, clock=lambda: late)
+    taken = {c.host for c in third.claim(hosts=20, per_host=1, due_by=late, unchecked_since=now)}
+    assert claims[0].host in taken
+    stale = [HostFence(c.host, "stalled", lambda: late) for c in claims]
+    with pytest.raises(ClaimLost):
+        LinkStore(store).record([first[1]], rules, claims=stale)
+    assert LinkStore(store).history([first[1].url]) == {first[1].url: []}
