@@ -28,7 +28,7 @@ import hashlib
 import html
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -646,14 +646,20 @@ def _integer(fields: _Fields, key: str, problems: list[ContentError]) -> int | N
 # --- plain text --------------------------------------------------------------
 
 def _parse_plain(source: str, stem: str, text: str, ctx: ParseContext, fingerprint: str,
-                 problems: list[ContentError]) -> Article:
-    parts = split_plain_text(text)
+                 problems: list[ContentError], *, body_at: int = 0) -> Article:
+    """Our own article from its text: the first line is the title, the next paragraph
+    the standfirst, the rest the body. `body_at` is where that text starts in the file
+    (after a header), so that every line number is the file's."""
+    parts = split_plain_text(text[body_at:])
+    header_lines = text.count("\n", 0, body_at)
     if parts is None:
-        raise ContentError("the file is empty", line=1)
+        raise ContentError("the file is empty" if not body_at else
+                           "the text under the front matter is empty: its first line is the "
+                           "title", line=header_lines + 1)
     title = one_line(_HEADING_MARK.sub("", parts.title))
     if len(title) > 300:
         problems.append(warning("the first line is the title but is over 300 characters long; "
-                                "is the title line missing?", parts.title_line))
+                                "is the title line missing?", header_lines + parts.title_line))
     published = date_from_filename(stem)
     return Article(
         id=tag_uri(ctx.id_authority, stem), stem=stem, source=source, title=title,
@@ -675,11 +681,9 @@ def _parse_own_with_header(source: str, stem: str, body: str, fields: _Fields,
     item still links to our own page. Without this, dating an undated plain-text
     file (what its warning asks for) would turn it into an upstream article that
     lacks a title and a link."""
-    parts = split_plain_text(body)
-    if parts is None:
-        raise ContentError("the text under the front matter is empty: its first line "
-                           "is the title", line=text.count("\n", 0, len(text) - len(body)) + 1)
-    dated = fields.first(DATE_FIELDS)[0] is not None or date_from_filename(stem) is not None
+    own = _parse_plain(source, stem, text, ctx, fingerprint, problems,
+                       body_at=len(text) - len(body))
+    dated = own.dated or fields.first(DATE_FIELDS)[0] is not None
     published = (_collect(problems, lambda: _published_date(fields, stem, problems))
                  if dated else UNDATED)
     updated = (_collect(problems, lambda: _updated_date(fields, published, problems))
@@ -688,15 +692,10 @@ def _parse_own_with_header(source: str, stem: str, body: str, fields: _Fields,
     topic_names = _topic_names(fields, problems)
     if published is None or updated is None or article_id is None:
         return None
-    return Article(
-        id=article_id, stem=stem, source=source, title=one_line(_HEADING_MARK.sub("", parts.title)),
-        summary=one_line(parts.standfirst),
-        content_html=_body_html(parts.body, stem, ctx, problems, text),
-        published=published, updated=updated, original_url=None, self_published=True,
-        topic_names=topic_names, provider=None, fingerprint=fingerprint, dated=dated,
-        expires=_expiry(fields, published, problems) if dated else None,
-        topics_line=_topics_line(fields),
-    )
+    return replace(
+        own, id=article_id, published=published, updated=updated, dated=dated,
+        topic_names=topic_names, topics_line=_topics_line(fields),
+        expires=_expiry(fields, published, problems) if dated else None)
 
 
 def _body_html(body: str, stem: str, ctx: ParseContext, problems: list[ContentError],

@@ -123,7 +123,7 @@ def _scheduled(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def render_status_page(data: Mapping[str, Any], options: FeedOptions, now: datetime) -> str:
     columns, feeds = _feeds(data)
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    links = _mapping(data, "links")
     link_check = _mapping(data, "link_check")
     last_run = _mapping(link_check, "last_run") or None
     websub = _mapping(data, "websub")

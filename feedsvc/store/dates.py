@@ -35,17 +35,15 @@ class DatesMixin(StoreBase):
     def record_article_dates(self, proposed: Mapping[str, datetime]) -> dict[str, datetime]:
         """Every id's recorded date; ids not yet recorded get (and keep) the proposed one.
         An id another process recorded first keeps that process's date (read back)."""
-        rows = [{"article_id": i, "published": _utc(when)} for i, when in proposed.items()]
-        first_wins = insert_ignoring_duplicates(self.engine.dialect.name, article_dates)
         with self.engine.begin() as conn:
-            for row_chunk in in_batches(rows):
-                conn.execute(first_wins, list(row_chunk))
+            remember_dates(conn, proposed)
         return self.article_dates(proposed)
 
 
 def remember_dates(conn: Connection, dates: Mapping[str, datetime]) -> None:
-    """In the transaction that retires these articles: keep each id with its date,
-    unless one is recorded already (the first date stands)."""
+    """In the caller's transaction (recording undated articles' dates, or retiring
+    articles): keep each id with its date, unless one is recorded already (the
+    first date stands)."""
     rows = [{"article_id": i, "published": _utc(when)} for i, when in dates.items()]
     first_wins = insert_ignoring_duplicates(conn.dialect.name, article_dates)
     for row_chunk in in_batches(rows):
