@@ -31,6 +31,11 @@ STEP_MS = 50
 DEBOUNCE_MS = 400
 
 
+def _names_content(name: str) -> bool:
+    """An article file's or topics.yml's name."""
+    return name == TOPICS_FILE or name.endswith(ARTICLE_SUFFIXES)
+
+
 class ContentFilter(DefaultFilter):
     """Article files and topics.yml; editors' swap and backup files and hidden
     entries are not content (the loader skips them too)."""
@@ -40,7 +45,7 @@ class ContentFilter(DefaultFilter):
         if name.startswith(".") or not super().__call__(change, path):
             return False
         # A directory (created, removed or renamed) may hold articles; its name has no suffix.
-        return name == TOPICS_FILE or name.endswith(ARTICLE_SUFFIXES) or "." not in name
+        return _names_content(name) or "." not in name
 
 
 def changed_paths(changes: set[tuple[Change, str]], root: Path) -> list[str]:
@@ -52,7 +57,7 @@ def changed_paths(changes: set[tuple[Change, str]], root: Path) -> list[str]:
     out = set()
     for _change, path in changes:
         name = Path(path).name
-        if not (name == TOPICS_FILE or name.endswith(ARTICLE_SUFFIXES) or Path(path).is_dir()):
+        if not (_names_content(name) or Path(path).is_dir()):
             continue
         try:
             out.add(Path(path).relative_to(root).as_posix())
