@@ -112,6 +112,22 @@ def test_status_and_metrics_show_subscribers(client, app):
     assert 'feedsvc_feed_polls_today{feed="feeds/privacy.rss"} 3\n' in text
 
 
+def test_clients_behind_a_trusted_proxy_are_told_apart_by_the_address_it_saw(site_settings, publish):
+    """The table notes the raw headers and the flusher works out the client: the proxy's
+    own entry decides, whatever a client writes further left."""
+    publish()
+    app = create_app({"FEEDSVC_SETTINGS": site_settings.replace(trust_proxy=1)})
+    client = app.test_client()
+    for forwarded in ("198.51.100.7", "203.0.113.1, 198.51.100.7", "203.0.113.2, 198.51.100.7",
+                      "198.51.100.8"):
+        assert client.get("/feeds/privacy.rss", headers={"X-Forwarded-For": forwarded,
+                                                          "User-Agent": "newsboat/2.21"}).status_code == 200
+    app.extensions["feedsvc_polls"].flush()
+    status = client.get("/status").json
+    privacy = status["subscribers"]["feeds/privacy.rss"]
+    assert privacy["today"]["polls"] == 4 and privacy["estimate"] == 2
+
+
 def test_a_poll_costs_no_store_write_until_the_flush(site_settings, publish):
     publish()
     app = create_app({"FEEDSVC_SETTINGS": site_settings})

@@ -27,7 +27,6 @@ class RequestOps:
 
     polls: PollCounter
     limit: RequestLimit | None
-    trusted_hops: int
 
     def answered(self, environ: Mapping[str, Any], route: str, status: int, started: float,
                  poll_path: str | None) -> None:
@@ -35,8 +34,7 @@ class RequestOps:
         feed poll it made (`poll_path`: the subscription feed fetched, if any)."""
         COUNTS.record(route, status, time.perf_counter() - started)
         if poll_path is not None and (status == 200 or status == 304):
-            self.polls.count(poll_path, status, ratelimit.client_address(environ, self.trusted_hops),
-                             str(environ.get("HTTP_USER_AGENT", ""))[:512], polls.today())
+            self.polls.note(poll_path, status, environ)
         FLUSHER.ensure_running()
 
 
@@ -45,7 +43,7 @@ def init_app(app: Flask) -> RequestOps:
     limit = ratelimit.init_app(app)
     counter = polls.init_app(app)
     status.init_app(app)
-    ops = RequestOps(counter, limit, int(app.extensions["feedsvc"].settings.trust_proxy))
+    ops = RequestOps(counter, limit)
     app.extensions["feedsvc_ops"] = ops
     return ops
 

@@ -19,8 +19,8 @@ Two sources, one page:
   last run, WebSub pings, feed polls and subscriber estimates.
 
 `record_request()` is a plain function so that any WSGI layer in front of
-Flask can count what it answers; it costs a dictionary update
-(feedsvc.web.ops.counting publishes the counts on a timer, at exit and at
+Flask can count what it answers; it costs one deque append
+(feedsvc.web.ops.counting adds them up and publishes the counts on a timer, at exit and at
 each scrape).
 """
 
@@ -58,8 +58,8 @@ BUILD_STATUSES = (*(str(s) for s in BuildStatus), opsstate.FAILED)
 
 
 def record_request(route: str, status: int, seconds: float) -> None:
-    """Count one answered request; callable from any WSGI layer (a dictionary update:
-    feedsvc.web.ops.counting publishes it to prometheus-client on a timer)."""
+    """Count one answered request; callable from any WSGI layer (one append:
+    feedsvc.web.ops.counting adds it up and publishes it to prometheus-client on a timer)."""
     COUNTS.record(route, status, seconds)
     FLUSHER.ensure_running()
 

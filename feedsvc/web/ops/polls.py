@@ -15,10 +15,12 @@ a poll. Per feed and UTC day the store keeps:
 
 A feed's estimate for a day is the aggregators' subscribers plus the distinct
 other clients. Writes are batched: each web process adds up polls in memory
-and writes them in a few statements every FLUSH_SECONDS, so a poll costs a
-dictionary update. The functions take plain values (`Poll`, or a WSGI
-environ through `poll_from_environ`), so any WSGI layer can count polls, not
-only Flask's hooks.
+and writes them in a few statements every FLUSH_SECONDS. A poll the WSGI
+table answers costs one deque append (`PollCounter.note`: the raw address,
+forwarded-for and User-Agent); the flusher's thread works out the client and
+adds it up, keyed by the day of the flush (at most a flush late, across
+midnight). The functions take plain values (`Poll`, or a WSGI environ through
+`poll_from_environ`), so any WSGI layer can count polls, not only Flask's hooks.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,8 +150,13 @@ class _Buffer:
 class PollCounter:
     """Adds polls up in memory, writes them to the store in batches."""
 
-    def __init__(self, store: Store, *, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(self, store: Store, *, flush_seconds: float = FLUSH_SECONDS,
+                 trusted_hops: int = 0) -> None:
         self.store = store
+        self.trusted_hops = trusted_hops
+        # Polls noted as (path, status, REMOTE_ADDR, X-Forwarded-For, User-Agent), not
+        # yet added up (bounded like the buffer: the oldest go first).
+        self._noted: deque[tuple[str, int, Any, Any, Any]] = deque(maxlen=MAX_BUFFERED)
         self.engine = hot_path_engine(store)
         self.flush_seconds = flush_seconds
         self._buffer = _Buffer()
@@ -166,6 +174,24 @@ class PollCounter:
 
     def record(self, poll: Poll, now: datetime) -> None:
         self.count(poll.path, poll.status, poll.address, poll.user_agent, _day(now))
+
+    def note(self, path: str, status: int, environ: Mapping[str, Any]) -> None:
+        """Note a poll of `path` (200 or 304) while answering it: one append, no lock;
+        `settle` adds it up on the flusher's thread."""
+        self._noted.append((path, status, environ.get("REMOTE_ADDR"),
+                            environ.get("HTTP_X_FORWARDED_FOR"), environ.get("HTTP_USER_AGENT")))
+        FLUSHER.ensure_running()
+
+    def settle(self) -> None:
+        """Add up the noted polls (each counted on today's date)."""
+        noted, day, hops = self._noted, today(), self.trusted_hops
+        for _ in range(len(noted)):  # what later requests append waits for the next settle
+            try:
+                path, status, remote, forwarded, agent = noted.popleft()
+            except IndexError:  # another thread settled them
+                break
+            environ = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded or ""}
+            self.count(path, status, client_address(environ, hops), str(agent or "")[:512], day)
 
     def count(self, path: str, status: int, address: str, user_agent: str, day: str) -> None:
         """Add one poll of `path` on `day` (a few dictionary updates; written by the
@@ -188,6 +214,7 @@ class PollCounter:
 
     def flush_due(self) -> None:
         """On the flusher's timer: write when FLUSH_SECONDS have passed since the last write."""
+        self.settle()
         if time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush_quietly()
 
@@ -220,6 +247,7 @@ class PollCounter:
         if not self._flush_lock.acquire(blocking=False):
             return 0  # another thread is writing
         try:
+            self.settle()
             with self._lock:
                 buffer, self._buffer = self._buffer, _Buffer()
                 self._last_flush = time.monotonic()
@@ -334,11 +362,11 @@ def count_poll(counter: PollCounter, environ: Mapping[str, Any], status: int,
 
 
 def init_app(app: Flask) -> PollCounter:
-    """Count the polls Flask answers (the WSGI table in front calls `count_poll` itself)."""
+    """Count the polls Flask answers (the WSGI table in front notes its own: `note`)."""
     web = app.extensions["feedsvc"]
-    counter = PollCounter(web.store)
-    app.extensions["feedsvc_polls"] = counter
     trusted_hops = int(web.settings.trust_proxy)
+    counter = PollCounter(web.store, trusted_hops=trusted_hops)
+    app.extensions["feedsvc_polls"] = counter
 
     @app.after_request
     def _count_poll(response: Response) -> Response:

@@ -16,7 +16,8 @@ Per request it decides only what `answer()` leaves to the request (gzip or
 not, fresh or not, browser or reader), with the same pure functions, and
 calls what must happen around every request itself: the rate limit
 (`RequestLimit.check`/`settle`) and counting (`RequestOps.answered`: a
-dictionary update, published on a timer). Nothing is inferred from Flask's
+deque append, added up and published on a timer; `PollCounter.note`
+for a feed poll). Nothing is inferred from Flask's
 request hooks: a hook added to Flask runs for what Flask answers, and what
 this layer answers is listed above.
 
