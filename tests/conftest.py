@@ -21,6 +21,23 @@ DATA = Path(__file__).resolve().parent / "data"
 CONTENT = REPO / "content"
 CORPUS = Path(os.environ.get("FEEDSVC_TEST_CORPUS", REPO.parent / "shared" / "corpus" / "smartable"))
 
+TESTS = Path(__file__).resolve().parent
+
+# What `scripts/test --fast` leaves out (the inner loop), by where a test lives.
+SLOW_MARKERS = {"browser": "browser", "cluster": "cluster", "test_docs_run.py": "guides"}
+# Tests that share one expensive session fixture run on one xdist worker (`--dist
+# loadgroup`): one Chromium, one built and served corpus read by every client.
+WORKER_GROUPS = {"browser": "browser", "readers": "readers"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        top = item.path.relative_to(TESTS).parts[0]
+        if top in SLOW_MARKERS:
+            item.add_marker(getattr(pytest.mark, SLOW_MARKERS[top]))
+        if top in WORKER_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(WORKER_GROUPS[top]))
+
 
 @pytest.fixture
 def ctx() -> ParseContext:

@@ -65,7 +65,9 @@ def test_jobs_run_do_not_overlap_and_survive_failures(clock_settings):
     job = scheduler.get_job("build")
     assert (job.coalesce, job.max_instances) == (True, 1) and job.misfire_grace_time >= 60
     assert str(scheduler.timezone) == "UTC"
-    time.sleep(5.5)
+    # Until a build after the failing one has published (each build takes 1.6 s against
+    # an interval of 1 s, so the scheduler had every chance to start two at once).
+    assert wait_until(lambda: len(calls) >= 2 and clock.store.current_generation() is not None, 60)
     scheduler.shutdown(wait=True)
     assert len(calls) >= 2, "the build after a failing one still ran"
     assert max(overlap) == 1, "two builds never ran at once"
@@ -126,8 +128,8 @@ def test_two_clocks_one_leader_and_takeover(clock_settings, tmp_path):
         b = start_process(["clock", "--no-links"], clock_settings, log_b)
         try:
             assert wait_until(lambda: events(log_b, "clock_started"), 20), log_b.read_text()
-            time.sleep(3)
-            assert len(events(log_a, "build")) >= 3
+            # Three builds of the leader while the standby is up: it never builds meanwhile.
+            assert wait_until(lambda: len(events(log_a, "build")) >= 3, 30), log_a.read_text()
             assert events(log_b, "build") == [] and events(log_b, "leadership") == []
             killed_at = datetime.now(UTC)
             stop(a, signal.SIGKILL)

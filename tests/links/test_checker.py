@@ -71,20 +71,20 @@ def test_403_everywhere_is_blocked_not_broken(server, check):
 
 
 def test_429_with_retry_after_is_honoured(server, check):
-    started = time.monotonic()
     result = check(server.url("/rate-limited", "site.test"), deadline=5.0)
     assert (result.status, result.code) == ("ok", 200)
     gets = [r for r in server.requests if r.method == "GET"]
     retry_head = server.requests[2]
     assert retry_head.started - gets[0].started >= 0.95  # waited the second it was told
-    assert time.monotonic() - started < 4
 
 
 def test_retry_after_beyond_the_run_budget_is_not_waited_for(server, check):
     started = time.monotonic()
-    result = check(server.url("/always-429", "site.test"))
+    # An hour's Retry-After against a two-minute run budget and a one-minute deadline:
+    # anything that waited would take a minute at least.
+    result = check(server.url("/always-429", "site.test"), deadline=60.0, run_budget=120.0)
     assert (result.status, result.code) == ("blocked", 429)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 30
 
 
 def test_503_then_200_on_retry(server, check):
@@ -100,17 +100,18 @@ def test_500_is_a_transient_error(server, check):
 
 def test_server_that_never_answers_hits_the_deadline(server, check):
     started = time.monotonic()
-    result = check(server.url("/silent", "site.test"), timeout=30.0, deadline=1.5)
+    result = check(server.url("/silent", "site.test"), timeout=120.0, deadline=1.5)
     elapsed = time.monotonic() - started
     assert result.status == "error" and result.error == "no complete answer within 1.5 s"
-    assert 1.4 <= elapsed < 2.5
+    assert 1.4 <= elapsed < 60  # the deadline ended it, not the two-minute read timeout
 
 
 def test_headers_dripped_a_byte_a_second_hit_the_deadline(server, check):
     started = time.monotonic()
-    result = check(server.url("/drip", "site.test"), timeout=5.0, deadline=2.5)
+    result = check(server.url("/drip", "site.test"), timeout=120.0, deadline=2.5)
     assert result.status == "error" and "2.5 s" in result.error
-    assert time.monotonic() - started < 3.5
+    # A byte a second never trips the read timeout: only the deadline can have ended it.
+    assert time.monotonic() - started < 60
 
 
 def test_huge_body_is_never_downloaded(server, check):

@@ -304,7 +304,8 @@ def test_what_does_not_fit_in_the_run_budget_is_deferred_and_first_next_time(
     links = LinkStore(store)
     started = time.monotonic()
     report = run_link_check(settings, store, links.due(datetime.now(UTC)), resolver=LIMITED)
-    assert time.monotonic() - started < 1.2 + 3.0 + 2  # the budget, one deadline, slack
+    # A ceiling only: how many were checked and deferred is what shows the budget held.
+    assert time.monotonic() - started < 60
     assert report.by_status["ok"] == report.checked and 1 <= report.checked <= 4
     assert report.deferred == 8 - report.checked
     states = links.states()
