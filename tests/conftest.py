@@ -25,9 +25,9 @@ TESTS = Path(__file__).resolve().parent
 
 # What `scripts/test --fast` leaves out (the inner loop), by where a test lives.
 SLOW_MARKERS = {"browser": "browser", "cluster": "cluster", "test_docs_run.py": "guides"}
-# Tests that share one expensive session fixture run on one xdist worker (`--dist
-# loadgroup`): one Chromium, one built and served corpus read by every client.
-WORKER_GROUPS = {"browser": "browser", "readers": "readers"}
+# Tests that share one expensive session fixture run on one xdist worker: one
+# Chromium, one built and served corpus read by every client.
+WORKER_GROUPS = {"browser", "readers"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,8 +35,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         top = item.path.relative_to(TESTS).parts[0]
         if top in SLOW_MARKERS:
             item.add_marker(getattr(pytest.mark, SLOW_MARKERS[top]))
-        if top in WORKER_GROUPS:
-            item.add_marker(pytest.mark.xdist_group(WORKER_GROUPS[top]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Every test on its own (xdist's `load`), except the groups above, each sent whole
+    to one worker. (xdist's own `loadgroup` cannot see its markers under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            parts = nodeid.split("/", 2)
+            return parts[1] if parts[0] == "tests" and parts[1] in WORKER_GROUPS else nodeid
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
@@ -233,3 +245,4 @@ def restored_environ():
     yield
     os.environ.clear()
     os.environ.update(saved)
+
