@@ -2,31 +2,43 @@
 
 The CLI decides what to serve; this module knows how a server is started so that
 slow clients cannot starve the others (`granian_limits`), so that all workers
-share one /metrics (the metrics directory is prepared before they fork), and so
-that a second server on a busy port is refused rather than sharing it.
+share one /metrics (the metrics directory is prepared before they fork), so
+that a second server on a busy port is refused rather than sharing it, and so
+that Ctrl-C stops its workers (`worker_app`).
 granian is the only server: see "Why granian" in docs/operations.md.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedsvc.settings import Settings, load_settings
 from feedsvc.web.listening import ensure_port_free
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+# Seconds a stopping worker has to answer what it has in flight (feed answers take
+# milliseconds) before granian kills it; a worker stalled in granian's own shutdown
+# (see worker_app) is killed then too, losing what it counted since its last flush
+# (a second of request counts, a few seconds of feed polls).
+WEB_KILL_TIMEOUT_S = 5
 
 
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
     """How many processes and threads serve, and where. `kill_timeout`: seconds granian
-    waits for a stopping worker before killing it (None: as long as draining takes)."""
+    waits for a stopping worker before killing it."""
 
     host: str
     port: int
     workers: int = 1
     threads: int = 4
     access_log: bool = False
-    kill_timeout: int | None = None
+    kill_timeout: int = WEB_KILL_TIMEOUT_S
     stop_on_hangup: bool = False
 
 
@@ -45,7 +57,7 @@ def run_web_server(options: ServerOptions) -> None:
     from feedsvc.web.multiproc import prepare_metrics_dir
 
     prepare_metrics_dir()  # before the workers start: one /metrics for all of them
-    granian = Granian("feedsvc.web:create_app", factory=True, interface=Interfaces.WSGI,
+    granian = Granian("feedsvc.web.launch:worker_app", factory=True, interface=Interfaces.WSGI,
                       address=options.host, port=options.port, workers=options.workers,
                       blocking_threads=options.threads, respawn_failed_workers=True,
                       log_access=options.access_log, workers_kill_timeout=options.kill_timeout,
@@ -53,6 +65,26 @@ def run_web_server(options: ServerOptions) -> None:
     if options.stop_on_hangup:  # granian installs its handlers in serve(), from these attributes
         granian.signal_handler_reload = granian.signal_handler_interrupt  # type: ignore[method-assign]
     granian.serve()
+
+
+def worker_app() -> Flask:
+    """`create_app()` in a granian worker, with SIGINT blocked in all its threads.
+
+    Ctrl-C in a terminal (like `kill -INT -PGID`) signals the whole process
+    group: granian's parent, which then stops each worker with SIGTERM, and the
+    workers themselves. A granian 2.8 worker signalled twice like that often
+    never finishes stopping (9 of 12 times with a bare WSGI app and two workers;
+    0 of 12 when only the parent is signalled, or the group with SIGTERM), and
+    Ctrl-C left the server hanging. granian loads the app in the worker's main
+    thread before it starts the worker's runtime threads, which inherit this
+    thread's signal mask, so a worker is stopped by its parent alone. A worker
+    can still stall in granian's shutdown now and then (its stop handler runs
+    in whichever thread the kernel picks): `WEB_KILL_TIMEOUT_S` bounds that.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    from feedsvc.web import create_app
+
+    return create_app()
 
 
 def granian_limits(settings: Settings) -> dict[str, Any]:

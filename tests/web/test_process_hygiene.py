@@ -1,7 +1,8 @@
-"""Real processes: a busy port is refused, and SIGHUP stops `serve`."""
+"""Real processes: a busy port is refused, Ctrl-C stops `web`, and SIGHUP stops `serve`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -86,3 +87,22 @@ def test_sighup_stops_serve(built, tmp_path):
         assert wait_until(lambda: not answers(port), 30)  # its worker is gone too
     finally:
         stop(serve)
+
+
+def test_ctrl_c_stops_web_and_all_its_workers(built, tmp_path):
+    """A terminal's Ctrl-C signals the whole process group, workers included: granian's
+    workers, signalled by the terminal and by their parent, used to hang in their
+    shutdown more often than not, and the server never exited."""
+    settings, port = built
+    for run in range(4):
+        log = tmp_path / f"web{run}.log"
+        web = start_process(["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                            settings, log)
+        try:
+            assert wait_until(lambda: answers(port), 30), log.read_text()
+            assert answers(port, "/feeds/all.rss")
+            os.killpg(web.pid, signal.SIGINT)
+            assert finished(web) == 0, log.read_text()
+            assert wait_until(lambda: not answers(port), 30)
+        finally:
+            stop(web)
