@@ -281,19 +281,23 @@ class LinkChecker:
         async for result in self._run_queues(list(by_host.values())):
             yield result
 
-    async def check_host(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
+    async def check_host(self, urls: Iterable[str],
+                         stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         """Check URLs of one host, at most the per-host limit at a time; yield results as
-        they finish: how a shared run (feedsvc.links.shared) checks a claimed host."""
+        they finish: how a shared run (feedsvc.links.shared) checks a claimed host. Once
+        `stop()` is true no further URL is started (the ones in flight finish): a shared
+        run hands the rest of the host to another checker that way."""
         self._run_deadline()
-        async for result in self._run_queues([list(dict.fromkeys(urls))]):
+        async for result in self._run_queues([list(dict.fromkeys(urls))], stop):
             yield result
 
-    async def _run_queues(self, queues: list[list[str]]) -> AsyncIterator[CheckResult]:
+    async def _run_queues(self, queues: list[list[str]],
+                          stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
 
         async def runner(queue: list[str]) -> None:
             try:
-                while queue:
+                while queue and (stop is None or not stop()):
                     await done.put(await self.check(queue.pop()))
             finally:
                 done.put_nowait(None)
