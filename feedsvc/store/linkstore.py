@@ -28,6 +28,7 @@ from feedsvc.store import (
     bump_counter,
     fenced,
     in_batches,
+    insert_ignoring_duplicates,
     link_articles,
     link_checks,
     link_stats,
@@ -121,6 +122,11 @@ class LinkStore:
 
         URLs no longer used by any article become inactive (kept, with their
         history, in case the article comes back) and are no longer checked.
+
+        Safe when several processes register at once (two clocks' builds, a build and a
+        `links check` reading the content): a row another one inserted after this one
+        looked is left as it is (first writer wins; both derive it from the same article
+        and URL), where a plain INSERT would fail the whole registration.
         """
         wanted: dict[tuple[str, str], Article] = {
             (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
@@ -137,8 +143,9 @@ class LinkStore:
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
             fresh = [{"url": u, "article_id": i, **_shown(a)}
                      for (u, i), a in wanted.items() if (u, i) not in existing]
+            first_wins = insert_ignoring_duplicates(conn.dialect.name, link_articles)
             for chunk in in_batches(fresh):
-                conn.execute(insert(link_articles), chunk)
+                conn.execute(first_wins, chunk)
             for (url, article_id), article in wanted.items():  # an edited title, summary, image...
                 shown = _shown(article)
                 if (url, article_id) in existing and \
@@ -156,8 +163,9 @@ class LinkStore:
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                 "checks": 0, "dead": False, "active": True, "host": host_of(url),
                 "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
+            first_wins = insert_ignoring_duplicates(conn.dialect.name, links)
             for batch in in_batches(rows):
-                conn.execute(insert(links), batch)
+                conn.execute(first_wins, batch)
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):
@@ -493,18 +501,17 @@ def _plain(value: object) -> object:
 
 
 def _trim_history(conn: Connection, urls: list[str]) -> None:
-    """Keep each URL's newest HISTORY_PER_URL checks: found in one query, trimmed where over."""
-    over: list[str] = []
+    """Keep each URL's newest HISTORY_PER_URL checks: one DELETE per batch of URLs, ranking
+    their history with a window, instead of a query to find the URLs over the limit and a
+    DELETE for each of them (hundreds of statements per batch once every URL has a full
+    history, which is where a long-running store ends up)."""
     for chunk in in_batches(urls):
-        over += conn.execute(select(link_checks.c.url).where(link_checks.c.url.in_(chunk))
-                             .group_by(link_checks.c.url)
-                             .having(func.count() > HISTORY_PER_URL)).scalars()
-    for url in over:
-        keep = (select(link_checks.c.id).where(link_checks.c.url == url)
-                .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
-                .limit(HISTORY_PER_URL))
-        conn.execute(delete(link_checks).where(link_checks.c.url == url,
-                                               link_checks.c.id.not_in(keep.scalar_subquery())))
+        ranked = select(link_checks.c.id, func.row_number().over(
+            partition_by=link_checks.c.url,
+            order_by=(link_checks.c.checked_at.desc(), link_checks.c.id.desc())).label("n")) \
+            .where(link_checks.c.url.in_(chunk)).subquery()
+        conn.execute(delete(link_checks).where(link_checks.c.id.in_(
+            select(ranked.c.id).where(ranked.c.n > HISTORY_PER_URL))))
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:
