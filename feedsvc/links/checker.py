@@ -408,6 +408,8 @@ class LinkChecker:
         parts = urlsplit(url)
         origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
         task = self._probes.get(origin)
+        if task is not None and task.done():  # every URL after the first: no shield to make
+            return task.result()
         if task is None:
             task = self._probes[origin] = asyncio.ensure_future(
                 self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
@@ -468,7 +470,7 @@ class LinkChecker:
             return result(LinkStatus.BROKEN, None, url, error=f"invalid URL: {problem}")
         current, seen, permanent = url, {url}, False
         for hop in range(self.config.max_redirects + 1):
-            host = (urlsplit(current).hostname or "").lower()
+            host = parsed_url(current).gate  # parsed already: url_problem passed it
             try:
                 code, location = await self._request(current, host, network)
             except RefusedAddress as exc:
