@@ -405,8 +405,8 @@ class LinkChecker:
     async def _probe(self, url: str) -> Page | None:
         """The host's answer for a URL that cannot exist: asked once per origin per run
         (every URL of the origin awaits the same task), never counted against any URL."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        target = parsed_url(url)  # parsed already (url_problem): no split per URL
+        origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         task = self._probes.get(origin)
         if task is not None and task.done():  # every URL after the first: no shield to make
             return task.result()

@@ -238,7 +238,9 @@ class _SharedRun:
                 self.left[host] -= 1
                 self._count(result)
                 pending.append(result)
-                if len(pending) >= RECORD_EVERY:
+                # Not after the batch's last result: that one goes with the release below
+                # (flushed here, it left the release a transaction of its own).
+                if len(pending) >= RECORD_EVERY and self.left[host]:
                     await self._flush(host, pending)
             # No more renewals: the claim outlasts this last write by far (a renewal was at
             # most a third of its life ago), and one would race the release it carries.
