@@ -117,6 +117,7 @@ class _SharedRun:
         self.left: dict[str, int] = {}
         self.shedding: set[str] = set()
         self.retired = False
+        self.claimed_at = -POLL_SECONDS
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -146,7 +147,10 @@ class _SharedRun:
                     deadline: float) -> None:
         """Keep this checker's part of the hosts in hand until nothing is left to take on."""
         # As many hosts as this checker's concurrency can keep busy, no more; and with
-        # other checkers at work, no more than its fair part (`_rebalance`).
+        # other checkers at work, no more than its fair part (`_rebalance`). Hosts are
+        # claimed a quarter of that at a time (or after POLL_SECONDS): a claim per host
+        # done, each a scan of the due URLs, made the claims the bottleneck once hosts
+        # finish their batches at different times (1,000 hosts at concurrency 400).
         hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
@@ -156,9 +160,12 @@ class _SharedRun:
             elif not self.retired:  # taking on nothing more: no longer one of the sharers
                 self.retired = True
                 await asyncio.to_thread(self.claims.retire)
-            room = min(hosts_at_once, self.cap or hosts_at_once) - len(workers)
+            most = min(hosts_at_once, self.cap or hosts_at_once)
+            room = most - len(workers)
             got: list[HostClaim] = []
-            if may_claim and room > 0:
+            if may_claim and room > 0 and (room * 4 >= most or not workers or
+                                           time.monotonic() - self.claimed_at >= POLL_SECONDS):
+                self.claimed_at = time.monotonic()
                 got = await asyncio.to_thread(self._claim, room)
                 for claim in got:
                     workers.add(asyncio.create_task(self._work(checker, claim)))
