@@ -327,6 +327,11 @@ class LinkChecker:
             gate = self._gate(host)
             gate.next_start = max(gate.next_start, time.monotonic() + wait)
 
+    def let_go(self, host: str) -> None:
+        """This checker is done with `host` for now (a shared run released it): close its
+        idle connections."""
+        self._wire.close_idle(host)
+
     def next_allowed(self, host: str) -> datetime | None:
         """When the next checker may ask `host` something: after the gap that follows this
         checker's last request, or the time the host asked us to come back; None: at once."""

@@ -261,6 +261,7 @@ class _SharedRun:
             self.held.discard(host)
             self.left.pop(host, None)
             self.shedding.discard(host)
+            checker.let_go(host)
             if not released:
                 await asyncio.shield(asyncio.to_thread(
                     self.claims.release, host, checker.next_allowed(host)))
