@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from feedsvc.links.wire import _dechunk, parse_head
