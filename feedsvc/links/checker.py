@@ -248,9 +248,10 @@ class LinkChecker:
     def _fits_in_run(self, seconds: float) -> bool:
         return asyncio.get_running_loop().time() + seconds < self._run_deadline()
 
-    @contextlib.asynccontextmanager
-    async def _queued(self, slots: asyncio.Semaphore, host: str) -> AsyncIterator[None]:
-        """Hold a slot, waiting for it at most until the run's budget is spent."""
+    async def _queued(self, slots: asyncio.Semaphore, host: str) -> None:
+        """Take a slot (the caller releases it), waiting for it at most until the run's
+        budget is spent. A plain coroutine, not a context manager: twice per URL, the
+        generator and its two awaits were a measurable share of the CPU."""
         if slots.locked():  # a free slot is taken at once: no timer to arm and cancel
             try:
                 async with asyncio.timeout_at(self._run_deadline()):
@@ -259,10 +260,6 @@ class LinkChecker:
                 raise _Deferred(self._queue_reason(host)) from None
         else:
             await slots.acquire()
-        try:
-            yield
-        finally:
-            slots.release()
 
     def _queue_reason(self, host: str) -> str:
         return (f"not checked: its turn at {host} did not come within this run's "
@@ -281,19 +278,23 @@ class LinkChecker:
         async for result in self._run_queues(list(by_host.values())):
             yield result
 
-    async def check_host(self, urls: Iterable[str]) -> AsyncIterator[CheckResult]:
+    async def check_host(self, urls: Iterable[str],
+                         stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         """Check URLs of one host, at most the per-host limit at a time; yield results as
-        they finish: how a shared run (feedsvc.links.shared) checks a claimed host."""
+        they finish: how a shared run (feedsvc.links.shared) checks a claimed host. Once
+        `stop()` is true no further URL is started (the ones in flight finish): a shared
+        run hands the rest of the host to another checker that way."""
         self._run_deadline()
-        async for result in self._run_queues([list(dict.fromkeys(urls))]):
+        async for result in self._run_queues([list(dict.fromkeys(urls))], stop):
             yield result
 
-    async def _run_queues(self, queues: list[list[str]]) -> AsyncIterator[CheckResult]:
+    async def _run_queues(self, queues: list[list[str]],
+                          stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
 
         async def runner(queue: list[str]) -> None:
             try:
-                while queue:
+                while queue and (stop is None or not stop()):
                     await done.put(await self.check(queue.pop()))
             finally:
                 done.put_nowait(None)
@@ -325,6 +326,11 @@ class LinkChecker:
         if wait > 0:
             gate = self._gate(host)
             gate.next_start = max(gate.next_start, time.monotonic() + wait)
+
+    def let_go(self, host: str) -> None:
+        """This checker is done with `host` for now (a shared run released it): close its
+        idle connections."""
+        self._wire.close_idle(host)
 
     def next_allowed(self, host: str) -> datetime | None:
         """When the next checker may ask `host` something: after the gap that follows this
@@ -401,9 +407,11 @@ class LinkChecker:
     async def _probe(self, url: str) -> Page | None:
         """The host's answer for a URL that cannot exist: asked once per origin per run
         (every URL of the origin awaits the same task), never counted against any URL."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        target = parsed_url(url)  # parsed already (url_problem): no split per URL
+        origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         task = self._probes.get(origin)
+        if task is not None and task.done():  # every URL after the first: no shield to make
+            return task.result()
         if task is None:
             task = self._probes[origin] = asyncio.ensure_future(
                 self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
@@ -439,15 +447,22 @@ class LinkChecker:
         """A streamed GET that reads at most the first BODY_LIMIT bytes, to fingerprint."""
         host = (urlsplit(url).hostname or "").lower()
         gate = self._gate(host)
-        async with self._queued(gate.slots, host):
+        await self._queued(gate.slots, host)
+        try:
             self._refuse_if_closed(gate)
-            async with self._turn(gate), network.running():
-                origin, request = self._request_bytes(url, b"GET")
-                answer = await self._wire.request(origin, request, gate.sent)
-                body = await self._wire.body(answer, BODY_LIMIT)
-                declared = answer.header(b"content-length")
-                length = int(declared) if declared and declared.isdigit() else None
-                return fingerprint(url, answer.status, body, length)
+            await self._turn(gate)
+            try:
+                async with network.running():
+                    origin, request = self._request_bytes(url, b"GET")
+                    answer = await self._wire.request(origin, request, gate.sent)
+                    body = await self._wire.body(answer, BODY_LIMIT)
+            finally:
+                self._global.release()
+        finally:
+            gate.slots.release()
+        declared = answer.header(b"content-length")
+        length = int(declared) if declared and declared.isdigit() else None
+        return fingerprint(url, answer.status, body, length)
 
     def _request_bytes(self, url: str, method: bytes) -> tuple[Origin, bytes]:
         """Where to connect and what to write, from httpx's parse of the URL (IDNA hosts,
@@ -464,7 +479,7 @@ class LinkChecker:
             return result(LinkStatus.BROKEN, None, url, error=f"invalid URL: {problem}")
         current, seen, permanent = url, {url}, False
         for hop in range(self.config.max_redirects + 1):
-            host = (urlsplit(current).hostname or "").lower()
+            host = parsed_url(current).gate  # parsed already: url_problem passed it
             try:
                 code, location = await self._request(current, host, network)
             except RefusedAddress as exc:
@@ -504,16 +519,19 @@ class LinkChecker:
     async def _request(self, url: str, host: str, network: _NetworkTime) -> tuple[int, str | None]:
         """HEAD, then a streamed GET that reads no body when HEAD is refused or not 2xx."""
         gate = self._gate(host)
-        async with self._queued(gate.slots, host):
+        await self._queued(gate.slots, host)
+        try:
             code, location, _ = await self._send(gate, "HEAD", url, network)
             if 200 <= code < 300 or (code in REDIRECT_CODES and location):
                 return code, location
             code, location, retry_after = await self._send(gate, "GET", url, network)
-            if code in (429, 503) and retry_after is not None:
-                wait = _retry_after_seconds(retry_after, self.now())
-                if wait is not None:
-                    raise _Retry(wait, code, self.now() + timedelta(seconds=wait), host)
-            return code, location
+        finally:
+            gate.slots.release()
+        if code in (429, 503) and retry_after is not None:
+            wait = _retry_after_seconds(retry_after, self.now())
+            if wait is not None:
+                raise _Retry(wait, code, self.now() + timedelta(seconds=wait), host)
+        return code, location
 
     async def _send(self, gate: _HostGate, method: str, url: str,
                     network: _NetworkTime) -> tuple[int, str | None, str | None]:
@@ -521,7 +539,8 @@ class LinkChecker:
         self._refuse_if_closed(gate)
         if not self._fits_in_run(0):
             raise _Deferred(self._queue_reason(gate.host))
-        async with self._turn(gate):
+        await self._turn(gate)
+        try:
             self._refuse_if_closed(gate)
             async with network.running():
                 origin, request = self._request_bytes(url, method.encode())
@@ -531,10 +550,12 @@ class LinkChecker:
                 else:  # a streamed GET reads no body: closing is what saves the download
                     await self._wire.close(answer.stream)
                 return answer.status, answer.header(b"location"), answer.header(b"retry-after")
+        finally:
+            self._global.release()
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, gate: _HostGate) -> AsyncIterator[None]:
-        """This host's turn (its gap since the previous request) and a global slot.
+    async def _turn(self, gate: _HostGate) -> None:
+        """Wait for this host's turn (its gap since the previous request) and take a global
+        slot (the caller releases `self._global`).
 
         The host's lock is held until the global slot is ours and the request
         starts, so two requests to one host never start less than a gap apart,
@@ -553,10 +574,6 @@ class LinkChecker:
         else:  # nothing to wait for: the turn is ours at once (and no timer is armed)
             await self._global.acquire()
             gate.next_start = time.monotonic() + gate.gap
-        try:
-            yield
-        finally:
-            self._global.release()
 
     def _refuse_if_closed(self, gate: _HostGate) -> None:
         if gate.closed_until is not None:

@@ -57,19 +57,28 @@ def spread(url: str) -> float:
 
 
 def is_dead(state: LinkState, rules: LinkRules) -> bool:
-    if state.consecutive_failures < rules.dead_after_failures or state.first_failure_at is None:
+    return _dead(state.consecutive_failures, state.first_failure_at, state.checked_at, rules)
+
+
+def _dead(failures: int, first_failure: datetime | None, checked_at: datetime | None,
+          rules: LinkRules) -> bool:
+    if failures < rules.dead_after_failures or first_failure is None:
         return False
-    return state.checked_at is not None and state.checked_at - state.first_failure_at >= rules.dead_after
+    return checked_at is not None and checked_at - first_failure >= rules.dead_after
 
 
 def next_check(state: LinkState, rules: LinkRules) -> datetime:
     if state.checked_at is None:
         raise ValueError("next_check needs a checked state")
-    if state.consecutive_failures:
-        backoff: timedelta = rules.retry_base * (1 << (state.consecutive_failures - 1))
-        return state.checked_at + min(backoff, MAX_RETRY)
+    return _next_check(state.url, state.consecutive_failures, state.checked_at, rules)
+
+
+def _next_check(url: str, failures: int, checked_at: datetime, rules: LinkRules) -> datetime:
+    if failures:
+        backoff: timedelta = rules.retry_base * (1 << (failures - 1))
+        return checked_at + min(backoff, MAX_RETRY)
     # Healthy (or walled off): between 1/2 and 3/2 of the interval, stable per URL.
-    later: datetime = state.checked_at + rules.ok_interval * (0.5 + spread(state.url))
+    later: datetime = checked_at + rules.ok_interval * (0.5 + spread(url))
     return later
 
 
@@ -90,16 +99,16 @@ def apply_result(state: LinkState | None, result: CheckResult, rules: LinkRules)
     elif result.status in (LinkStatus.OK, LinkStatus.REDIRECTED):
         failures, first_failure = 0, None
     # "blocked": a bot wall or our own guard says nothing about the page; keep the counters.
-    updated = replace(
-        state, status=result.status, code=result.code, final_url=result.final_url,
-        permanent_redirect=result.permanent_redirect, error=result.error,
-        checked_at=result.checked_at, consecutive_failures=failures,
-        first_failure_at=first_failure, checks=state.checks + 1)
-    updated = replace(updated, dead=is_dead(updated, rules))
-    upcoming = next_check(updated, rules)
+    upcoming = _next_check(state.url, failures, result.checked_at, rules)
     if result.retry_at is not None:  # the site named a time: never before it
         upcoming = max(upcoming, result.retry_at)
-    return replace(updated, next_check_at=upcoming)
+    # One new state, not a copy per field group: recording a run makes one per result.
+    return LinkState(url=state.url, status=result.status, code=result.code,
+                     final_url=result.final_url, permanent_redirect=result.permanent_redirect,
+                     error=result.error, checked_at=result.checked_at,
+                     consecutive_failures=failures, first_failure_at=first_failure,
+                     next_check_at=upcoming, checks=state.checks + 1,
+                     dead=_dead(failures, first_failure, result.checked_at, rules))
 
 
 def archive_url(url: str, published: datetime) -> str:

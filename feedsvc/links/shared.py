@@ -9,6 +9,10 @@ request, or a `Retry-After`). Politeness therefore needs no coordination per
 request: a host is one process's at a time, and the next process starts where
 the last one's gap ends.
 
+A checker holds at most its fair part of the hosts (those with URLs left over the
+checkers at work); one that holds more, because it came first, lets its surplus
+hosts go after the checks in flight, and the newcomer takes their remaining URLs.
+
 A run takes on the URLs that are due (or, with `all_urls`, every active URL)
 and that nobody has checked since it began, so two runs started together
 check each URL once between them; it stops when none is left, when `limit`
@@ -39,6 +43,9 @@ from feedsvc.store.linkstore import LinkStore
 log = logging.getLogger("feedsvc.links")
 
 POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
+# How often a checker says it is alive and looks up its fair part of the hosts: about how
+# long a newcomer waits for its first hosts when the others hold them all.
+SHARE_SECONDS = 0.5
 MAX_PER_HOST_BATCH = 100  # a host's batch: handed over between checkers at this grain
 STORE_THREADS = 12  # store calls in flight at once (claims, results, releases): off the loop
 # Results are written by a few recorders, each taking every host's batch waiting at the
@@ -102,6 +109,15 @@ class _SharedRun:
         self.held: set[str] = set()
         self.waiting: list[_Waiting] = []
         self.wake = asyncio.Event()
+        # Sharing the hosts fairly (`_rebalance`): this checker's part (None: no other
+        # checker at work), when it was last looked up, the URLs not yet checked of each
+        # host in hand, and the hosts being let go to the others.
+        self.cap: int | None = None
+        self.share_seen = -SHARE_SECONDS
+        self.left: dict[str, int] = {}
+        self.shedding: set[str] = set()
+        self.retired = False
+        self.claimed_at = -POLL_SECONDS
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -124,19 +140,33 @@ class _SharedRun:
                 for task in (*helpers, *workers):
                     task.cancel()
                 await asyncio.gather(*helpers, *workers, return_exceptions=True)
+                if not self.retired:
+                    await asyncio.shield(asyncio.to_thread(self.claims.retire))
 
     async def _loop(self, checker: LinkChecker, workers: set[asyncio.Task[None]],
                     deadline: float) -> None:
-        """Keep enough hosts in hand for the concurrency until nothing is left to take on."""
-        # As many hosts as this checker's concurrency can keep busy, no more: the rest are
-        # left for the other checkers (taking every host at once starves them).
+        """Keep this checker's part of the hosts in hand until nothing is left to take on."""
+        # As many hosts as this checker's concurrency can keep busy, no more; and with
+        # other checkers at work, no more than its fair part (`_rebalance`). Hosts are
+        # claimed a quarter of that at a time (or after POLL_SECONDS): a claim per host
+        # done, each a scan of the due URLs, made the claims the bottleneck once hosts
+        # finish their batches at different times (1,000 hosts at concurrency 400).
         hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
             may_claim = wanted and time.monotonic() < deadline
+            if may_claim:
+                await self._rebalance()
+            elif not self.retired:  # taking on nothing more: no longer one of the sharers
+                self.retired = True
+                await asyncio.to_thread(self.claims.retire)
+            most = min(hosts_at_once, self.cap or hosts_at_once)
+            room = most - len(workers)
             got: list[HostClaim] = []
-            if may_claim and len(workers) < hosts_at_once:
-                got = await asyncio.to_thread(self._claim, hosts_at_once - len(workers))
+            if may_claim and room > 0 and (room * 4 >= most or not workers or
+                                           time.monotonic() - self.claimed_at >= POLL_SECONDS):
+                self.claimed_at = time.monotonic()
+                got = await asyncio.to_thread(self._claim, room)
                 for claim in got:
                     workers.add(asyncio.create_task(self._work(checker, claim)))
             if not workers:
@@ -147,12 +177,35 @@ class _SharedRun:
                     return
                 await asyncio.sleep(POLL_SECONDS)  # the hosts left are another checker's
                 continue
-            timeout = POLL_SECONDS if may_claim and not got else None
-            done, _ = await asyncio.wait(workers, timeout=timeout,
+            # While claiming, wake to look at the shares again even if no host is done.
+            done, _ = await asyncio.wait(workers, timeout=POLL_SECONDS if may_claim else None,
                                          return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
+
+    async def _rebalance(self) -> None:
+        """Every SHARE_SECONDS: say this checker is alive, learn its fair part of the hosts
+        (the hosts with work left over the live checkers), and if it holds more than
+        that, stop starting URLs on the surplus hosts with the most URLs left: their
+        checks in flight finish, their results are written and the hosts let go, and a
+        checker that came later (or holds less) claims them with the rest of their URLs.
+        Without this, the first checker to start, when its concurrency covers every
+        host, holds them all to the end and the others wait."""
+        now = time.monotonic()
+        if now - self.share_seen < SHARE_SECONDS:
+            return
+        self.share_seen = now
+        self.cap = await asyncio.to_thread(self.claims.fair_share, due_by=self._due_by(),
+                                           unchecked_since=self.started)
+        keeping = [host for host in self.left if host not in self.shedding]
+        if self.cap is None or len(keeping) <= self.cap:
+            return
+        keeping.sort(key=lambda host: self.left[host], reverse=True)
+        surplus = keeping[:len(keeping) - self.cap]
+        self.shedding.update(surplus)
+        log.info("link checker %s holds %d hosts, its fair part is %d: letting %d go",
+                 self.share.holder, len(keeping), self.cap, len(surplus))
 
     def _claim(self, hosts: int) -> list[HostClaim]:
         per_host = per_host_batch(self.settings)
@@ -180,28 +233,38 @@ class _SharedRun:
                 log.warning("link claim on %s ran out before its batch was done", host)
 
     async def _work(self, checker: LinkChecker, claim: HostClaim) -> None:
-        """Check one claimed host's batch, record it while held, let the host go."""
-        checker.hold_off(claim.host, claim.not_before)
+        """Check one claimed host's batch (or, if asked to let it go, the part started by
+        then), record it while held, let the host go."""
+        host = claim.host
+        checker.hold_off(host, claim.not_before)
         pending: list[CheckResult] = []
         released = False
+        self.left[host] = len(claim.urls)
         try:
-            async for result in checker.check_host(claim.urls):
+            async for result in checker.check_host(claim.urls, lambda: host in self.shedding):
+                self.left[host] -= 1
                 self._count(result)
                 pending.append(result)
-                if len(pending) >= RECORD_EVERY:
-                    await self._flush(claim.host, pending)
+                # Not after the batch's last result: that one goes with the release below
+                # (flushed here, it left the release a transaction of its own).
+                if len(pending) >= RECORD_EVERY and self.left[host]:
+                    await self._flush(host, pending)
             # No more renewals: the claim outlasts this last write by far (a renewal was at
             # most a third of its life ago), and one would race the release it carries.
-            self.held.discard(claim.host)
-            released = await self._flush(claim.host, pending, release=True,
-                                         not_before=checker.next_allowed(claim.host))
+            self.held.discard(host)
+            self.claimed -= self.left[host]  # let go unchecked: the next holder's to check
+            released = await self._flush(host, pending, release=True,
+                                         not_before=checker.next_allowed(host))
         except ClaimLost as exc:
-            log.warning("link results for %s dropped: %s", claim.host, exc)
+            log.warning("link results for %s dropped: %s", host, exc)
         finally:
-            self.held.discard(claim.host)
+            self.held.discard(host)
+            self.left.pop(host, None)
+            self.shedding.discard(host)
+            checker.let_go(host)
             if not released:
                 await asyncio.shield(asyncio.to_thread(
-                    self.claims.release, claim.host, checker.next_allowed(claim.host)))
+                    self.claims.release, host, checker.next_allowed(host)))
 
     def _count(self, result: CheckResult) -> None:
         if result.deferred:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -26,14 +27,17 @@ SOCKET_OPTION = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tupl
 
 
 def _readable(sock: Any) -> bool:
-    """Whether an idle socket has something to read (the peer closed it, or sent data)."""
-    import select
+    """Whether an idle socket has something to read (the peer closed it, or sent data).
 
+    poll, not select: select() refuses descriptors past FD_SETSIZE (1024) with a
+    ValueError, which read as "readable", so once a run had a thousand connections
+    open every idle one was thrown away and a new one made for the next request."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):  # closed already: as good as readable (httpcore drops it)
         return True
-    return bool(readable)
 
 
 class AsyncioStream(AsyncNetworkStream):

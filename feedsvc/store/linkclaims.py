@@ -12,6 +12,10 @@ before, and hold across all processes. When a holder lets a host go, it leaves
 `not_before` behind (its last request plus the gap, or a `Retry-After` that
 outlasted its run) and no checker claims the host before then.
 
+No checker holds more than its fair part of the hosts (`fair_share`: the hosts
+with URLs left over the checkers at work, each of which keeps a row in
+`link_checkers` alive while it checks); feedsvc.links.shared lets the surplus go.
+
 Results are written only while their host is held (`holding`, in the same
 transaction): a checker paused past its claim writes nothing when it wakes.
 
@@ -26,15 +30,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.errors import ClaimLost
 from feedsvc.models import utcnow
 from feedsvc.store import Store
 from feedsvc.store.common import _utc
-from feedsvc.store.tables import link_hosts, links
-from feedsvc.store.upsert import insert_ignoring_duplicates
+from feedsvc.store.tables import link_checkers, link_hosts, links
+from feedsvc.store.upsert import dialect_insert, insert_ignoring_duplicates
 
 CANDIDATES_PER_HOST = 4  # hosts looked at per host wanted: some will have been taken meanwhile
 
@@ -144,6 +148,22 @@ def eligible(*, due_by: datetime | None, unchecked_since: datetime) -> ColumnEle
     return condition
 
 
+def _batches(conn: Connection, hosts: list[str], wanted: ColumnElement[bool],
+             per_host: int) -> dict[str, list[str]]:
+    """Up to `per_host` wanted URLs of each host, most overdue first: one statement for
+    all the hosts of a claim (a window per host), not one per host: a claim of a few
+    hundred hosts was as many round trips before the first of them could be checked."""
+    ranked = select(links.c.host, links.c.url, func.row_number().over(
+        partition_by=links.c.host, order_by=(links.c.next_check_at, links.c.url)).label("n")) \
+        .where(links.c.host.in_(hosts), wanted).subquery()
+    found: dict[str, list[str]] = {}
+    for host, url in conn.execute(select(ranked.c.host, ranked.c.url)
+                                  .where(ranked.c.n <= per_host)
+                                  .order_by(ranked.c.host, ranked.c.n)):
+        found.setdefault(host, []).append(url)
+    return found
+
+
 class LinkClaims:
     """One checker's claims on hosts (`holder` names it; `ttl` is how long a claim lasts)."""
 
@@ -197,12 +217,10 @@ class LinkClaims:
                 return []
             conn.execute(update(link_hosts).where(link_hosts.c.host.in_([r.host for r in taken]))
                          .values(holder=self.holder, held_until=now + self.ttl))
+            batches = _batches(conn, [row.host for row in taken], wanted, per_host)
             for row in taken:
-                urls = tuple(conn.execute(
-                    select(links.c.url).where(links.c.host == row.host, wanted)
-                    .order_by(links.c.next_check_at, links.c.url).limit(per_host)).scalars())
                 not_before = _utc(row.not_before) if row.not_before is not None else None
-                claims.append(HostClaim(row.host, urls, not_before))
+                claims.append(HostClaim(row.host, tuple(batches.get(row.host, ())), not_before))
         return claims
 
     def renew(self, hosts: Iterable[str]) -> set[str]:
@@ -226,6 +244,37 @@ class LinkClaims:
             conn.execute(update(link_hosts).where(link_hosts.c.host == host,
                                                   link_hosts.c.holder == self.holder)
                          .values(holder=None, held_until=None, not_before=not_before))
+
+    def fair_share(self, *, due_by: datetime | None, unchecked_since: datetime) -> int | None:
+        """Say this checker is alive (for `ttl`), and return its fair part of the hosts:
+        the hosts with URLs still to check in this run over the live checkers, rounded up;
+        None when it is the only one (then its own concurrency is the only limit, and the
+        hosts are not counted: a lone checker pays nothing for sharing)."""
+        now = _utc(self.clock())
+        with self.engine.begin() as conn:
+            upsert = dialect_insert(conn.dialect.name, link_checkers).values(
+                holder=self.holder, seen_until=now + self.ttl)
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=[link_checkers.c.holder], set_={"seen_until": now + self.ttl}))
+            others = conn.execute(select(func.count()).select_from(link_checkers).where(
+                link_checkers.c.holder != self.holder, link_checkers.c.seen_until >= now)).scalar()
+            if not others:
+                return None
+            hosts = conn.execute(select(func.count(links.c.host.distinct())).where(
+                eligible(due_by=due_by, unchecked_since=unchecked_since))).scalar() or 0
+        return max(1, -(-int(hosts) // (int(others) + 1)))
+
+    def retire(self) -> None:
+        """This checker takes on nothing more: it no longer counts in the others' shares."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(link_checkers).where(link_checkers.c.holder == self.holder))
+
+    def live_checkers(self) -> list[str]:
+        """The checkers at work now (their holder names), this one included if it is."""
+        now = _utc(self.clock())
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(select(link_checkers.c.holder).where(
+                link_checkers.c.seen_until >= now)).scalars())
 
     def remaining(self, *, due_by: datetime | None, unchecked_since: datetime) -> bool:
         """Whether any URL is still to be checked in this run, claimable now or not."""

@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Row,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 
-from feedsvc.content.renames import PublishedArticle
 from feedsvc.links.hosts import host_of
 from feedsvc.links.policy import LinkRules, LinkState, apply_result
 from feedsvc.models import DEAD, Article, LinkStatus
@@ -28,6 +41,7 @@ from feedsvc.store import (
     bump_counter,
     fenced,
     in_batches,
+    insert_ignoring_duplicates,
     link_articles,
     link_checks,
     link_stats,
@@ -39,6 +53,7 @@ from feedsvc.store.dates import remember_dates
 from feedsvc.store.linkclaims import HostFence, holding_all, release_with
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
+    from feedsvc.content.renames import PublishedArticle  # the content package: 0.14 s
     from feedsvc.links.checker import CheckResult
 
 HISTORY_PER_URL = 20
@@ -121,6 +136,11 @@ class LinkStore:
 
         URLs no longer used by any article become inactive (kept, with their
         history, in case the article comes back) and are no longer checked.
+
+        Safe when several processes register at once (two clocks' builds, a build and a
+        `links check` reading the content): a row another one inserted after this one
+        looked is left as it is (first writer wins; both derive it from the same article
+        and URL), where a plain INSERT would fail the whole registration.
         """
         wanted: dict[tuple[str, str], Article] = {
             (a.original_url, a.id): a for a in articles if a.original_url and not a.self_published}
@@ -137,8 +157,9 @@ class LinkStore:
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
             fresh = [{"url": u, "article_id": i, **_shown(a)}
                      for (u, i), a in wanted.items() if (u, i) not in existing]
+            first_wins = insert_ignoring_duplicates(conn.dialect.name, link_articles)
             for chunk in in_batches(fresh):
-                conn.execute(insert(link_articles), chunk)
+                conn.execute(first_wins, chunk)
             for (url, article_id), article in wanted.items():  # an edited title, summary, image...
                 shown = _shown(article)
                 if (url, article_id) in existing and \
@@ -156,8 +177,9 @@ class LinkStore:
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                 "checks": 0, "dead": False, "active": True, "host": host_of(url),
                 "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
+            first_wins = insert_ignoring_duplicates(conn.dialect.name, links)
             for batch in in_batches(rows):
-                conn.execute(insert(links), batch)
+                conn.execute(first_wins, batch)
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):
@@ -250,8 +272,8 @@ class LinkStore:
         current: dict[str, LinkState] = {}
         active: dict[str, bool] = {}
         urls = [r.url for r in results]
-        for chunk in in_batches(urls):
-            for row in conn.execute(select(links).where(links.c.url.in_(chunk))):
+        for among in _one_of(conn, links.c.url, urls):
+            for row in conn.execute(select(links).where(among)):
                 current[row.url] = _state(row)
                 active[row.url] = row.active
         changes: list[dict[str, object]] = []
@@ -492,24 +514,38 @@ def _plain(value: object) -> object:
     return str(value) if isinstance(value, LinkStatus) else value
 
 
+def _one_of(conn: Connection, column: ColumnElement[str],
+            values: Sequence[str]) -> Iterator[ColumnElement[bool]]:
+    """Conditions that `column` is one of `values`, a statement's worth each. On PostgreSQL
+    one array parameter (`= ANY(...)`) for all of them: an IN list of hundreds of
+    parameters is expanded, typed and split again on every execution, which was a large
+    part of what recording a batch of results cost. Elsewhere IN lists of SQL_BATCH."""
+    if conn.dialect.name == "postgresql":
+        yield column == any_(bindparam("one_of", list(values), type_=ARRAY(String)))
+        return
+    for chunk in in_batches(values):
+        yield column.in_(chunk)
+
+
 def _trim_history(conn: Connection, urls: list[str]) -> None:
-    """Keep each URL's newest HISTORY_PER_URL checks: found in one query, trimmed where over."""
-    over: list[str] = []
-    for chunk in in_batches(urls):
-        over += conn.execute(select(link_checks.c.url).where(link_checks.c.url.in_(chunk))
-                             .group_by(link_checks.c.url)
-                             .having(func.count() > HISTORY_PER_URL)).scalars()
-    for url in over:
-        keep = (select(link_checks.c.id).where(link_checks.c.url == url)
-                .order_by(link_checks.c.checked_at.desc(), link_checks.c.id.desc())
-                .limit(HISTORY_PER_URL))
-        conn.execute(delete(link_checks).where(link_checks.c.url == url,
-                                               link_checks.c.id.not_in(keep.scalar_subquery())))
+    """Keep each URL's newest HISTORY_PER_URL checks: one DELETE per batch of URLs, ranking
+    their history with a window, instead of a query to find the URLs over the limit and a
+    DELETE for each of them (hundreds of statements per batch once every URL has a full
+    history, which is where a long-running store ends up)."""
+    for among in _one_of(conn, link_checks.c.url, urls):
+        ranked = select(link_checks.c.id, func.row_number().over(
+            partition_by=link_checks.c.url,
+            order_by=(link_checks.c.checked_at.desc(), link_checks.c.id.desc())).label("n")) \
+            .where(among).subquery()
+        conn.execute(delete(link_checks).where(link_checks.c.id.in_(
+            select(ranked.c.id).where(ranked.c.n > HISTORY_PER_URL))))
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:
     """Every published article with an original URL, as the last build registered it:
     what `feedsvc check` compares the content with to catch renames."""
     with store.engine.connect() as conn:
+        from feedsvc.content.renames import PublishedArticle  # not at import: see above
+
         return [PublishedArticle(row.article_id, row.url, row.source) for row in conn.execute(
             select(link_articles.c.article_id, link_articles.c.url, link_articles.c.source))]

@@ -101,6 +101,14 @@ link_hosts = Table(
     Column("held_until", DateTime(timezone=True)),
     Column("not_before", DateTime(timezone=True)),
 )
+# One row per checker at work (feedsvc.store.linkclaims), renewed while it works: how
+# many checkers share the due hosts, so that none holds more than its fair part, and
+# a newcomer that holds nothing yet is counted too.
+link_checkers = Table(
+    "link_checkers", metadata,
+    Column("holder", String(128), primary_key=True),
+    Column("seen_until", DateTime(timezone=True), nullable=False),
+)
 link_articles = Table(
     "link_articles", metadata,
     Column("url", String(2048), primary_key=True),

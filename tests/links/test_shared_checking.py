@@ -6,10 +6,13 @@ when each request arrived."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,12 +27,13 @@ from feedsvc.settings import load_settings
 from feedsvc.store import Store
 from feedsvc.store.linkclaims import HostFence, LinkClaims
 from feedsvc.store.linkstore import LinkStore
-from tests.links.servers import LoopbackServer
+from tests.links.servers import Handler, LoopbackServer, respond
 
 FEEDSVC = str(Path(sys.executable).parent / "feedsvc")
 HOSTS = [f"127.0.0.{n}" for n in range(2, 10)]
 PER_HOST = 12
 GAP = 0.2
+FAIR_PER_HOST = 20
 
 
 @pytest.fixture
@@ -45,12 +49,12 @@ def story(n: int, url: str) -> str:
             f"summary: Summary {n}.\ntags: [Privacy]\n---\n")
 
 
-@pytest.fixture
-def shared_store(tmp_path, postgres_url, sites):
-    """A built store (so the checkers register nothing new) over 96 URLs on 8 hosts."""
+def built_store(tmp_path: Path, postgres_url: str, urls: list[str],
+                **settings: str) -> tuple[dict[str, str], Store]:
+    """A built store (so the checkers register nothing new) over `urls`; the checkers'
+    environment, with `settings` over the defaults here."""
     content = tmp_path / "content"
     content.mkdir()
-    urls = [server.url(f"/story-{n}") for server in sites for n in range(PER_HOST)]
     for n, url in enumerate(urls):
         (content / f"s{n}.md").write_text(story(n, url), encoding="utf-8")
     env = {"FEEDSVC_DATABASE_URL": postgres_url, "FEEDSVC_CONTENT_DIR": str(content),
@@ -59,34 +63,54 @@ def shared_store(tmp_path, postgres_url, sites):
            "FEEDSVC_ID_AUTHORITY": "feedsvc.test,2026", "FEEDSVC_LINKCHECK_ALLOW": "127.0.0.0/8",
            "FEEDSVC_LINKCHECK_HOST_GAP": str(GAP), "FEEDSVC_LINKCHECK_PER_HOST": "1",
            "FEEDSVC_LINKCHECK_CONCURRENCY": "3", "FEEDSVC_LINKCHECK_DEADLINE": "5",
-           "FEEDSVC_LINKCHECK_TIMEOUT": "2"}
-    settings = load_settings(env=env)
+           "FEEDSVC_LINKCHECK_TIMEOUT": "2", **settings}
     store = Store(postgres_url)
     store.create()
-    Builder(settings, store).build()
+    Builder(load_settings(env=env), store).build()
+    return env, store
+
+
+@pytest.fixture
+def shared_store(tmp_path, postgres_url, sites):
+    """A built store over 96 URLs on 8 hosts."""
+    urls = [server.url(f"/story-{n}") for server in sites for n in range(PER_HOST)]
+    env, store = built_store(tmp_path, postgres_url, urls)
     return env, store, urls
 
 
-def run_two(env: dict[str, str], *extra: str) -> list[list[str]]:
-    """Two `feedsvc links check` processes started together; the URLs each one checked."""
+def start_checkers(env: dict[str, str], *extra: str, count: int = 2) -> list[subprocess.Popen[str]]:
+    """`count` `feedsvc links check` processes, started together."""
     full = {**os.environ, **env}
-    processes = [subprocess.Popen([FEEDSVC, "links", "check", *extra], env=full, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(2)]
+    return [subprocess.Popen([FEEDSVC, "links", "check", *extra], env=full, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(count)]
+
+
+def checked_by(processes: list[subprocess.Popen[str]], status: str = "broken") -> list[list[str]]:
+    """The URLs each process reported checked (with `status`), once they have ended."""
     checked = []
     for process in processes:
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
         lines = out.strip().splitlines()
         assert lines[-1].startswith("checked "), out
-        checked.append([line.split()[2] for line in lines[:-1] if line.startswith("broken")])
+        checked.append([line.split()[2] for line in lines[:-1] if line.startswith(status)])
     return checked
+
+
+def run_two(env: dict[str, str], *extra: str) -> list[list[str]]:
+    """Two `feedsvc links check` processes started together; the URLs each one checked."""
+    return checked_by(start_checkers(env, *extra))
 
 
 def assert_shared_and_polite(sites, checked: list[list[str]], urls: list[str]) -> None:
     first, second = checked
     assert first and second, "both processes did some of the work"
     assert Counter(first + second) == Counter(urls), "each URL checked once, by one of them"
+    assert_polite(sites)
+
+
+def assert_polite(sites) -> None:
     for server in sites:
         starts = sorted(r.started for r in server.requests)
         gaps = [b - a for a, b in itertools.pairwise(starts)]
@@ -109,6 +133,57 @@ def test_two_checkers_share_the_due_urls_and_keep_each_hosts_gap(shared_store, s
     assert_shared_and_polite(sites, everything, urls)
     history = LinkStore(store).history(urls)
     assert all(len(history[url]) == 2 for url in urls)
+
+
+def answer_when(gate: threading.Event) -> Handler:
+    """A route that answers 200 only once `gate` is set: until then every check of it is
+    in flight, whichever checker holds its host."""
+
+    async def handler(request, writer):
+        while not gate.is_set():
+            await asyncio.sleep(0.02)
+        await respond(writer, 200, {"Content-Type": "text/html"}, b"<p>fine</p>",
+                      head=request.method == "HEAD")
+
+    return handler
+
+
+def wait_until(condition, ceiling: float = 120.0) -> None:
+    """Poll `condition` until true; the ceiling is generous (a loaded machine), not a bound."""
+    give_up = time.monotonic() + ceiling
+    while not condition():
+        assert time.monotonic() < give_up, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_a_checker_whose_concurrency_covers_every_host_shares_them_fairly(
+        tmp_path, postgres_url, sites):
+    """Each checker's concurrency covers every host (8 hosts, 1 per host, 8 in flight), so
+    the first to claim could hold them all to the end. It holds only its fair part once
+    the other is at work: both do a fair part of the checks, not merely some."""
+    gate = threading.Event()
+    urls = []
+    for server in sites:
+        for n in range(FAIR_PER_HOST):
+            server.routes[f"/fair-{n}"] = answer_when(gate)
+            urls.append(server.url(f"/fair-{n}"))
+    env, store = built_store(tmp_path, postgres_url, urls, FEEDSVC_LINKCHECK_CONCURRENCY="8",
+                             FEEDSVC_LINKCHECK_SOFT404_PROBE="false",
+                             FEEDSVC_LINKCHECK_TIMEOUT="120", FEEDSVC_LINKCHECK_DEADLINE="240")
+    processes = start_checkers(env)
+    try:
+        # Nothing is answered until both are at work: whichever claimed first has every
+        # host in hand by then, however far apart the two processes came up.
+        observer = LinkClaims(store, "observer", ttl=60)
+        wait_until(lambda: len(observer.live_checkers()) == 2
+                   or any(p.poll() is not None for p in processes))
+    finally:
+        gate.set()
+    first, second = checked_by(processes, "ok")
+    assert Counter(first + second) == Counter(urls), "each URL checked once, by one of them"
+    assert min(len(first), len(second)) >= len(urls) // 4, (len(first), len(second))
+    assert_polite(sites)
+    assert observer.live_checkers() == [], "each left the sharers when it was done"
 
 
 def test_a_claim_that_ran_out_writes_nothing_and_its_host_goes_to_another(

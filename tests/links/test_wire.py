@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from feedsvc.links.wire import _dechunk, parse_head
 from tests.links.conftest import make_checker
 from tests.links.servers import respond
@@ -76,3 +78,26 @@ def test_parsing_and_dechunking_rules():
     assert _dechunk(b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n", 100) == (b"hello world", True)
     assert _dechunk(b"5\r\nhello\r\n6\r\n wor", 100) == (b"hello wor", False)
     assert _dechunk(b"5\r\nhello\r\n6\r\n world\r\n", 7) == (b"hello w", True)
+
+
+def test_an_idle_connection_past_descriptor_1024_is_still_reusable():
+    """Whether an idle connection is still good is asked of the socket without select():
+    select() refuses descriptors past 1024, and every connection of a run with a thousand
+    hosts was then thrown away and made anew."""
+    import resource
+    import socket
+
+    from feedsvc.links.streams import _readable
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2048:
+        pytest.skip("needs more than 2048 open files")
+    spare = [socket.socket() for _ in range(1100)]  # the next descriptors are past 1024
+    ours, peer = socket.socketpair()
+    try:
+        assert ours.fileno() > 1024
+        assert not _readable(ours)
+        peer.sendall(b"x")  # delivered before sendall returns (a Unix socket pair)
+        assert _readable(ours)
+    finally:
+        for sock in (*spare, ours, peer):
+            sock.close()

@@ -1,0 +1,96 @@
+"""The link tables under the writers that share them: history kept to its length in one
+statement a batch, and registrations by two processes at once (real SQLite and
+PostgreSQL stores)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, text
+
+from feedsvc.links.checker import CheckResult
+from feedsvc.links.hosts import host_of
+from feedsvc.links.policy import LinkRules
+from feedsvc.models import Article, LinkStatus
+from feedsvc.store import Store, link_articles, links
+from feedsvc.store.linkstore import HISTORY_PER_URL, LinkStore, rank_of
+
+T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+RULES = LinkRules(dead_after_failures=3, dead_after=timedelta(hours=24),
+                  ok_interval=timedelta(days=7), retry_base=timedelta(hours=2))
+
+
+def check(url: str, minute: int) -> CheckResult:
+    return CheckResult(url, "ok", 200, url, False, None, T0 + timedelta(minutes=minute), 5)
+
+
+def article(n: int) -> Article:
+    return Article(id=f"tag:t,2026:a{n}", stem=f"a{n}", source=f"a{n}.md", title=f"A {n}",
+                   summary="", content_html="", published=T0, updated=T0,
+                   original_url=f"https://news.example/a{n}", self_published=False,
+                   topic_names=())
+
+
+def test_history_keeps_each_urls_newest_checks(database_url):
+    store = Store(database_url)
+    store.create()
+    recorder = LinkStore(store)
+    busy, quiet = "https://news.example/busy", "https://news.example/quiet"
+    for minute in range(HISTORY_PER_URL + 4):
+        recorder.record([check(busy, minute)], RULES)
+    recorder.record([check(quiet, 0), check(quiet, 1), check(busy, 100), check(busy, 101)], RULES)
+    history = recorder.history([busy, quiet])
+    assert len(history[quiet]) == 2
+    kept = [line["checked_at"] for line in history[busy]]
+    newest = sorted([(T0 + timedelta(minutes=m)).isoformat()
+                     for m in (*range(HISTORY_PER_URL + 4), 100, 101)], reverse=True)
+    assert kept == newest[:HISTORY_PER_URL]
+
+
+def registrations_waiting_on_a_lock(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()")).scalar() or 0)
+
+
+def test_two_processes_registering_the_same_links_at_once_both_succeed(postgres_url):
+    """The second registration looked before the first one committed, so it inserts rows
+    that exist by the time it writes: it waits for the first and leaves them be."""
+    store = Store(postgres_url)
+    store.create()
+    articles = [article(n) for n in range(3)]
+    first = store.engine.connect()
+    transaction = first.begin()
+    # What a concurrent registration has written and not yet committed.
+    first.execute(insert(link_articles), [
+        {"url": a.original_url, "article_id": a.id, "title": a.title, "source": a.source,
+         "published": a.published} for a in articles])
+    first.execute(insert(links), [{
+        "url": a.original_url, "status": LinkStatus.UNCHECKED, "permanent_redirect": False,
+        "consecutive_failures": 0, "next_check_at": T0, "checks": 0, "dead": False,
+        "active": True, "host": host_of(a.original_url or ""),
+        "rank": rank_of(LinkStatus.UNCHECKED, False)} for a in articles])
+    failures: list[BaseException] = []
+
+    def register() -> None:
+        try:
+            LinkStore(Store(postgres_url)).register(articles, T0)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    second = threading.Thread(target=register)
+    second.start()
+    give_up = time.monotonic() + 120
+    while not registrations_waiting_on_a_lock(store) and second.is_alive():
+        assert time.monotonic() < give_up, "the second registration never reached the rows"
+        time.sleep(0.05)
+    transaction.commit()
+    first.close()
+    second.join(120)
+    assert not second.is_alive() and failures == []
+    states = LinkStore(store).states()
+    assert sorted(states) == sorted(a.original_url for a in articles)
+    assert len(LinkStore(store).articles(states)) == 3
