@@ -26,8 +26,10 @@ TESTS = Path(__file__).resolve().parent
 # What `scripts/test --fast` leaves out (the inner loop), by where a test lives.
 SLOW_MARKERS = {"browser": "browser", "cluster": "cluster", "test_docs_run.py": "guides"}
 # Tests that share one expensive session fixture run on one xdist worker: one
-# Chromium, one built and served corpus read by every client.
-WORKER_GROUPS = {"browser", "readers"}
+# Chromium, one built and served corpus read by every client. The cluster tests
+# (several clocks on two-second leases, frozen and killed leaders) run one after
+# another too, so that no two of them crowd the cores at once.
+WORKER_GROUPS = {"browser", "readers", "cluster"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
