@@ -197,8 +197,8 @@ def legacy_store(database_url: str) -> str:
 
     from sqlalchemy import insert
 
-    from feedsvc.migrations import baseline as old
     from feedsvc.store import engine_for
+    from feedsvc.store.migrations import baseline as old
 
     def at(day: int, hour: int = 0) -> datetime:
         return datetime(2026, 11, day, hour, tzinfo=UTC)

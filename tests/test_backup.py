@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, text
 
-from feedsvc.backup import HISTORY_TABLES, BackupError, backup_history, history_counts, restore_history
 from feedsvc.cli import main
 from feedsvc.models import utcnow
-from feedsvc.schema import BASELINE, head_revision, upgrade
 from feedsvc.store import CLOCK_LEASE, Store, article_dates, link_articles, link_checks, link_stats, links
+from feedsvc.store.backup import HISTORY_TABLES, BackupError, backup_history, history_counts, restore_history
 from feedsvc.store.linkstore import LinkStore
+from feedsvc.store.schema import BASELINE, head_revision, upgrade
 from tests.conftest import LEGACY_URL
 
 FULL = {"links": 1, "link_articles": 1, "link_checks": 5, "link_stats": 3, "article_dates": 1}

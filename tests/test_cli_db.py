@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from feedsvc.cli import main
-from feedsvc.schema import head_revision, schema_status
 from feedsvc.store import Store, engine_for
 from feedsvc.store.linkstore import LinkStore
+from feedsvc.store.schema import head_revision, schema_status
 from tests.conftest import CONTENT, LEGACY_URL
 
 FEEDSVC = str(Path(sys.executable).parent / "feedsvc")

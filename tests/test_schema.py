@@ -13,8 +13,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select, text
 
 from feedsvc.errors import StoreSchemaMismatch
-from feedsvc.migrations import baseline as old
-from feedsvc.schema import (
+from feedsvc.store import Store, documents, engine_for, metadata
+from feedsvc.store.linkstore import LinkStore
+from feedsvc.store.migrations import baseline as old
+from feedsvc.store.schema import (
     BASELINE,
     head_revision,
     locked_migration_connection,
@@ -22,8 +24,6 @@ from feedsvc.schema import (
     script_directory,
     upgrade,
 )
-from feedsvc.store import Store, documents, engine_for, metadata
-from feedsvc.store.linkstore import LinkStore
 from tests.conftest import LEGACY_URL
 
 
@@ -90,7 +90,7 @@ def test_revisions_form_one_line_from_the_baseline():
 def test_revision_file_names_say_what_alembic_reads_from_the_files():
     """The start-up check knows the revisions from the file names alone (no Alembic
     import); each name must carry its file's revision id, in the order Alembic chains them."""
-    from feedsvc.schema import head_revision, known_revisions
+    from feedsvc.store.schema import head_revision, known_revisions
 
     chain = [s.revision for s in script_directory().walk_revisions()][::-1]
     assert list(known_revisions()) == chain

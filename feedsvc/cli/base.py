@@ -129,8 +129,8 @@ def open_store(settings: Settings, *, write: bool = True) -> Store:
     (`feedsvc db upgrade`), never a side effect of whichever clock restarts first.
     A store ahead of this feedsvc is always refused."""
     from feedsvc.errors import StoreSchemaMismatch
-    from feedsvc.schema import schema_status
     from feedsvc.store.access import is_embedded
+    from feedsvc.store.schema import schema_status
 
     store = plain_store(settings)
     status = schema_status(store.engine)

@@ -149,7 +149,7 @@ def db_current() -> None:
       feedsvc db current
       feedsvc db current || feedsvc db upgrade
     """
-    from feedsvc.schema import schema_status
+    from feedsvc.store.schema import schema_status
 
     status = schema_status(plain_store(load()).engine)
     click.echo(f"store: {status.shown()}\nfeedsvc: {status.head}")
@@ -175,7 +175,7 @@ def db_upgrade(revision: str) -> None:
       FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc db upgrade
     """
     from feedsvc.errors import StoreSchemaMismatch
-    from feedsvc.schema import upgrade
+    from feedsvc.store.schema import upgrade
 
     settings = load()
     try:
@@ -197,7 +197,7 @@ def db_history() -> None:
       feedsvc db history
     """
     from feedsvc.errors import StoreUnavailable
-    from feedsvc.schema import history, schema_status
+    from feedsvc.store.schema import history, schema_status
 
     try:
         current = schema_status(plain_store(load()).engine).current
@@ -225,7 +225,7 @@ def db_backup(path: Path) -> None:
     Examples:
       feedsvc db backup backups/links-$(date +%F).sqlite3
     """
-    from feedsvc.backup import backup_history
+    from feedsvc.store.backup import backup_history
 
     counts = backup_history(plain_store(load()), path)
     click.echo(f"backed up link history to {path}: {_counts_line(counts)}")
@@ -247,9 +247,9 @@ def db_restore(path: Path, force: bool) -> None:
     Examples:
       feedsvc db restore backups/links-2026-12-01.sqlite3
     """
-    from feedsvc.backup import restore_history
     from feedsvc.models import utcnow
     from feedsvc.store import CLOCK_LEASE
+    from feedsvc.store.backup import restore_history
 
     store = open_store(load())
     held = store.lease(CLOCK_LEASE)

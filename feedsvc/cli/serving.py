@@ -80,7 +80,7 @@ def _refuse_unusable_schema(settings: Settings) -> None:
     serves 503 until the store is back, as it does during any outage."""
     from feedsvc.cli.base import plain_store
     from feedsvc.errors import StoreUnavailable
-    from feedsvc.schema import schema_status
+    from feedsvc.store.schema import schema_status
 
     store = plain_store(settings)
     try:

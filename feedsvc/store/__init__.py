@@ -147,12 +147,12 @@ class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin, OperationsMix
         cparams["application_name"] = self._session_label
 
     def create(self) -> None:
-        """Bring the store to this feedsvc's schema (feedsvc.schema): a new store is made
+        """Bring the store to this feedsvc's schema (feedsvc.store.schema): a new store is made
         by running every migration, one made before versioning is stamped at the
         baseline, one behind is upgraded. The writer's job, at its start; the shells
         decide when a writer may migrate (feedsvc.cli). Constructing a Store touches
         nothing, so the web can make one freely."""
-        from feedsvc.schema import upgrade
+        from feedsvc.store.schema import upgrade
 
         upgrade(self.url, timeout=self.timeout)
 

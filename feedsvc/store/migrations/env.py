@@ -1,6 +1,6 @@
 """Alembic's entry point: run migrations on the connection feedsvc hands over.
 
-feedsvc (`feedsvc.schema.upgrade`) passes an open connection, already inside the
+feedsvc (`feedsvc.store.schema.upgrade`) passes an open connection, already inside the
 transaction that holds the store's migration lock, in `config.attributes`. Run
 from the `alembic` command line instead (to write a revision), it opens its own
 connection to `-x url=...` or to the configured store.
@@ -31,8 +31,8 @@ def main() -> None:
     if isinstance(shared, Connection):
         run(shared)
         return
-    from feedsvc.schema import locked_migration_connection
     from feedsvc.settings import load_settings
+    from feedsvc.store.schema import locked_migration_connection
 
     url = context.get_x_argument(as_dictionary=True).get("url") or load_settings().database_url
     with locked_migration_connection(url) as connection:

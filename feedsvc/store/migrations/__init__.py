@@ -1,7 +1,7 @@
 """The store's Alembic environment: env.py, the revision template and versions/.
 
-Shipped inside the package (`script_location = feedsvc:migrations`), so an
+Shipped inside the package (`script_location = feedsvc.store:migrations`), so an
 installed feedsvc can upgrade a store with no checkout beside it. The code that
-decides when to migrate lives in `feedsvc.schema`; this package only holds what
+decides when to migrate lives in `feedsvc.store.schema`; this package only holds what
 Alembic reads.
 """

@@ -29,9 +29,9 @@ from sqlalchemy import MetaData, Table, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from feedsvc.errors import FeedsvcError, StoreSchemaMismatch
-from feedsvc.schema import BASELINE, schema_status, sqlite_transaction_engine, upgrade
 from feedsvc.store import Store, engine_for
 from feedsvc.store.common import SQL_BATCH
+from feedsvc.store.schema import BASELINE, schema_status, sqlite_transaction_engine, upgrade
 
 __all__ = ["HISTORY_TABLES", "BackupError", "backup_history", "history_counts", "restore_history"]
 

@@ -1,6 +1,6 @@
 """The store's schema version: what it is, whether this feedsvc can use it, upgrading it.
 
-The schema is versioned with Alembic (revisions in `feedsvc/migrations/versions/`,
+The schema is versioned with Alembic (revisions in `feedsvc/store/migrations/versions/`,
 recorded in the store's `alembic_version` table). A store is in one of five
 states, and each shell treats them the same way everywhere:
 
@@ -43,7 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from feedsvc.errors import StoreSchemaMismatch
 from feedsvc.logs import log_event
-from feedsvc.migrations.baseline import SCHEMA as BASELINE_SCHEMA
+from feedsvc.store.migrations.baseline import SCHEMA as BASELINE_SCHEMA
 
 # Alembic is imported only to migrate, stamp or list revisions: importing it took
 # half a second, and every `feedsvc build` checks the schema at start.
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 # Alembic announces each plugin and step at INFO (feedsvc.logs quiets it): an upgrade is
 # logged once instead, as feedsvc's own `schema_upgraded` event.
-log = logging.getLogger("feedsvc.schema")
+log = logging.getLogger("feedsvc.store.schema")
 
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
@@ -70,7 +70,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "feedsvc:migrations")
+    config.set_main_option("script_location", "feedsvc.store:migrations")
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-12-01
 
 A new store gets exactly these tables; a store made before versioning already
-has them and is stamped at this revision instead (feedsvc.schema).
+has them and is stamped at this revision instead (feedsvc.store.schema).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from feedsvc.migrations.baseline import SCHEMA
+from feedsvc.store.migrations.baseline import SCHEMA
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None

@@ -4,7 +4,7 @@ A frozen copy of the tables `feedsvc.store` created with `create_all` before
 the store had a schema version. Never edit it to follow store.py: later
 changes are later revisions. Two things use it: revision 0001 creates exactly
 these tables, and a store made before versioning is compared with them before
-it is stamped as being at 0001 (`feedsvc.schema`).
+it is stamped as being at 0001 (`feedsvc.store.schema`).
 """
 
 from __future__ import annotations
