@@ -29,6 +29,10 @@ from feedsvc.store.linkclaims import HostFence, LinkClaims
 from feedsvc.store.linkstore import LinkStore
 from tests.links.servers import Handler, LoopbackServer, respond
 
+# Several real checker processes and per-host gaps measured to the tenth of a second:
+# run with the cluster tests, one at a time (scripts/test).
+pytestmark = pytest.mark.cluster
+
 FEEDSVC = str(Path(sys.executable).parent / "feedsvc")
 HOSTS = [f"127.0.0.{n}" for n in range(2, 10)]
 PER_HOST = 12
