@@ -20,6 +20,12 @@ class StoreUnavailable(FeedsvcError):
     again at its next run."""
 
 
+class ConnectionEnded(StoreUnavailable):
+    """The database ended the session a statement ran on (a restart, an operator's
+    pg_terminate_backend) after the pool had checked it: the pool drops it, so the
+    same transaction may be tried again at once on a new one."""
+
+
 class NothingPublished(FeedsvcError):
     """An operation needs a published generation and there is none yet."""
 

@@ -404,3 +404,32 @@ def test_a_session_the_server_ended_is_replaced_without_an_error(postgres_url):
         assert store.current_generation() is not None
         assert store.claim_lease("clock", "A", 6, datetime.now(UTC)) == 1
     admin.close()
+
+
+def test_a_lease_claim_whose_session_the_server_ends_after_the_pools_check_is_made_again(postgres_url):
+    """The pre-ping cannot see a session ended between it and the claim's first statement
+    (a restart or pg_terminate_backend at that moment): the claim is made again on a new
+    connection instead of reaching the clock as a lease error."""
+    from sqlalchemy import event, text
+
+    store = fresh_store(postgres_url)
+    admin = Store(postgres_url)
+    ended: list[int] = []
+
+    def end_this_session_once(connection) -> None:
+        if ended:
+            return
+        pid = connection.connection.dbapi_connection.info.backend_pid
+        with admin.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        ended.append(pid)
+        assert _session_ended(store, connection)
+
+    event.listen(store.engine, "engine_connect", end_this_session_once)
+    try:
+        assert store.claim_lease("clock", "A", 6, datetime.now(UTC)) == 1
+    finally:
+        event.remove(store.engine, "engine_connect", end_this_session_once)
+    assert ended, "the session was ended under the claim"
+    assert store.claim_lease("clock", "A", 6, datetime.now(UTC)) == 1  # renewed, same epoch
+    admin.close()

@@ -13,7 +13,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from feedsvc.errors import StoreUnavailable
+from feedsvc.errors import ConnectionEnded, StoreUnavailable
 
 # PostgreSQL SQLSTATEs the store tells apart from "the store is unavailable".
 UNDEFINED_TABLE = "42P01"
@@ -40,7 +40,8 @@ def _raise_store_unavailable(context: ExceptionContext) -> None:
         or isinstance(original, (ConnectionError, TimeoutError))
     if sqlstate == UNDEFINED_TABLE or unreachable:
         reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
-        raise StoreUnavailable(f"the store is unavailable: {reason}") from context.sqlalchemy_exception
+        failure = ConnectionEnded if context.is_disconnect else StoreUnavailable
+        raise failure(f"the store is unavailable: {reason}") from context.sqlalchemy_exception
 
 
 # How the two ends of a PostgreSQL connection notice that the other end vanished. A

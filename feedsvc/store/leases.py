@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from feedsvc.errors import LeaseLost, StoreUnavailable
+from feedsvc.errors import ConnectionEnded, LeaseLost, StoreUnavailable
 from feedsvc.logs import log_event
 from feedsvc.models import utcnow
 from feedsvc.store.common import StoreBase, _since, _utc, log
@@ -43,7 +43,14 @@ class LeasesMixin(StoreBase):
           that waited must not commit a lease that has already run out.
         """
         started = time.monotonic()
-        claim = self._claim_once(name, holder, ttl, _utc(now), started)
+        try:
+            claim = self._claim_once(name, holder, ttl, _utc(now), started)
+        except ConnectionEnded:
+            # The server ended the pooled session between the pool's check and the claim
+            # (a restart, pg_terminate_backend): once more on a new connection. A claim
+            # is one transaction, and a renewal or re-acquisition by the same holder
+            # gives the same answer if the lost one did commit.
+            claim = self._claim_once(name, holder, ttl, _utc(now), started)
         if claim is None:
             stale = self._expired_holder(name, holder, _utc(now) + _since(started))
             if stale is not None and self.end_sessions_of(stale):
