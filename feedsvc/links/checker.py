@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -445,7 +444,7 @@ class LinkChecker:
 
     async def _page(self, url: str, network: _NetworkTime) -> Page:
         """A streamed GET that reads at most the first BODY_LIMIT bytes, to fingerprint."""
-        host = (urlsplit(url).hostname or "").lower()
+        host = parsed_url(url).gate  # the same gate as the HEAD and GET of its checks
         gate = self._gate(host)
         await self._queued(gate.slots, host)
         try:

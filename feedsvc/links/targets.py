@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from feedsvc.links.hosts import host_of
+from feedsvc.links.hosts import MAX_HOST, host_of
 
 SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 8192
@@ -145,7 +145,7 @@ def parsed_url(url: str) -> Target:
                 port = None
             netloc = host if port is None else f"{host}:{port}"
             return Target(scheme, host, port, netloc.encode("ascii"),
-                          ((path or "/") + (query or "")).encode("ascii"), host[:255])
+                          ((path or "/") + (query or "")).encode("ascii"), host[:MAX_HOST])
     parsed = httpx.URL(url)
     return Target(parsed.scheme, parsed.host, parsed.port, parsed.netloc, parsed.raw_path,
                   host_of(url))

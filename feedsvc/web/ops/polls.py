@@ -47,7 +47,7 @@ from feedsvc.store import Store, _utc
 from feedsvc.store.hotpath import hot_path_engine
 from feedsvc.store.polls import read_poll_days, write_polls
 from feedsvc.web.ops.counting import FLUSHER
-from feedsvc.web.ops.ratelimit import client_address
+from feedsvc.web.ops.ratelimit import address_from, client_address
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 5.0
@@ -190,8 +190,8 @@ class PollCounter:
                 path, status, remote, forwarded, agent = noted.popleft()
             except IndexError:  # another thread settled them
                 break
-            environ = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded or ""}
-            self.count(path, status, client_address(environ, hops), str(agent or "")[:512], day)
+            self.count(path, status, address_from(remote, forwarded, hops), str(agent or "")[:512],
+                       day)
 
     def count(self, path: str, status: int, address: str, user_agent: str, day: str) -> None:
         """Add one poll of `path` on `day` (a few dictionary updates; written by the

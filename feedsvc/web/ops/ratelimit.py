@@ -43,12 +43,18 @@ EXEMPT = ("/healthz", "/healthz/store", "/readyz", "/metrics")
 
 def client_address(environ: Mapping[str, Any], trusted_hops: int) -> str:
     """The client's address: the peer, or the one the `trusted_hops` proxies saw."""
+    return address_from(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"),
+                        trusted_hops)
+
+
+def address_from(peer: object, forwarded: object, trusted_hops: int) -> str:
+    """`client_address` from the two header values themselves (REMOTE_ADDR and
+    X-Forwarded-For as the environ held them), for a caller that kept only those."""
     if trusted_hops > 0:
-        forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
-        values = [value.strip() for value in forwarded.split(",") if value.strip()]
+        values = [value.strip() for value in str(forwarded or "").split(",") if value.strip()]
         if len(values) >= trusted_hops:
             return values[-trusted_hops][:64]
-    return str(environ.get("REMOTE_ADDR") or "unknown")[:64]
+    return str(peer or "unknown")[:64]
 
 
 def is_conditional(environ: Mapping[str, Any]) -> bool:
