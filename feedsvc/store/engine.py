@@ -83,20 +83,24 @@ def session_label(holder: str) -> str:
     return f"{SESSION_LABEL} clock {hashlib.sha256(holder.encode()).hexdigest()[:32]}"
 
 
+def on_connect(engine: Engine, *statements: str) -> None:
+    """Run `statements` (SQLite's per-connection PRAGMAs) on every new connection."""
+
+    @event.listens_for(engine, "connect")
+    def _run(dbapi_connection: DBAPIConnection,
+             _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+
+
 def engine_for(url: str, timeout: float = 30.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": timeout})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
-                            _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
+        on_connect(engine, "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                   "PRAGMA foreign_keys=ON")
         event.listen(engine, "handle_error", _raise_store_unavailable)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

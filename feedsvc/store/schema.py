@@ -38,11 +38,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from feedsvc.errors import StoreSchemaMismatch
 from feedsvc.logs import log_event
+from feedsvc.store.engine import on_connect
 from feedsvc.store.migrations.baseline import SCHEMA as BASELINE_SCHEMA
 
 # Alembic is imported only to migrate, stamp or list revisions: importing it took
@@ -193,14 +192,7 @@ def sqlite_transaction_engine(url: str, timeout: float, begin: str = "BEGIN IMME
     opened by `begin`: BEGIN IMMEDIATE takes the write lock at once (migrations), a
     plain BEGIN reads one snapshot of a WAL database without blocking writers."""
     engine = create_engine(url, connect_args={"timeout": timeout, "isolation_level": None})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: DBAPIConnection,
-                 _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=OFF")
-        cursor.close()
+    on_connect(engine, "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=OFF")
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:  # pragma: no cover - trivial
