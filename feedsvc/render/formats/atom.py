@@ -10,11 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from lxml import etree
-
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, DEAD_LINK_TERM, FeedOptions, Page, item_link
-from feedsvc.render.documents import feed_head, mark_archive, serialise, splice
+from feedsvc.render.documents import feed_head, splice
 from feedsvc.render.entries import (
     element,
     empty_element,
@@ -70,12 +68,7 @@ class AtomFormat:
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
                  updated: datetime) -> bytes:
         fg = feed_head(topic, page, options, self.name, MEDIA_TYPE, updated, paging_links=True)
-        header = fg.atom_str(pretty=False)
-        if page.is_archive:
-            root = etree.fromstring(header)
-            mark_archive(root)
-            header = serialise(root)
-        return splice(header, b"</feed>", entries, options)
+        return splice(fg.atom_str(pretty=False), b"</feed>", entries, options)
 
 
 FORMAT = AtomFormat()

@@ -12,18 +12,9 @@ from email.utils import format_datetime
 from html import escape
 from typing import Any, ClassVar
 
-from lxml import etree
-
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import DEAD_LINK_LABEL, FeedOptions, Page, item_link
-from feedsvc.render.documents import (
-    ATOM_NS,
-    extra_links,
-    feed_head,
-    mark_archive,
-    serialise,
-    splice,
-)
+from feedsvc.render.documents import feed_head, splice
 from feedsvc.render.entries import (
     element,
     empty_element,
@@ -73,18 +64,7 @@ class RssFormat:
     def document(self, topic: Topic, page: Page, options: FeedOptions, entries: list[bytes],
                  updated: datetime) -> bytes:
         fg = feed_head(topic, page, options, self.name, MEDIA_TYPE, updated, paging_links=False)
-        root = etree.fromstring(fg.rss_str(pretty=False))
-        channel = root.find("channel")
-        if channel is None:  # pragma: no cover - feedgen always writes one
-            raise ValueError("feedgen wrote an RSS document without a <channel>")
-        for rel, href in extra_links(options, page, self.name):
-            attrs = {"href": href, "rel": rel}
-            if rel != "hub":
-                attrs["type"] = MEDIA_TYPE
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", attrs)
-        if page.is_archive:
-            mark_archive(channel)
-        return splice(serialise(root), b"</channel>", entries, options)
+        return splice(fg.rss_str(pretty=False), b"</channel>", entries, options)
 
 
 FORMAT = RssFormat()
