@@ -32,6 +32,9 @@ environment = Environment(
     loader=_loader,
     autoescape=select_autoescape(["html"]),
     trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True,
+    # Templates are package files fixed for the life of the process, as RENDER_VERSION
+    # (their digest) is: no stat of the source on every render.
+    auto_reload=False,
 )
 environment.filters.update(human_date=human_date, human_datetime=human_datetime)
 environment.globals.update(relative=relative)
@@ -127,15 +130,21 @@ def render_index(catalog: Catalog, options: FeedOptions) -> bytes:
                    total=len(catalog.articles), search_index=options.urls.absolute(SEARCH_INDEX_PATH))
 
 
-def render_topic(topic: Topic, articles: tuple[Article, ...], options: FeedOptions,
+def topic_page_articles(articles: tuple[Article, ...], page: int) -> tuple[Article, ...]:
+    """The articles page `page` (1 = newest) of a topic lists."""
+    return articles[(page - 1) * TOPIC_PAGE_SIZE:page * TOPIC_PAGE_SIZE]
+
+
+def render_topic(topic: Topic, shown: tuple[Article, ...], count: int, options: FeedOptions,
                  page: int = 1) -> bytes:
-    """Page `page` (1 = newest) of a topic: its subscribe block and TOPIC_PAGE_SIZE articles,
-    linked to the pages before and after it (`rel="prev"`/`"next"`, in links and the head)."""
+    """Page `page` (1 = newest) of a topic of `count` articles: its subscribe block and
+    the `shown` ones (`topic_page_articles`), linked to the pages before and after it
+    (`rel="prev"`/`"next"`, in links and the head). Only the shown articles are passed,
+    so a worker process is sent one page's articles, not the whole topic."""
     block = subscribe_for(topic.slug, topic.title, options)
-    pages = page_count(len(articles))
-    shown = articles[(page - 1) * TOPIC_PAGE_SIZE:page * TOPIC_PAGE_SIZE]
+    pages = page_count(count)
     urls = options.urls
-    return _render("topic.html", options, topic=topic, count=len(articles), subscribe=block,
+    return _render("topic.html", options, topic=topic, count=count, subscribe=block,
                    alternates=block.feeds, articles=shown, page=page, pages=pages,
                    first_number=(page - 1) * TOPIC_PAGE_SIZE + 1,
                    prev_url=urls.topic_listing(topic.slug, page - 1) if page > 1 else None,

@@ -38,13 +38,13 @@ from feedsvc.render.common import (
 from feedsvc.render.formats import feed_formats, format_names, media_type_for, render_entries
 from feedsvc.render.html import (
     INDEX_LATEST,
-    TOPIC_PAGE_SIZE,
     page_count,
     render_article,
     render_index,
     render_search_index,
     render_topic,
     template_source,
+    topic_page_articles,
 )
 from feedsvc.render.icons import favicon_ico, icon_png, logo_png
 from feedsvc.render.opml import render_opml
@@ -69,6 +69,8 @@ from feedsvc.workers import WorkerPool
 PARALLEL_THRESHOLD = 2000
 BATCH = 400
 LOOKAHEAD_BATCHES = 4
+PARALLEL_PAGES = 40  # changed HTML pages worth sending to the workers
+LOOKAHEAD_PAGES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +217,12 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
             yield Document(path, feed_format.media_type, planned_page.updated,
                            planned_page.keys[feed_format.name], body, not page.is_archive)
 
-    yield from _whole_site_documents(catalog, options, previous, entry_keys, now)
+    yield from _whole_site_documents(catalog, options, previous, entry_keys, now, pool)
 
 
 def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapping[str, str],
-                          entry_keys: Mapping[str, bytes], now: datetime) -> Iterator[Document]:
+                          entry_keys: Mapping[str, bytes], now: datetime,
+                          pool: WorkerPool | None) -> Iterator[Document]:
     """The OPML, HTML pages and API topic list.
 
     Each has a key computed from its inputs without rendering it, so an
@@ -239,7 +242,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
     # build time, which must not make every build render it again.
     site_key = (RENDER_VERSION, options.key, counts, len(catalog.articles),
                 updated.isoformat() if catalog.articles else "")
-    planned: list[tuple[str, datetime, str, Callable[[], bytes]]] = [
+    planned: list[_Planned] = [
         (OPML_PATH, updated, _entries_key("opml", site_key),
          lambda: render_opml([(everything, len(catalog.articles))] + [
              (topic, len(catalog.by_topic[slug])) for slug, topic in catalog.topics.items()],
@@ -270,11 +273,11 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
                                 f"{options.site_title}: {topic.title}")))
         pages = page_count(len(articles))
         for number in range(1, pages + 1):  # page n's key covers only the articles it lists
-            shown = articles[(number - 1) * TOPIC_PAGE_SIZE:number * TOPIC_PAGE_SIZE]
+            shown = topic_page_articles(articles, number)
             planned.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
                             _entries_key("topic", RENDER_VERSION, options.key, topic, len(articles),
                                          number, pages, articles=shown),
-                            partial(render_topic, topic, articles, options, number)))
+                            partial(render_topic, topic, shown, len(articles), options, number)))
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,
@@ -282,6 +285,38 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
                                          [catalog.topics[s] for s in article.topics],
                                          articles=(article,)),
                             partial(render_article, article, catalog.topics, options)))
+    yield from _rendered(planned, previous, pool)
+
+
+_Planned = tuple[str, datetime, str, Callable[[], bytes]]  # path, updated, render key, renderer
+
+
+def _rendered(planned: list[_Planned], previous: Mapping[str, str],
+              pool: WorkerPool | None) -> Iterator[Document]:
+    """The planned documents in order, rendering only those whose key changed.
+
+    Topic and article pages (Jinja templates, most of this stage's time) are
+    rendered in the worker processes, a window of them ahead of the one being
+    yielded, when there are enough to repay sending their articles across;
+    the few site-wide documents are rendered here."""
+    changed = [item for item in planned if previous.get(item[0]) != item[2]]
+    executor = pool.executor() if pool is not None and len(changed) >= PARALLEL_PAGES else None
+    ahead: deque[Future[bytes]] = deque()
+    queue = iter([item for item in changed if isinstance(item[3], partial)] if executor else [])
+
+    def submit_ahead() -> None:
+        while executor is not None and len(ahead) < LOOKAHEAD_PAGES:
+            item = next(queue, None)
+            if item is None:
+                return
+            ahead.append(executor.submit(item[3]))
+
     for path, when, key, render in planned:
-        body = None if previous.get(path) == key else render()
+        if previous.get(path) == key:
+            body = None
+        elif executor is not None and isinstance(render, partial):
+            submit_ahead()
+            body = ahead.popleft().result()
+        else:
+            body = render()
         yield Document(path, media_type_for(path), when, key, body, True)
