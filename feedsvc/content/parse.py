@@ -172,11 +172,20 @@ class _Fields:
         # yaml_text starts right after the opening '---', so its line 0 is file line 1.
         self.meta = {str(k): v for k, v in meta.items()}
         self._yaml_lines = yaml_text.split("\n")
+        self._line_of: dict[str, int] = {}
 
     def line(self, key: str) -> int:
+        """The line `key:` is on (1 when not found); each key is looked for once, as
+        several checks of one field ask for it."""
+        number = self._line_of.get(key)
+        if number is None:
+            number = self._line_of[key] = self._find_line(key)
+        return number
+
+    def _find_line(self, key: str) -> int:
         pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
         for number, text in enumerate(self._yaml_lines, start=1):
-            if pattern.match(text):
+            if text.startswith((key, "'", '"')) and pattern.match(text):
                 return number
         return 1
 
