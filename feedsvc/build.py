@@ -175,9 +175,10 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     `include_scheduled` or FEEDSVC_PUBLISH_FUTURE says to keep them.
     `published` (the store's published articles) lets renames be caught before a
     renamed file reaches every subscriber again as a new item."""
-    load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
-                        progress=progress, limits=content_limits(settings))
     now = now or datetime.now(UTC)
+    load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
+                        progress=progress, limits=content_limits(settings),
+                        now=None if settings.publish_future else now)
     articles, date_problems = date_undated(load.articles, settings.content_dir, now, record_dates,
                                            keep=keep_dates)
     schedule: tuple[ScheduledChange, ...] = ()

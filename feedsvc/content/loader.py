@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
+from feedsvc.content.duplicates import drop_duplicates
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
     NotARegularFile,
@@ -364,10 +366,12 @@ def cache_key(ctx: ParseContext, limits: Limits) -> str:
 def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | None = None,
                  pool: WorkerPool | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 limits: Limits | None = None) -> LoadResult:
+                 limits: Limits | None = None, now: datetime | None = None) -> LoadResult:
     """Load every article under content_dir. Never raises for bad content.
 
-    `progress(done, total)` is called as files that need parsing are parsed."""
+    `progress(done, total)` is called as files that need parsing are parsed.
+    `now`, the build's time when its calendar applies, decides which files
+    compete for one original URL (`duplicates.py`); without it, all do."""
     limits = limits or Limits()
     key = cache_key(ctx, limits)
     taxonomy, taxonomy_problems = load_taxonomy(content_dir)
@@ -421,7 +425,7 @@ def load_content(content_dir: Path, ctx: ParseContext, *, cache: ParseCache | No
 
     problems: list[ContentError] = [*taxonomy_problems, *scan_problems]
     articles, excluded = _articles_of(sources, results, problems)
-    articles, duplicate_problems = drop_duplicates(articles)
+    articles, duplicate_problems = drop_duplicates(articles, now)
     problems.extend(duplicate_problems)
     articles, limit_problems = vet_articles(articles, taxonomy, limits)
     problems.extend(limit_problems)
@@ -513,56 +517,6 @@ def _not_news_lines(not_news: dict[str, list[str]]) -> list[ContentError]:
             f"skipped {len(paths)} file(s) of type `{kind}` ({paths[0]}{others}): "
             "not news, so not published", path=paths[0], severity=Severity.INFO))
     return lines
-
-
-def _newer_first(article: Article) -> tuple[float, str]:
-    return (-article.published.timestamp(), article.source)
-
-
-def drop_duplicates(articles: list[Article]) -> tuple[list[Article], list[ContentError]]:
-    """One article per id and per original URL.
-
-    Two files with the same id are an error (the second in path order is
-    skipped: an id must name one story). Two files with the same original URL
-    are the same story told twice, typically an event that was rescheduled
-    and got a new file: the newest (by publication date, then path) is the
-    one the editor means, and the older ones are skipped with a warning that
-    says which file won.
-    """
-    by_id: dict[str, Article] = {}
-    unique: list[Article] = []
-    problems: list[ContentError] = []
-    for article in articles:
-        first = by_id.get(article.id)
-        if first is not None:
-            problems.append(ContentError(
-                f"duplicate id {article.id!r}: already used by {first.source}; skipped",
-                path=article.source, line=1))
-            continue
-        by_id[article.id] = article
-        unique.append(article)
-    by_url: dict[str, Article] = {}
-    dropped: set[str] = set()
-    for article in sorted(unique, key=_newer_first):
-        url_key = _url_key(article.original_url) if article.original_url else None
-        winner = by_url.get(url_key) if url_key else None
-        if winner is not None:
-            dropped.add(article.id)
-            problems.append(ContentError(
-                f"same original URL as {winner.source} ({article.original_url}); that file is "
-                f"newer ({winner.published:%Y-%m-%d} against {article.published:%Y-%m-%d}), "
-                "so it is published and this one is skipped", path=article.source, line=1,
-                severity=Severity.WARNING))
-        elif url_key:
-            by_url[url_key] = article
-    return [a for a in unique if a.id not in dropped], problems
-
-
-def _url_key(url: str) -> str:
-    """URLs that differ only by scheme, host case or a trailing slash are the same story."""
-    _scheme, _, rest = url.partition("://")
-    host, _slash, path = rest.partition("/")
-    return f"{host.lower()}/{path.rstrip('/')}"
 
 
 __all__ = ["TOPICS_FILE", "Limits", "LoadResult", "ParseCache", "cache_key", "load_content",

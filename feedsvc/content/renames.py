@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from feedsvc.content.duplicates import story_key
 from feedsvc.models import Article, Problem, Severity
 
 
@@ -23,12 +24,6 @@ class PublishedArticle:
     article_id: str
     url: str
     source: str
-
-
-def _url_key(url: str) -> str:
-    _scheme, _, rest = url.partition("://")
-    host, _slash, path = rest.partition("/")
-    return f"{host.lower()}/{path.rstrip('/')}"
 
 
 _RENAMED = "looks like "
@@ -57,11 +52,11 @@ def rename_warnings(articles: Iterable[Article], published: Iterable[PublishedAr
     for item in published:
         published_ids.add(item.article_id)
         if item.article_id not in current_ids:
-            gone.setdefault(_url_key(item.url), item)
-    candidates = [(article, gone[_url_key(article.original_url)])
+            gone.setdefault(story_key(item.url), item)
+    candidates = [(article, gone[story_key(article.original_url)])
                   for article in sorted(current, key=lambda a: a.source)
                   if article.id not in published_ids and article.original_url
-                  and _url_key(article.original_url) in gone]
+                  and story_key(article.original_url) in gone]
     returning = set(once_published(a.id for a, _ in candidates)) \
         if once_published is not None and candidates else set()
     problems = []
