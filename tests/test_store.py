@@ -84,7 +84,7 @@ def test_an_unreachable_store_is_the_products_error_not_sqlalchemys(tmp_path):
         refused.current_generation()
 
 
-def test_archive_pages_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
+def test_bodies_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
     import sqlite3
 
     store = Store(f"sqlite:///{tmp_path}/s.db")
@@ -95,7 +95,11 @@ def test_archive_pages_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
     generation, _, _ = store.publish([archive, feed], "f1", {}, created_at=WHEN)
     with sqlite3.connect(tmp_path / "s.db") as db:
         stored = dict(db.execute("SELECT hash, body IS NULL FROM blobs"))
-    assert stored == {body_hash(page): 1, body_hash(b"<feed/>"): 0}
+    assert stored == {body_hash(page): 1, body_hash(b"<feed/>"): 1}
+    with sqlite3.connect(tmp_path / "s.db") as db:  # hot feeds squeezed harder than archives
+        packed = dict(db.execute("SELECT hash, gzip FROM blobs"))
+    assert packed[body_hash(page)] == gzip.compress(page, compresslevel=1, mtime=0)
+    assert packed[body_hash(b"<feed/>")] == gzip.compress(b"<feed/>", compresslevel=6, mtime=0)
     current = {d.path: d for d in store.documents(generation)}
     assert store.body(current["feeds/all/archive/1.atom"].blob_hash) == page
     assert gzip.decompress(store.body(current["feeds/all/archive/1.atom"].blob_hash,

@@ -64,7 +64,8 @@ class GenerationsMixin(StoreBase):
 
     def bodies(self, hashes: Iterable[str], *, gzipped: bool = False) -> Iterator[tuple[str, bytes]]:
         """(hash, bytes) for each stored body, identity or gzip; an identity body kept
-        only as gzip (archive pages) is decompressed here."""
+        only as gzip (every body written now; an older store also holds identity
+        bodies of feeds and pages) is decompressed here."""
         wanted = list(dict.fromkeys(hashes))
         with self.engine.connect() as conn:
             for chunk in in_batches(wanted):
@@ -178,9 +179,9 @@ class GenerationsMixin(StoreBase):
                 known.add(digest)
                 # The build's own clock, like created_at and the sweep (a build that
                 # began within KEEP_SECONDS keeps its blobs whatever it writes later).
-                # Archive pages keep only their gzip (see `blobs`).
-                blob_rows.append({"hash": digest, "body": doc.body if doc.hot else None,
-                                  "gzip": packed, "written_at": written_at})
+                # Only the gzip is kept (see `blobs`).
+                blob_rows.append({"hash": digest, "body": None, "gzip": packed,
+                                  "written_at": written_at})
                 if len(blob_rows) >= BLOB_BATCH:
                     write_blobs()
             rows.add(doc, digest)

@@ -24,8 +24,11 @@ metadata = MetaData()
 blobs = Table(
     "blobs", metadata,
     Column("hash", String(64), primary_key=True),
-    # NULL for archive pages: only their gzip is kept (most of the store's size at
-    # 100k articles), and the rare identity request is decompressed (`bodies`).
+    # NULL: only the gzip is kept, and the rare identity request is decompressed
+    # (`bodies`; a web process keeps what it decompressed). Stores written by older
+    # versions hold the identity body of feeds and pages too, until they are pruned.
+    # Keeping it doubled the store: a 10k-article site's pages and current feeds
+    # are 21.7 MB as written and 3.5 MB gzipped.
     Column("body", LargeBinary, nullable=True),
     Column("gzip", LargeBinary, nullable=False),
     # When a publish last wrote (or reused) it: blobs are written in their own short
