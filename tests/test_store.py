@@ -96,10 +96,11 @@ def test_bodies_are_kept_as_gzip_only_and_read_back_whole(tmp_path):
     with sqlite3.connect(tmp_path / "s.db") as db:
         stored = dict(db.execute("SELECT hash, body IS NULL FROM blobs"))
     assert stored == {body_hash(page): 1, body_hash(b"<feed/>"): 1}
-    with sqlite3.connect(tmp_path / "s.db") as db:  # hot feeds squeezed harder than archives
+    with sqlite3.connect(tmp_path / "s.db") as db:  # any gzip reader reads what is kept
         packed = dict(db.execute("SELECT hash, gzip FROM blobs"))
-    assert packed[body_hash(page)] == gzip.compress(page, compresslevel=1, mtime=0)
-    assert packed[body_hash(b"<feed/>")] == gzip.compress(b"<feed/>", compresslevel=6, mtime=0)
+    assert gzip.decompress(packed[body_hash(page)]) == page
+    assert len(packed[body_hash(page)]) < len(page) / 10
+    assert gzip.decompress(packed[body_hash(b"<feed/>")]) == b"<feed/>"
     current = {d.path: d for d in store.documents(generation)}
     assert store.body(current["feeds/all/archive/1.atom"].blob_hash) == page
     assert gzip.decompress(store.body(current["feeds/all/archive/1.atom"].blob_hash,
