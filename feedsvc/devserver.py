@@ -41,9 +41,10 @@ def hand_settings_to_workers(settings: Settings) -> None:
 
 
 def run_local(settings: Settings, clock: Clock, host: str, port: int, *, watch: bool,
-              on_build: OnBuild) -> None:
+              on_build: OnBuild, on_listening: Callable[[], None] | None = None) -> None:
     """Serve on host:port until stopped, rebuilding on the schedule and (with `watch`)
-    on every change. Scheduled builds that changed nothing are not shown."""
+    on every change. Scheduled builds that changed nothing are not shown.
+    `on_listening` runs once the port listens (to print where to go)."""
     one_build_at_a_time = threading.Lock()
 
     def build(cause: str = "") -> None:
@@ -63,7 +64,8 @@ def run_local(settings: Settings, clock: Clock, host: str, port: int, *, watch: 
     try:
         run_web_server(ServerOptions(host, port, workers=1, threads=4,
                                      access_log=settings.access_log,
-                                     kill_timeout=SERVE_KILL_TIMEOUT_S, stop_on_hangup=True))
+                                     kill_timeout=SERVE_KILL_TIMEOUT_S, stop_on_hangup=True,
+                                     on_listening=on_listening))
     finally:
         if watcher is not None:
             watcher.stop()

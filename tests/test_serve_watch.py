@@ -105,8 +105,8 @@ def _poll(url: str, found: bytes, timeout: float = CEILING_S) -> float:
     pytest.fail(f"{url} did not hold {found!r} within {timeout} s")
 
 
-@pytest.fixture
-def serving(tmp_path):
+def _start_serve(tmp_path: Path) -> tuple[Terminal, int]:
+    """`feedsvc serve` on a copy of the bundled content, on a terminal of its own."""
     shutil.copytree(CONTENT, tmp_path / "content")
     port = _free_port()
     env = {**os.environ, "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp_path}/store.sqlite3",
@@ -114,10 +114,29 @@ def serving(tmp_path):
            "FEEDSVC_BASE_URL": f"http://127.0.0.1:{port}", "TERM": "xterm"}
     terminal = Terminal([sys.executable, "-m", "feedsvc.cli", "serve", "--content", "content",
                          "--port", str(port)], tmp_path, env)
+    return terminal, port
+
+
+@pytest.fixture
+def serving(tmp_path):
+    terminal, port = _start_serve(tmp_path)
     try:
         terminal.wait_for("Watching content for changes")
         _poll(f"http://127.0.0.1:{port}/healthz", b"")
         yield terminal, tmp_path / "content", f"http://127.0.0.1:{port}"
+    finally:
+        terminal.interrupt()
+        os.close(terminal.master)
+
+
+def test_the_addresses_serve_prints_answer_as_soon_as_they_are_shown(tmp_path):
+    """Someone who opens the printed address at once gets the site, not a refused
+    connection: granian's port listens only once a worker has started."""
+    terminal, port = _start_serve(tmp_path)
+    try:
+        terminal.wait_for(f"Feeds:  http://127.0.0.1:{port}/feeds/all.atom")
+        body = _get(f"http://127.0.0.1:{port}/feeds/all.atom")  # once, no retry
+        assert body is not None and b"<feed" in body, terminal.text
     finally:
         terminal.interrupt()
         os.close(terminal.master)

@@ -197,13 +197,16 @@ def serve(content_dir: Path | None, host: str, port: int, check_links: bool, wat
         return
     print_build(report, settings)
     base = settings.base_url
-    click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
-               f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
-    if watch:
-        click.echo(f"  Watching {settings.content_dir} for changes (Ctrl-C to stop)\n")
+
+    def where_to_go() -> None:  # once the port listens: the URLs work when they are shown
+        click.echo(f"\n  Site:   {base}/\n  Feeds:  {base}/feeds/all.atom  (RSS: .rss, JSON: .json)"
+                   f"\n  OPML:   {base}/feeds.opml\n  Links:  {base}/links\n  Status: {base}/status\n")
+        if watch:
+            click.echo(f"  Watching {settings.content_dir} for changes (Ctrl-C to stop)\n")
+
     configure_logging(settings.log_format)
     with port_refused():
-        run_local(settings, clock, host, port, watch=watch,
+        run_local(settings, clock, host, port, watch=watch, on_listening=where_to_go,
                   on_build=lambda result, cause: print_build(result, settings, cause=cause))
 
 

@@ -11,11 +11,14 @@ granian is the only server: see "Why granian" in docs/operations.md.
 from __future__ import annotations
 
 import signal
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from feedsvc.settings import Settings, load_settings
-from feedsvc.web.listening import ensure_port_free
+from feedsvc.web.listening import ensure_port_free, wait_until_accepting
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -26,12 +29,15 @@ if TYPE_CHECKING:
 # (see worker_app) is killed then too, losing what it counted since its last flush
 # (a second of request counts, a few seconds of feed polls).
 WEB_KILL_TIMEOUT_S = 5
+# Seconds `on_listening` waits for a worker to accept: far beyond any start-up here.
+LISTEN_CEILING_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
     """How many processes and threads serve, and where. `kill_timeout`: seconds granian
-    waits for a stopping worker before killing it."""
+    waits for a stopping worker before killing it. `on_listening` runs (in a thread
+    of its own) once the port accepts connections, so a URL it prints works at once."""
 
     host: str
     port: int
@@ -40,6 +46,7 @@ class ServerOptions:
     access_log: bool = False
     kill_timeout: int = WEB_KILL_TIMEOUT_S
     stop_on_hangup: bool = False
+    on_listening: Callable[[], None] | None = None
 
 
 def run_web_server(options: ServerOptions) -> None:
@@ -64,7 +71,18 @@ def run_web_server(options: ServerOptions) -> None:
                       **granian_limits(load_settings()))
     if options.stop_on_hangup:  # granian installs its handlers in serve(), from these attributes
         granian.signal_handler_reload = granian.signal_handler_interrupt  # type: ignore[method-assign]
+    if options.on_listening is not None:
+        granian.on_startup(partial(_when_accepting, options))  # called as workers are started
     granian.serve()
+
+
+def _when_accepting(options: ServerOptions) -> None:
+    """Call `options.on_listening` from a thread once a worker accepts connections."""
+    def wait() -> None:
+        if wait_until_accepting(options.host, options.port, LISTEN_CEILING_S) and options.on_listening:
+            options.on_listening()
+
+    threading.Thread(target=wait, name="feedsvc-listening", daemon=True).start()
 
 
 def worker_app() -> Flask:

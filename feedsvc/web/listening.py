@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 
 from feedsvc.errors import FeedsvcError
 
@@ -38,3 +39,24 @@ def ensure_port_free(host: str, port: int) -> None:
                 raise PortInUse(f"port {port} on {host} is already in use (is another feedsvc "
                                 "web or serve running? choose another with --port)") from None
             raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def wait_until_accepting(host: str, port: int, ceiling: float) -> bool:
+    """Wait until a server accepts connections on `host:port` (True), or `ceiling`
+    seconds have passed (False).
+
+    granian binds its socket in each worker (SO_REUSEPORT), not in its parent, so
+    the port refuses connections until a worker has started: a URL printed
+    before that fails when opened at once. A wildcard address is tried on its
+    loopback. The probe connection is closed unused; the server sees a client
+    that sent nothing."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    deadline = time.monotonic() + ceiling
+    while True:
+        try:
+            with socket.create_connection((target, port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
