@@ -209,13 +209,14 @@ class LinkChecker:
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
         self._global = asyncio.Semaphore(config.concurrency)
-        self._ssl = httpx.create_ssl_context()  # loading CA roots costs ~20 ms: once
         # The request's fixed part: what follows the request line and the Host header.
         self._headers = (b"User-Agent: " + config.user_agent.encode("ascii", "replace")
                          + b"\r\nAccept: text/html,*/*;q=0.8\r\n\r\n")
         # Requests are written and answers read by feedsvc.links.wire (not httpcore's pool):
         # a status and two headers need none of a general client's machinery.
-        self._wire = Wire(self.backend, self._ssl, config.timeout)
+        # The TLS context (loading the CA roots: 20-90 ms) is made at the first https
+        # connection, not here: a run's first claims wait for this constructor.
+        self._wire = Wire(self.backend, httpx.create_ssl_context, config.timeout)
         self._run_end: float | None = None
         self._probes: dict[str, asyncio.Future[Page | None]] = {}
         # A path no site has: the same for every host of a run, new for every run.

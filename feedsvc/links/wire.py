@@ -93,10 +93,11 @@ def _is_ip(host: str) -> bool:
 class Wire:
     """Requests over kept-alive connections, a small idle list per origin."""
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, ssl_context: ssl.SSLContext,
-                 timeout: float) -> None:
+    def __init__(self, backend: httpcore.AsyncNetworkBackend,
+                 ssl_context: Callable[[], ssl.SSLContext], timeout: float) -> None:
         self.backend = backend
-        self.ssl = ssl_context
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None
         self.timeout = timeout
         self._idle: dict[Origin, list[tuple[httpcore.AsyncNetworkStream, float]]] = {}
 
@@ -104,7 +105,9 @@ class Wire:
         scheme, host, port = origin
         stream = await self.backend.connect_tcp(host, port, timeout=self.timeout)
         if scheme == "https":
-            stream = await stream.start_tls(self.ssl, None if _is_ip(host) else host, self.timeout)
+            if self._ssl is None:  # made at the first https connection, then kept
+                self._ssl = self._make_ssl()
+            stream = await stream.start_tls(self._ssl, None if _is_ip(host) else host, self.timeout)
         return stream
 
     def _reuse(self, origin: Origin) -> httpcore.AsyncNetworkStream | None:
