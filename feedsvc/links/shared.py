@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +54,11 @@ STORE_THREADS = 12  # store calls in flight at once (claims, results, releases):
 # round trips, the shared version and count rows) is paid per write, not per host batch.
 RECORDERS = 2
 RECORD_MAX = 500
+# A host's results are handed to the recorders at least this often (and every RECORD_EVERY
+# results): written as they come, not in a burst when the hosts end their batches. Hosts
+# given equal work end together; recording all their results then kept the run going for
+# a second or more after the last check.
+RECORD_SECONDS = 0.25
 
 
 @dataclass(slots=True)
@@ -107,7 +113,7 @@ class _SharedRun:
         self.started = share.since or utcnow()
         self.claimed = 0
         self.held: set[str] = set()
-        self.waiting: list[_Waiting] = []
+        self.waiting: deque[_Waiting] = deque()
         self.wake = asyncio.Event()
         # Sharing the hosts fairly (`_rebalance`): this checker's part (None: no other
         # checker at work), when it was last looked up, the URLs not yet checked of each
@@ -240,6 +246,7 @@ class _SharedRun:
         pending: list[CheckResult] = []
         released = False
         self.left[host] = len(claim.urls)
+        flushed = time.monotonic()
         try:
             async for result in checker.check_host(claim.urls, lambda: host in self.shedding):
                 self.left[host] -= 1
@@ -247,7 +254,9 @@ class _SharedRun:
                 pending.append(result)
                 # Not after the batch's last result: that one goes with the release below
                 # (flushed here, it left the release a transaction of its own).
-                if len(pending) >= RECORD_EVERY and self.left[host]:
+                if self.left[host] and (len(pending) >= RECORD_EVERY
+                                        or time.monotonic() - flushed >= RECORD_SECONDS):
+                    flushed = time.monotonic()
                     await self._flush(host, pending)
             # No more renewals: the claim outlasts this last write by far (a renewal was at
             # most a third of its life ago), and one would race the release it carries.
@@ -301,9 +310,10 @@ class _SharedRun:
         while True:
             await self.wake.wait()
             taken: list[_Waiting] = []
-            while self.waiting and (not taken or sum(len(w.batch) for w in taken)
-                                    + len(self.waiting[0].batch) <= RECORD_MAX):
-                taken.append(self.waiting.pop(0))
+            size = 0
+            while self.waiting and (not taken or size + len(self.waiting[0].batch) <= RECORD_MAX):
+                taken.append(self.waiting.popleft())
+                size += len(taken[-1].batch)
             if not self.waiting:
                 self.wake.clear()
             if not taken:
