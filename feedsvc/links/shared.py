@@ -124,6 +124,8 @@ class _SharedRun:
         self.shedding: set[str] = set()
         self.retired = False
         self.claimed_at = -POLL_SECONDS
+        # As many hosts as this checker's concurrency keeps busy at their per-host limit.
+        self.hosts_at_once = -(-settings.linkcheck_concurrency // settings.linkcheck_per_host)
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -135,8 +137,12 @@ class _SharedRun:
         # asyncio's default of cpu+4 threads made the hosts queue for the store.
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="link-store"))
+        # Say this checker is at work first, while the checker is being made: a checker
+        # started at the same moment then sees it before its first claim (see `_loop`).
+        first_share = asyncio.ensure_future(self._rebalance())
         async with LinkChecker(config, allow=self.settings.linkcheck_allow,
                                resolver=self.resolver) as checker:
+            await first_share
             helpers = [asyncio.create_task(self._renew()),
                        *(asyncio.create_task(self._recorder()) for _ in range(RECORDERS))]
             workers: set[asyncio.Task[None]] = set()
@@ -157,24 +163,34 @@ class _SharedRun:
         # claimed a quarter of that at a time (or after POLL_SECONDS): a claim per host
         # done, each a scan of the due URLs, made the claims the bottleneck once hosts
         # finish their batches at different times (1,000 hosts at concurrency 400).
-        hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
+        # The first claim, while no other checker is seen, takes half (`ramping`).
+        ramping, look_again = True, False
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
             may_claim = wanted and time.monotonic() < deadline
             if may_claim:
-                await self._rebalance()
+                await self._rebalance(now=look_again)
             elif not self.retired:  # taking on nothing more: no longer one of the sharers
                 self.retired = True
                 await asyncio.to_thread(self.claims.retire)
-            most = min(hosts_at_once, self.cap or hosts_at_once)
+            look_again = False
+            most = min(self.hosts_at_once, self.cap or self.hosts_at_once)
             room = most - len(workers)
             got: list[HostClaim] = []
             if may_claim and room > 0 and (room * 4 >= most or not workers or
                                            time.monotonic() - self.claimed_at >= POLL_SECONDS):
+                # Alone so far, a checker comes up to its part in halves, looking again at
+                # who is at work before each: a checker started at the same moment gets
+                # its part from the first, instead of waiting for the first to let it go.
+                take = -(-room // 2) if ramping and self.cap is None and room > 1 else room
                 self.claimed_at = time.monotonic()
-                got = await asyncio.to_thread(self._claim, room)
+                got = await asyncio.to_thread(self._claim, take)
                 for claim in got:
                     workers.add(asyncio.create_task(self._work(checker, claim)))
+                if ramping and self.cap is None and take < room and len(got) == take:
+                    ramping, look_again = False, True
+                    continue  # at once: the share looked up again, then the other half
+            ramping = False
             if not workers:
                 if not may_claim:
                     return
@@ -190,22 +206,29 @@ class _SharedRun:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
 
-    async def _rebalance(self) -> None:
-        """Every SHARE_SECONDS: say this checker is alive, learn its fair part of the hosts
-        (the hosts with work left over the live checkers), and if it holds more than
-        that, stop starting URLs on the surplus hosts with the most URLs left: their
-        checks in flight finish, their results are written and the hosts let go, and a
-        checker that came later (or holds less) claims them with the rest of their URLs.
-        Without this, the first checker to start, when its concurrency covers every
-        host, holds them all to the end and the others wait."""
-        now = time.monotonic()
-        if now - self.share_seen < SHARE_SECONDS:
+    async def _rebalance(self, *, now: bool = False) -> None:
+        """Every SHARE_SECONDS (or `now`): say this checker is alive, learn its fair part of
+        the hosts (the hosts with work left over the live checkers), and if it holds more
+        than that while its own concurrency is what limits it (it holds as many hosts as
+        it can keep busy), stop starting URLs on the surplus hosts with the most URLs
+        left: their checks in flight finish, their results are written and the hosts let
+        go, and a checker that came later (or holds less) claims them with the rest of
+        their URLs. Without this, the first checker to start, when its concurrency covers
+        every host, holds them all to the end and the others wait.
+
+        A checker that holds fewer hosts than it could keep busy lets none go: each of its
+        hosts is already asked as fast as politeness allows, so another checker would
+        check them no sooner, and the hand-over (the checks in flight waited for, the
+        host's soft-404 probe asked again) would only cost time. That is the end of a
+        run, when the hosts left are fewer than the checkers could take between them."""
+        moment = time.monotonic()
+        if not now and moment - self.share_seen < SHARE_SECONDS:
             return
-        self.share_seen = now
+        self.share_seen = moment
         self.cap = await asyncio.to_thread(self.claims.fair_share, due_by=self._due_by(),
                                            unchecked_since=self.started)
         keeping = [host for host in self.left if host not in self.shedding]
-        if self.cap is None or len(keeping) <= self.cap:
+        if self.cap is None or len(keeping) <= self.cap or len(keeping) < self.hosts_at_once:
             return
         keeping.sort(key=lambda host: self.left[host], reverse=True)
         surplus = keeping[:len(keeping) - self.cap]
