@@ -63,6 +63,7 @@ BLOCKED_CODES = frozenset({401, 403, 429, 451, 999})
 MAX_RETRY_AFTER = 120.0  # longest Retry-After waited for inside one run
 MAX_RESCHEDULE = 86400.0  # longest Retry-After honoured when rescheduling
 HOST_STRIKES = 3  # URLs of one host told to wait past the run before the host is left alone
+_JUDGED = frozenset({LinkStatus.OK, LinkStatus.REDIRECTED})  # the answers a soft 404 hides in
 
 
 class _MakeResult(Protocol):
@@ -292,11 +293,27 @@ class LinkChecker:
                           stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
 
+        async def judged(found: CheckResult, network: _NetworkTime) -> None:
+            await done.put(await self._judge(found, network))
+
         async def runner(queue: list[str]) -> None:
+            # A 2xx whose judging waits for the host's soft-404 probe (its first answers,
+            # while the probe's two requests take one of the host's slots) is judged on
+            # the side, and the runner goes on: waiting, both runners of a host left the
+            # other slot idle for the probe's two round trips, at every host's start.
+            later: list[asyncio.Task[None]] = []
             try:
                 while queue and (stop is None or not stop()):
-                    await done.put(await self.check(queue.pop()))
+                    found, network = await self._look(queue.pop())
+                    if self._probe_pending(found):
+                        later.append(asyncio.create_task(judged(found, network)))
+                    else:
+                        await done.put(await self._judge(found, network))
+                if later:
+                    await asyncio.gather(*later)
             finally:
+                for task in later:
+                    task.cancel()
                 done.put_nowait(None)
 
         runners = []
@@ -345,9 +362,17 @@ class LinkChecker:
 
     async def check(self, url: str) -> CheckResult:
         """Check one URL. Never raises (short of cancellation): every failure is a result."""
-        checked_at = self.now()
-        network = _NetworkTime(self.config.deadline)
+        found, network = await self._look(url)
+        return await self._judge(found, network)
 
+    async def _look(self, url: str) -> tuple[CheckResult, _NetworkTime]:
+        """What the URL answers, redirects followed, before the soft-404 judgement; and the
+        check's network time, which the judgement's own request goes on spending."""
+        network = _NetworkTime(self.config.deadline)
+        return await self._answer(url, self.now(), network), network
+
+    async def _answer(self, url: str, checked_at: datetime, network: _NetworkTime) -> CheckResult:
+        """`_look`'s answer: every failure, of any type, is a result."""
         def result(status: LinkStatus, code: int | None, final: str, permanent: bool = False,
                    error: str | None = None, redirects: int = 0,
                    retry_at: datetime | None = None) -> CheckResult:
@@ -363,7 +388,7 @@ class LinkChecker:
                         raise
                     await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
                     found = await self._follow(url, result, network)
-                return await self._judge(found, network)
+                return found
             except _Retry as retry:
                 self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
@@ -387,12 +412,28 @@ class LinkChecker:
                 return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
 
+    def _probe_pending(self, found: CheckResult) -> bool:
+        """Whether judging `found` would wait for its host's probe, which is started here if
+        it was not: the first 2xx of a host asks for it."""
+        if found.status not in _JUDGED or not self.config.soft_404_probe:
+            return False
+        return not self._probe_task(found.url).done()
+
     async def _judge(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
         """A page that answered 2xx, looked at again for the two shapes of a soft 404
         (feedsvc.links.soft404). Anything that goes wrong while looking leaves the
         answer as it was: a soft 404 is only ever called on evidence."""
-        if found.status not in (LinkStatus.OK, LinkStatus.REDIRECTED):
+        if found.status not in _JUDGED:
             return found
+        try:
+            return await self._soft_404(found, network)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - judging must never fail a check
+            log.warning("soft-404 judgement of %s failed: %r", found.url[:300], exc)
+            return found
+
+    async def _soft_404(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
         probe = await self._probe(found.url) if self.config.soft_404_probe else None
         reason = None
         if found.redirects:
@@ -407,15 +448,20 @@ class LinkChecker:
     async def _probe(self, url: str) -> Page | None:
         """The host's answer for a URL that cannot exist: asked once per origin per run
         (every URL of the origin awaits the same task), never counted against any URL."""
+        task = self._probe_task(url)
+        if task.done():  # every URL after the first: no shield to make
+            return task.result()
+        return await asyncio.shield(task)
+
+    def _probe_task(self, url: str) -> asyncio.Future[Page | None]:
+        """The probe of `url`'s origin, started by the first URL that needs it."""
         target = parsed_url(url)  # parsed already (url_problem): no split per URL
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         task = self._probes.get(origin)
-        if task is not None and task.done():  # every URL after the first: no shield to make
-            return task.result()
         if task is None:
             task = self._probes[origin] = asyncio.ensure_future(
                 self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
-        return await asyncio.shield(task)
+        return task
 
     async def _ask_probe(self, probe_url: str) -> Page | None:
         network = _NetworkTime(self.config.deadline)
