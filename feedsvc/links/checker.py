@@ -94,8 +94,10 @@ class CheckResult:
     retry_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        # Accept the status's text too (stored rows, tests); keep the typed value.
-        object.__setattr__(self, "status", LinkStatus(self.status))
+        # Accept the status's text too (stored rows, tests); keep the typed value. (The
+        # checker passes the typed value: no enum lookup per result for it.)
+        if type(self.status) is not LinkStatus:
+            object.__setattr__(self, "status", LinkStatus(self.status))
 
     @property
     def failed(self) -> bool:

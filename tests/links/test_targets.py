@@ -138,3 +138,26 @@ def _by_the_rules(url: str) -> str | None:
 
     with mock.patch.object(targets, "_plainly_checkable", return_value=False):
         return targets.url_problem(url)
+
+
+def test_host_of_reads_plain_urls_as_urlsplit_does():
+    """host_of skips urlsplit for the common URL: the same host as urlsplit, every time."""
+    import itertools
+    from urllib.parse import urlsplit
+
+    from feedsvc.links.hosts import MAX_HOST, host_of
+
+    def split(url: str) -> str:
+        try:
+            return (urlsplit(url).hostname or "")[:MAX_HOST]
+        except ValueError:
+            return ""
+
+    hosts = ["a.b", "A.b", "127.0.0.1", "a.b.", "", "-x", "a_b", "[::1]", "user@a.b", "a\n.b",
+             "a b", "x" * 300]
+    ports = ["", ":", ":80", ":99999", ":x", ":-1"]
+    rests = ["", "/", "/x", "?q", "#f", "\\x", "@x/", "/a\tb", " "]
+    for scheme, host, port, rest in itertools.product(
+            ["http", "https", "HTTP", "ftp", " http"], hosts, ports, rests):
+        url = f"{scheme}://{host}{port}{rest}"
+        assert host_of(url) == split(url), url
