@@ -269,6 +269,15 @@ class LinkClaims:
         with self.engine.begin() as conn:
             conn.execute(delete(link_checkers).where(link_checkers.c.holder == self.holder))
 
+    def held_by_others(self) -> int:
+        """How many hosts other checkers hold now: a small table's count, cheap to ask often
+        (a checker with nothing to claim watches it fall to know when a host is let go)."""
+        now = _utc(self.clock())
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(link_hosts).where(
+                link_hosts.c.holder.is_not(None), link_hosts.c.holder != self.holder,
+                link_hosts.c.held_until >= now)).scalar() or 0)
+
     def live_checkers(self) -> list[str]:
         """The checkers at work now (their holder names), this one included if it is."""
         now = _utc(self.clock())
