@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import httpcore
 
+from feedsvc.links.streams import AsyncioStream
+
 MAX_HEAD = 64 * 1024  # bytes of status line and headers accepted
 KEEPALIVE = 5.0       # seconds an idle connection is kept
 Origin = tuple[str, str, int]  # scheme, host (as connected to), port
@@ -130,9 +132,8 @@ class Wire:
 
     @staticmethod
     def _drop(stream: httpcore.AsyncNetworkStream) -> None:
-        inner = getattr(stream, "_writer", None)  # an AsyncioStream: abort at once
-        if inner is not None:
-            inner.transport.abort()
+        if isinstance(stream, AsyncioStream):  # ours: abort at once
+            stream.abort()
 
     async def request(self, origin: Origin, data: bytes, sent: Callable[[], None],
                       deadline: float | None = None) -> Answer:
