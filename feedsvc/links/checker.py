@@ -26,7 +26,6 @@ while checking one URL becomes that URL's result.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -63,6 +62,7 @@ BLOCKED_CODES = frozenset({401, 403, 429, 451, 999})
 MAX_RETRY_AFTER = 120.0  # longest Retry-After waited for inside one run
 MAX_RESCHEDULE = 86400.0  # longest Retry-After honoured when rescheduling
 HOST_STRIKES = 3  # URLs of one host told to wait past the run before the host is left alone
+_JUDGED = frozenset({LinkStatus.OK, LinkStatus.REDIRECTED})  # the answers a soft 404 hides in
 
 
 class _MakeResult(Protocol):
@@ -94,8 +94,10 @@ class CheckResult:
     retry_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        # Accept the status's text too (stored rows, tests); keep the typed value.
-        object.__setattr__(self, "status", LinkStatus(self.status))
+        # Accept the status's text too (stored rows, tests); keep the typed value. (The
+        # checker passes the typed value: no enum lookup per result for it.)
+        if type(self.status) is not LinkStatus:
+            object.__setattr__(self, "status", LinkStatus(self.status))
 
     @property
     def failed(self) -> bool:
@@ -176,28 +178,33 @@ class _DeadlineExceeded(Exception):
 
 
 class _NetworkTime:
-    """The deadline of one check, spent only while a request is on the wire."""
+    """The deadline of one check, spent only while a request is on the wire.
+
+    Not a timer of its own: `start` gives the moment the deadline falls, and the wire
+    bounds each network operation by it as well as by the per-operation timeout (one
+    timer per read, not two; a timer and a context manager per request were a tenth of
+    the checker's CPU). A timeout that fires at that moment is the deadline's."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self.used = 0.0
+        self._since = 0.0
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def start(self) -> float:
+        """A request begins: when the deadline falls (time.monotonic), if it has not."""
         remaining = self.limit - self.used
         if remaining <= 0:
             raise _DeadlineExceeded
-        started = time.monotonic()
-        timeout = asyncio.timeout(remaining)
-        try:
-            async with timeout:
-                yield
-        except TimeoutError:
-            if timeout.expired():
-                raise _DeadlineExceeded from None
-            raise
-        finally:
-            self.used += time.monotonic() - started
+        self._since = time.monotonic()
+        return self._since + remaining
+
+    def stop(self) -> None:
+        self.used += time.monotonic() - self._since
+
+    @staticmethod
+    def spent(deadline: float) -> bool:
+        """Whether a timeout that just fired was the deadline (the timer may be a hair early)."""
+        return time.monotonic() >= deadline - 0.001
 
 
 class LinkChecker:
@@ -209,13 +216,14 @@ class LinkChecker:
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
         self._global = asyncio.Semaphore(config.concurrency)
-        self._ssl = httpx.create_ssl_context()  # loading CA roots costs ~20 ms: once
         # The request's fixed part: what follows the request line and the Host header.
         self._headers = (b"User-Agent: " + config.user_agent.encode("ascii", "replace")
                          + b"\r\nAccept: text/html,*/*;q=0.8\r\n\r\n")
         # Requests are written and answers read by feedsvc.links.wire (not httpcore's pool):
         # a status and two headers need none of a general client's machinery.
-        self._wire = Wire(self.backend, self._ssl, config.timeout)
+        # The TLS context (loading the CA roots: 20-90 ms) is made at the first https
+        # connection, not here: a run's first claims wait for this constructor.
+        self._wire = Wire(self.backend, httpx.create_ssl_context, config.timeout)
         self._run_end: float | None = None
         self._probes: dict[str, asyncio.Future[Page | None]] = {}
         # A path no site has: the same for every host of a run, new for every run.
@@ -291,11 +299,27 @@ class LinkChecker:
                           stop: Callable[[], bool] | None = None) -> AsyncIterator[CheckResult]:
         done: asyncio.Queue[CheckResult | None] = asyncio.Queue()
 
+        async def judged(found: CheckResult, network: _NetworkTime) -> None:
+            await done.put(await self._judge(found, network))
+
         async def runner(queue: list[str]) -> None:
+            # A 2xx whose judging waits for the host's soft-404 probe (its first answers,
+            # while the probe's two requests take one of the host's slots) is judged on
+            # the side, and the runner goes on: waiting, both runners of a host left the
+            # other slot idle for the probe's two round trips, at every host's start.
+            later: list[asyncio.Task[None]] = []
             try:
                 while queue and (stop is None or not stop()):
-                    await done.put(await self.check(queue.pop()))
+                    found, network = await self._look(queue.pop())
+                    if self._probe_pending(found):
+                        later.append(asyncio.create_task(judged(found, network)))
+                    else:
+                        await done.put(await self._judge(found, network))
+                if later:
+                    await asyncio.gather(*later)
             finally:
+                for task in later:
+                    task.cancel()
                 done.put_nowait(None)
 
         runners = []
@@ -344,9 +368,17 @@ class LinkChecker:
 
     async def check(self, url: str) -> CheckResult:
         """Check one URL. Never raises (short of cancellation): every failure is a result."""
-        checked_at = self.now()
-        network = _NetworkTime(self.config.deadline)
+        found, network = await self._look(url)
+        return await self._judge(found, network)
 
+    async def _look(self, url: str) -> tuple[CheckResult, _NetworkTime]:
+        """What the URL answers, redirects followed, before the soft-404 judgement; and the
+        check's network time, which the judgement's own request goes on spending."""
+        network = _NetworkTime(self.config.deadline)
+        return await self._answer(url, self.now(), network), network
+
+    async def _answer(self, url: str, checked_at: datetime, network: _NetworkTime) -> CheckResult:
+        """`_look`'s answer: every failure, of any type, is a result."""
         def result(status: LinkStatus, code: int | None, final: str, permanent: bool = False,
                    error: str | None = None, redirects: int = 0,
                    retry_at: datetime | None = None) -> CheckResult:
@@ -362,7 +394,7 @@ class LinkChecker:
                         raise
                     await asyncio.sleep(retry.wait)  # asked to: queueing, not network time
                     found = await self._follow(url, result, network)
-                return await self._judge(found, network)
+                return found
             except _Retry as retry:
                 self._gate(retry.host).strike(retry.retry_at)
                 asked = f"HTTP {retry.code}; asked to wait {retry.wait:g} s, past the end of this run"
@@ -386,12 +418,28 @@ class LinkChecker:
                 return CheckResult(url, LinkStatus.ERROR, None, url, False,
                                    f"check failed: {type(exc).__name__}", checked_at, 0)
 
+    def _probe_pending(self, found: CheckResult) -> bool:
+        """Whether judging `found` would wait for its host's probe, which is started here if
+        it was not: the first 2xx of a host asks for it."""
+        if found.status not in _JUDGED or not self.config.soft_404_probe:
+            return False
+        return not self._probe_task(found.url).done()
+
     async def _judge(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
         """A page that answered 2xx, looked at again for the two shapes of a soft 404
         (feedsvc.links.soft404). Anything that goes wrong while looking leaves the
         answer as it was: a soft 404 is only ever called on evidence."""
-        if found.status not in (LinkStatus.OK, LinkStatus.REDIRECTED):
+        if found.status not in _JUDGED:
             return found
+        try:
+            return await self._soft_404(found, network)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - judging must never fail a check
+            log.warning("soft-404 judgement of %s failed: %r", found.url[:300], exc)
+            return found
+
+    async def _soft_404(self, found: CheckResult, network: _NetworkTime) -> CheckResult:
         probe = await self._probe(found.url) if self.config.soft_404_probe else None
         reason = None
         if found.redirects:
@@ -406,15 +454,20 @@ class LinkChecker:
     async def _probe(self, url: str) -> Page | None:
         """The host's answer for a URL that cannot exist: asked once per origin per run
         (every URL of the origin awaits the same task), never counted against any URL."""
+        task = self._probe_task(url)
+        if task.done():  # every URL after the first: no shield to make
+            return task.result()
+        return await asyncio.shield(task)
+
+    def _probe_task(self, url: str) -> asyncio.Future[Page | None]:
+        """The probe of `url`'s origin, started by the first URL that needs it."""
         target = parsed_url(url)  # parsed already (url_problem): no split per URL
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         task = self._probes.get(origin)
-        if task is not None and task.done():  # every URL after the first: no shield to make
-            return task.result()
         if task is None:
             task = self._probes[origin] = asyncio.ensure_future(
                 self._quietly(self._ask_probe(f"{origin}/{self._probe_path}")))
-        return await asyncio.shield(task)
+        return task
 
     async def _ask_probe(self, probe_url: str) -> Page | None:
         network = _NetworkTime(self.config.deadline)
@@ -450,12 +503,17 @@ class LinkChecker:
         try:
             self._refuse_if_closed(gate)
             await self._turn(gate)
+            deadline = network.start()
             try:
-                async with network.running():
-                    origin, request = self._request_bytes(url, b"GET")
-                    answer = await self._wire.request(origin, request, gate.sent)
-                    body = await self._wire.body(answer, BODY_LIMIT)
+                origin, request = self._request_bytes(url, b"GET")
+                answer = await self._wire.request(origin, request, gate.sent, deadline)
+                body = await self._wire.body(answer, BODY_LIMIT, deadline)
+            except (httpcore.TimeoutException, httpx.TimeoutException):
+                if network.spent(deadline):
+                    raise _DeadlineExceeded from None
+                raise
             finally:
+                network.stop()
                 self._global.release()
         finally:
             gate.slots.release()
@@ -541,14 +599,21 @@ class LinkChecker:
         await self._turn(gate)
         try:
             self._refuse_if_closed(gate)
-            async with network.running():
+            deadline = network.start()
+            try:
                 origin, request = self._request_bytes(url, method.encode())
-                answer = await self._wire.request(origin, request, gate.sent)
+                answer = await self._wire.request(origin, request, gate.sent, deadline)
                 if method == "HEAD":
                     self._wire.keep(origin, answer)  # no body by definition: reusable
                 else:  # a streamed GET reads no body: closing is what saves the download
                     await self._wire.close(answer.stream)
                 return answer.status, answer.header(b"location"), answer.header(b"retry-after")
+            except (httpcore.TimeoutException, httpx.TimeoutException):
+                if network.spent(deadline):
+                    raise _DeadlineExceeded from None
+                raise
+            finally:
+                network.stop()
         finally:
             self._global.release()
 

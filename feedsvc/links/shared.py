@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,9 +44,18 @@ from feedsvc.store.linkstore import LinkStore
 log = logging.getLogger("feedsvc.links")
 
 POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
+# How often such a checker, while others hold hosts, counts them (`_await_release`): it
+# claims again as soon as one is let go, not up to POLL_SECONDS later. At the end of a run
+# that wait was a quarter second added to the run of the checker that finished first.
+RELEASE_POLL = 0.05
 # How often a checker says it is alive and looks up its fair part of the hosts: about how
 # long a newcomer waits for its first hosts when the others hold them all.
 SHARE_SECONDS = 0.5
+# The hosts with URLs left are counted (a scan of the due links) at every look-up only when
+# they are few enough to bound a checker (at most twice what the checkers can hold between
+# them), and otherwise every RECOUNT_SECONDS: at 100,000 links, two checkers counting every
+# half second were two fifths of PostgreSQL's CPU.
+RECOUNT_SECONDS = 2.0
 MAX_PER_HOST_BATCH = 100  # a host's batch: handed over between checkers at this grain
 STORE_THREADS = 12  # store calls in flight at once (claims, results, releases): off the loop
 # Results are written by a few recorders, each taking every host's batch waiting at the
@@ -53,6 +63,16 @@ STORE_THREADS = 12  # store calls in flight at once (claims, results, releases):
 # round trips, the shared version and count rows) is paid per write, not per host batch.
 RECORDERS = 2
 RECORD_MAX = 500
+# A host's results are handed to the recorders at least this often (and every RECORD_EVERY
+# results): written as they come, not in a burst when the hosts end their batches. Hosts
+# given equal work end together; recording all their results then kept the run going for
+# a second or more after the last check. The hosts hand theirs over on the same ticks of
+# this period, and a recorder woken by the first of them waits RECORD_GATHER for the rest
+# (unless a host is being let go): a transaction per tick, not one per host's hand-over
+# (124 transactions of 40 results each for one checker's 5,000, each with its fixed
+# statements: the fence, the counts, the version).
+RECORD_SECONDS = 0.25
+RECORD_GATHER = 0.05
 
 
 @dataclass(slots=True)
@@ -107,17 +127,24 @@ class _SharedRun:
         self.started = share.since or utcnow()
         self.claimed = 0
         self.held: set[str] = set()
-        self.waiting: list[_Waiting] = []
+        self.waiting: deque[_Waiting] = deque()
         self.wake = asyncio.Event()
         # Sharing the hosts fairly (`_rebalance`): this checker's part (None: no other
         # checker at work), when it was last looked up, the URLs not yet checked of each
         # host in hand, and the hosts being let go to the others.
         self.cap: int | None = None
         self.share_seen = -SHARE_SECONDS
+        # What the part was computed from: the hosts with URLs left (None: not counted,
+        # when alone), when they were counted, and the live checkers.
+        self.hosts_left: int | None = None
+        self.counted_at = -RECOUNT_SECONDS
+        self.checkers = 1
         self.left: dict[str, int] = {}
         self.shedding: set[str] = set()
         self.retired = False
         self.claimed_at = -POLL_SECONDS
+        # As many hosts as this checker's concurrency keeps busy at their per-host limit.
+        self.hosts_at_once = -(-settings.linkcheck_concurrency // settings.linkcheck_per_host)
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -129,8 +156,12 @@ class _SharedRun:
         # asyncio's default of cpu+4 threads made the hosts queue for the store.
         asyncio.get_running_loop().set_default_executor(
             concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="link-store"))
+        # Say this checker is at work first, while the checker is being made: a checker
+        # started at the same moment then sees it before its first claim (see `_loop`).
+        first_share = asyncio.ensure_future(self._rebalance())
         async with LinkChecker(config, allow=self.settings.linkcheck_allow,
                                resolver=self.resolver) as checker:
+            await first_share
             helpers = [asyncio.create_task(self._renew()),
                        *(asyncio.create_task(self._recorder()) for _ in range(RECORDERS))]
             workers: set[asyncio.Task[None]] = set()
@@ -151,31 +182,41 @@ class _SharedRun:
         # claimed a quarter of that at a time (or after POLL_SECONDS): a claim per host
         # done, each a scan of the due URLs, made the claims the bottleneck once hosts
         # finish their batches at different times (1,000 hosts at concurrency 400).
-        hosts_at_once = -(-self.settings.linkcheck_concurrency // self.settings.linkcheck_per_host)
+        # The first claim, while no other checker is seen, takes half (`ramping`).
+        ramping, look_again = True, False
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
             may_claim = wanted and time.monotonic() < deadline
             if may_claim:
-                await self._rebalance()
+                await self._rebalance(now=look_again)
             elif not self.retired:  # taking on nothing more: no longer one of the sharers
                 self.retired = True
                 await asyncio.to_thread(self.claims.retire)
-            most = min(hosts_at_once, self.cap or hosts_at_once)
+            look_again = False
+            most = min(self.hosts_at_once, self.cap or self.hosts_at_once)
             room = most - len(workers)
             got: list[HostClaim] = []
             if may_claim and room > 0 and (room * 4 >= most or not workers or
                                            time.monotonic() - self.claimed_at >= POLL_SECONDS):
+                # Alone so far, a checker comes up to its part in halves, looking again at
+                # who is at work before each: a checker started at the same moment gets
+                # its part from the first, instead of waiting for the first to let it go.
+                take = -(-room // 2) if ramping and self.cap is None and room > 1 else room
                 self.claimed_at = time.monotonic()
-                got = await asyncio.to_thread(self._claim, room)
+                got = await asyncio.to_thread(self._claim, take)
                 for claim in got:
                     workers.add(asyncio.create_task(self._work(checker, claim)))
+                if ramping and self.cap is None and take < room and len(got) == take:
+                    ramping, look_again = False, True
+                    continue  # at once: the share looked up again, then the other half
+            ramping = False
             if not workers:
                 if not may_claim:
                     return
                 if not got and not await asyncio.to_thread(
                         self.claims.remaining, due_by=self._due_by(), unchecked_since=self.started):
                     return
-                await asyncio.sleep(POLL_SECONDS)  # the hosts left are another checker's
+                await self._await_release()  # the hosts left are another checker's
                 continue
             # While claiming, wake to look at the shares again even if no host is done.
             done, _ = await asyncio.wait(workers, timeout=POLL_SECONDS if may_claim else None,
@@ -184,22 +225,52 @@ class _SharedRun:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
 
-    async def _rebalance(self) -> None:
-        """Every SHARE_SECONDS: say this checker is alive, learn its fair part of the hosts
-        (the hosts with work left over the live checkers), and if it holds more than
-        that, stop starting URLs on the surplus hosts with the most URLs left: their
-        checks in flight finish, their results are written and the hosts let go, and a
-        checker that came later (or holds less) claims them with the rest of their URLs.
-        Without this, the first checker to start, when its concurrency covers every
-        host, holds them all to the end and the others wait."""
-        now = time.monotonic()
-        if now - self.share_seen < SHARE_SECONDS:
+    async def _await_release(self) -> None:
+        """Nothing to claim, URLs left: wait until another checker lets a host go (the
+        hosts held by others fall in number), or POLL_SECONDS, whichever is first; when
+        nobody holds a host (the ones left may not be asked yet), POLL_SECONDS."""
+        until = time.monotonic() + POLL_SECONDS
+        held = await asyncio.to_thread(self.claims.held_by_others)
+        if not held:
+            await asyncio.sleep(POLL_SECONDS)
             return
-        self.share_seen = now
-        self.cap = await asyncio.to_thread(self.claims.fair_share, due_by=self._due_by(),
-                                           unchecked_since=self.started)
+        while time.monotonic() < until:
+            await asyncio.sleep(RELEASE_POLL)
+            now_held = await asyncio.to_thread(self.claims.held_by_others)
+            if now_held < held:
+                return
+            held = now_held
+
+    async def _rebalance(self, *, now: bool = False) -> None:
+        """Every SHARE_SECONDS (or `now`): say this checker is alive, learn its fair part of
+        the hosts (the hosts with work left over the live checkers), and if it holds more
+        than that while its own concurrency is what limits it (it holds as many hosts as
+        it can keep busy), stop starting URLs on the surplus hosts with the most URLs
+        left: their checks in flight finish, their results are written and the hosts let
+        go, and a checker that came later (or holds less) claims them with the rest of
+        their URLs. Without this, the first checker to start, when its concurrency covers
+        every host, holds them all to the end and the others wait.
+
+        A checker that holds fewer hosts than it could keep busy lets none go: each of its
+        hosts is already asked as fast as politeness allows, so another checker would
+        check them no sooner, and the hand-over (the checks in flight waited for, the
+        host's soft-404 probe asked again) would only cost time. That is the end of a
+        run, when the hosts left are fewer than the checkers could take between them."""
+        moment = time.monotonic()
+        if not now and moment - self.share_seen < SHARE_SECONDS:
+            return
+        self.share_seen = moment
+        hosts = self.hosts_left
+        if hosts is not None and (moment - self.counted_at >= RECOUNT_SECONDS
+                                  or hosts <= 2 * self.checkers * self.hosts_at_once):
+            hosts = None  # count again
+        share = await asyncio.to_thread(self.claims.fair_share, due_by=self._due_by(),
+                                        unchecked_since=self.started, hosts=hosts)
+        if hosts is None and share.hosts is not None:
+            self.counted_at = moment
+        self.cap, self.hosts_left, self.checkers = share.part, share.hosts, share.checkers
         keeping = [host for host in self.left if host not in self.shedding]
-        if self.cap is None or len(keeping) <= self.cap:
+        if self.cap is None or len(keeping) <= self.cap or len(keeping) < self.hosts_at_once:
             return
         keeping.sort(key=lambda host: self.left[host], reverse=True)
         surplus = keeping[:len(keeping) - self.cap]
@@ -240,6 +311,7 @@ class _SharedRun:
         pending: list[CheckResult] = []
         released = False
         self.left[host] = len(claim.urls)
+        tick = time.monotonic() // RECORD_SECONDS
         try:
             async for result in checker.check_host(claim.urls, lambda: host in self.shedding):
                 self.left[host] -= 1
@@ -247,7 +319,9 @@ class _SharedRun:
                 pending.append(result)
                 # Not after the batch's last result: that one goes with the release below
                 # (flushed here, it left the release a transaction of its own).
-                if len(pending) >= RECORD_EVERY and self.left[host]:
+                if self.left[host] and (len(pending) >= RECORD_EVERY
+                                        or time.monotonic() // RECORD_SECONDS != tick):
+                    tick = time.monotonic() // RECORD_SECONDS
                     await self._flush(host, pending)
             # No more renewals: the claim outlasts this last write by far (a renewal was at
             # most a third of its life ago), and one would race the release it carries.
@@ -300,10 +374,14 @@ class _SharedRun:
         """Write the waiting batches, several hosts' at a time, until cancelled."""
         while True:
             await self.wake.wait()
+            if not any(waiting.release for waiting in self.waiting) \
+                    and sum(len(waiting.batch) for waiting in self.waiting) < RECORD_MAX:
+                await asyncio.sleep(RECORD_GATHER)  # the other hosts' batches of this tick
             taken: list[_Waiting] = []
-            while self.waiting and (not taken or sum(len(w.batch) for w in taken)
-                                    + len(self.waiting[0].batch) <= RECORD_MAX):
-                taken.append(self.waiting.pop(0))
+            size = 0
+            while self.waiting and (not taken or size + len(self.waiting[0].batch) <= RECORD_MAX):
+                taken.append(self.waiting.popleft())
+                size += len(taken[-1].batch)
             if not self.waiting:
                 self.wake.clear()
             if not taken:

@@ -1,14 +1,16 @@
-"""An httpcore network backend on plain asyncio streams, for the link checker.
+"""An httpcore network backend on plain asyncio, for the link checker.
 
 httpcore's default backend goes through anyio: every read and write enters a
 cancel scope, checks the current task, and maps exceptions through several
 layers; profiled over a 10,000-URL run that was about a fifth of the
-checker's CPU. The checker only ever runs on asyncio, so its connections use
-asyncio's streams directly, with `asyncio.timeout` for each operation. The
-contract is httpcore's: the same exception types for the same failures
-(ConnectError/ConnectTimeout, ReadError/ReadTimeout, WriteError/WriteTimeout),
-raised from the socket error so the checker's reasons still carry the
-operating system's words ("connection reset by peer").
+checker's CPU. The checker only ever runs on asyncio, so its connections are
+asyncio transports with a small protocol of their own (`_Connection`: a
+buffer, a waiting read, a paused write), and a read that must wait arms one
+timer of its own. The contract is httpcore's: the same exception types for
+the same failures (ConnectError/ConnectTimeout, ReadError/ReadTimeout,
+WriteError/WriteTimeout), raised from the socket error so the checker's
+reasons still carry the operating system's words ("connection reset by
+peer").
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import contextlib
 import select
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 from httpcore import AsyncNetworkBackend, AsyncNetworkStream
@@ -40,29 +42,117 @@ def _readable(sock: Any) -> bool:
         return True
 
 
+_READ_LIMIT = 256 * 1024  # bytes buffered before the socket is no longer read from
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class _Connection(asyncio.Protocol):
+    """What arrived on one connection, and who waits for more: asyncio's StreamReader and
+    StreamWriter, less what the checker never uses (a read is bytes, whatever came)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.eof = False
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None  # a read waiting for data
+        self.paused = False  # writing paused: the socket's send buffer is full
+        self.drained: asyncio.Future[None] | None = None  # a write waiting for room
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _READ_LIMIT and self.transport is not None:
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False  # no half-open connections: the transport closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.error = exc
+        self._wake()
+        self.paused = False
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+
+    async def room(self) -> None:
+        """Until the transport takes writes again (or the connection is lost)."""
+        while self.paused:
+            self.drained = asyncio.get_running_loop().create_future()
+            await self.drained
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
 class AsyncioStream(AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    """A connection for httpcore's interface, on an asyncio protocol of its own.
+
+    A read that must wait arms one timer that fails the read's future directly; through
+    StreamReader and asyncio.timeout it was a Timeout object, a task cancellation and its
+    undoing, and several futures per read: a tenth of the checker's CPU."""
+
+    def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
+        self._transport = transport
+        self._connection = connection
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError:
-            raise httpcore.ReadTimeout("timed out") from None
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
+        connection = self._connection
+        if not connection.buffer and not connection.eof:
+            loop = asyncio.get_running_loop()
+            waiter = connection.waiter = loop.create_future()
+            timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            except TimeoutError:
+                raise httpcore.ReadTimeout("timed out") from None
+            finally:
+                connection.waiter = None
+                if timer is not None:
+                    timer.cancel()
+        if connection.buffer:
+            data = bytes(connection.buffer[:max_bytes])
+            del connection.buffer[:max_bytes]
+            if len(connection.buffer) <= _READ_LIMIT and not connection.eof:
+                self._transport.resume_reading()
+            return data
+        if connection.error is not None:
+            raise httpcore.ReadError(str(connection.error)) from connection.error
+        return b""
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
+        connection = self._connection
         try:
-            self._writer.write(buffer)
-            if not self._writer.transport.get_write_buffer_size():
-                return  # all of it went to the socket: nothing to wait for, no timer
+            if connection.eof or self._transport.is_closing():
+                raise ConnectionResetError("the connection was closed")
+            self._transport.write(buffer)
+            if not connection.paused:
+                return  # taken by the socket or below the high-water mark: no timer
             async with asyncio.timeout(timeout):
-                await self._writer.drain()
+                await connection.room()
+            if connection.error is not None:
+                raise connection.error
         except TimeoutError:
             raise httpcore.WriteTimeout("timed out") from None
         except (OSError, RuntimeError) as exc:  # RuntimeError: written after the close
@@ -71,38 +161,48 @@ class AsyncioStream(AsyncNetworkStream):
     async def aclose(self) -> None:
         # Not waiting for the peer's goodbye: a hostile server could make that last forever.
         with contextlib.suppress(Exception):
-            self._writer.transport.abort()
+            self._transport.abort()
+
+    def abort(self) -> None:
+        """Close at once (what aclose does), without a coroutine."""
+        with contextlib.suppress(Exception):
+            self._transport.abort()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+                transport = await loop.start_tls(self._transport, self._connection, ssl_context,
+                                                 server_hostname=server_hostname)
         except TimeoutError:
             await self.aclose()
             raise httpcore.ConnectTimeout("TLS handshake timed out") from None
         except (OSError, ssl.SSLError, ConnectionError) as exc:
             await self.aclose()
             raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # what asyncio's own start_tls says of a closed connection
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        self._transport = transport
+        self._connection.transport = transport
         return self
 
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
+            return self._transport.get_extra_info("ssl_object")
         if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
+            return self._transport.get_extra_info("sockname")
         if info == "server_addr":
-            return self._writer.get_extra_info("peername")
+            return self._transport.get_extra_info("peername")
         if info == "socket":
-            return self._writer.get_extra_info("socket")
+            return self._transport.get_extra_info("socket")
         if info == "is_readable":
-            # asyncio reads ahead into the stream's buffer: an EOF or stray bytes the
-            # protocol already took count as readable, as they would on the raw socket.
-            if self._reader.at_eof() or self._reader.exception() is not None:
+            # The protocol reads ahead into its buffer: an EOF or stray bytes it already took
+            # count as readable, as they would on the raw socket.
+            connection = self._connection
+            if connection.eof or connection.buffer or connection.error is not None:
                 return True
-            if getattr(self._reader, "_buffer", b""):
-                return True
-            sock = self._writer.get_extra_info("socket")
+            sock = self._transport.get_extra_info("socket")
             return sock is None or _readable(sock)
         return None
 
@@ -112,18 +212,20 @@ class AsyncioBackend(AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[SOCKET_OPTION] | None = None,
                           ) -> AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None)
+                transport, connection = await loop.create_connection(
+                    _Connection, host, port,
+                    local_addr=(local_address, 0) if local_address else None)
         except TimeoutError:
             raise httpcore.ConnectTimeout("timed out") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        sock = writer.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return AsyncioStream(reader, writer)
+        return AsyncioStream(transport, connection)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[SOCKET_OPTION] | None = None,

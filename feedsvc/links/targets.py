@@ -81,6 +81,8 @@ def url_problem(url: str) -> str | None:
         return "empty URL"
     if len(url) > MAX_URL_LENGTH:
         return f"longer than {MAX_URL_LENGTH} characters"
+    if _plainly_checkable(url):
+        return None
     if _CONTROL.search(url):
         return "contains control characters"
     try:
@@ -108,6 +110,27 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+# A URL every rule of `url_problem` passes, recognised in one match (nearly every article
+# URL): http(s), a lower-case host name of valid labels or a dotted IPv4 address, a port
+# from 1 or none, a path and query of characters that need no quoting, no fragment.
+# The rules one by one (a split, a port parse, a regular expression per label, httpx's
+# parser) were a sixth of the checker's CPU per URL.
+_CHECKABLE = re.compile(
+    r"https?://((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+    r"(?::([1-9][0-9]{0,4}))?(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?")
+
+
+def _plainly_checkable(url: str) -> bool:
+    """Whether `url` is of the plain shape above, which `url_problem` would pass (and which
+    `parsed_url` reads without httpx); False says nothing: the rules decide then."""
+    plain = _CHECKABLE.fullmatch(url)
+    if plain is None:
+        return False
+    host, port, path = plain.groups()
+    return (len(host) <= 253 and (port is None or int(port) <= 65535)
+            and "/." not in (path or "") and _plain_host(host))
+
+
 class Target(NamedTuple):
     """What a request to a URL needs: where to connect (`scheme`, `host`, `port`; None for
     the scheme's default), the Host header (`netloc`) and the request target (`raw_path`),
@@ -130,6 +153,8 @@ class Target(NamedTuple):
 _PLAIN = re.compile(r"(https?)://([a-z0-9][a-z0-9.-]{0,252})(?::([1-9][0-9]{0,4}))?"
                     r"(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 @lru_cache(maxsize=4096)
@@ -159,8 +184,7 @@ def _plain_host(host: str) -> bool:
         return False
     if not host.replace(".", "").isdigit():
         return True
-    octets = host.split(".")
-    return len(octets) == 4 and all(o == str(int(o)) and int(o) <= 255 for o in octets)
+    return _DOTTED_QUAD.fullmatch(host) is not None
 
 
 def redirect_target(current: str, location: str) -> tuple[str | None, str | None]:

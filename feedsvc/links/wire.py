@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import httpcore
 
+from feedsvc.links.streams import AsyncioStream
+
 MAX_HEAD = 64 * 1024  # bytes of status line and headers accepted
 KEEPALIVE = 5.0       # seconds an idle connection is kept
 Origin = tuple[str, str, int]  # scheme, host (as connected to), port
@@ -93,18 +95,29 @@ def _is_ip(host: str) -> bool:
 class Wire:
     """Requests over kept-alive connections, a small idle list per origin."""
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, ssl_context: ssl.SSLContext,
-                 timeout: float) -> None:
+    def __init__(self, backend: httpcore.AsyncNetworkBackend,
+                 ssl_context: Callable[[], ssl.SSLContext], timeout: float) -> None:
         self.backend = backend
-        self.ssl = ssl_context
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None
         self.timeout = timeout
         self._idle: dict[Origin, list[tuple[httpcore.AsyncNetworkStream, float]]] = {}
 
-    async def _connect(self, origin: Origin) -> httpcore.AsyncNetworkStream:
+    def _limit(self, deadline: float | None) -> float:
+        """The timeout of the next network operation: the per-operation timeout, or less if
+        the request's deadline (time.monotonic) falls sooner."""
+        if deadline is None:
+            return self.timeout
+        return max(0.0, min(self.timeout, deadline - time.monotonic()))
+
+    async def _connect(self, origin: Origin, deadline: float | None) -> httpcore.AsyncNetworkStream:
         scheme, host, port = origin
-        stream = await self.backend.connect_tcp(host, port, timeout=self.timeout)
+        stream = await self.backend.connect_tcp(host, port, timeout=self._limit(deadline))
         if scheme == "https":
-            stream = await stream.start_tls(self.ssl, None if _is_ip(host) else host, self.timeout)
+            if self._ssl is None:  # made at the first https connection, then kept
+                self._ssl = self._make_ssl()
+            stream = await stream.start_tls(self._ssl, None if _is_ip(host) else host,
+                                            self._limit(deadline))
         return stream
 
     def _reuse(self, origin: Origin) -> httpcore.AsyncNetworkStream | None:
@@ -119,36 +132,38 @@ class Wire:
 
     @staticmethod
     def _drop(stream: httpcore.AsyncNetworkStream) -> None:
-        inner = getattr(stream, "_writer", None)  # an AsyncioStream: abort at once
-        if inner is not None:
-            inner.transport.abort()
+        if isinstance(stream, AsyncioStream):  # ours: abort at once
+            stream.abort()
 
-    async def request(self, origin: Origin, data: bytes, sent: Callable[[], None]) -> Answer:
-        """Send one request (`data`, the whole of it) and read the response head. A kept
-        connection the server had given up on is replaced by a new one, once."""
+    async def request(self, origin: Origin, data: bytes, sent: Callable[[], None],
+                      deadline: float | None = None) -> Answer:
+        """Send one request (`data`, the whole of it) and read the response head, every
+        operation within the timeout and, when given, before `deadline` (time.monotonic).
+        A kept connection the server had given up on is replaced by a new one, once."""
         stream = self._reuse(origin)
         if stream is not None:
             try:
-                return await self._exchange(stream, data, sent)
+                return await self._exchange(stream, data, sent, deadline)
             except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError):
                 await self.close(stream)  # it died while idle: a fresh connection, once
-        return await self._exchange(await self._connect(origin), data, sent)
+        return await self._exchange(await self._connect(origin, deadline), data, sent, deadline)
 
     async def _exchange(self, stream: httpcore.AsyncNetworkStream, data: bytes,
-                        sent: Callable[[], None]) -> Answer:
+                        sent: Callable[[], None], deadline: float | None) -> Answer:
         try:
             sent()
-            await stream.write(data, self.timeout)
-            while True:
-                status, headers, keep, rest = await self._head(stream)
+            await stream.write(data, self._limit(deadline))
+            rest = b""
+            while True:  # an interim 1xx head is skipped; what followed it is the next head
+                status, headers, keep, rest = await self._head(stream, deadline, rest)
                 if not (100 <= status < 200) or status == 101:
                     return Answer(status, headers, stream, rest, keep)
         except BaseException:
             await self.close(stream)
             raise
 
-    async def _head(self, stream: httpcore.AsyncNetworkStream,
-                    buffer: bytes = b"") -> tuple[int, list[tuple[bytes, bytes]], bool, bytes]:
+    async def _head(self, stream: httpcore.AsyncNetworkStream, deadline: float | None,
+                    buffer: bytes) -> tuple[int, list[tuple[bytes, bytes]], bool, bytes]:
         data = bytearray(buffer)
         while True:
             end = data.find(b"\r\n\r\n")
@@ -160,7 +175,7 @@ class Wire:
                 return status, headers, keep, bytes(data[end + size:])
             if len(data) > MAX_HEAD:
                 raise httpcore.RemoteProtocolError(f"a response head longer than {MAX_HEAD} bytes")
-            chunk = await stream.read(65536, self.timeout)
+            chunk = await stream.read(65536, self._limit(deadline))
             if not chunk:
                 raise httpcore.RemoteProtocolError(
                     "Server disconnected without sending a response." if not data
@@ -194,15 +209,15 @@ class Wire:
         except Exception:  # noqa: BLE001 - closing a connection a hostile server broke
             self._drop(stream)
 
-    async def body(self, answer: Answer, limit: int) -> bytes:
+    async def body(self, answer: Answer, limit: int, deadline: float | None = None) -> bytes:
         """Up to `limit` bytes of the body (chunked or not), then the connection is closed."""
         try:
-            raw = await self._read(answer, limit)
+            raw = await self._read(answer, limit, deadline)
         finally:
             await self.close(answer.stream)
         return raw
 
-    async def _read(self, answer: Answer, limit: int) -> bytes:
+    async def _read(self, answer: Answer, limit: int, deadline: float | None) -> bytes:
         chunked = b"chunked" in (answer.header(b"transfer-encoding") or "").lower().encode()
         declared = answer.header(b"content-length")
         want = limit
@@ -211,7 +226,7 @@ class Wire:
         data = bytearray(answer.rest)
         target = limit * 2 + 1024 if chunked else want  # chunk framing needs a little more
         while len(data) < target:
-            chunk = await answer.stream.read(65536, self.timeout)
+            chunk = await answer.stream.read(65536, self._limit(deadline))
             if not chunk:
                 break
             data += chunk

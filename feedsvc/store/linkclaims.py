@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
 from sqlalchemy.engine import Connection
@@ -164,6 +165,16 @@ def _batches(conn: Connection, hosts: list[str], wanted: ColumnElement[bool],
     return found
 
 
+class FairShare(NamedTuple):
+    """A checker's fair part of the hosts (None: it is the only checker at work), and what it
+    was computed from: the hosts with URLs left (None when not counted) and the live
+    checkers, this one included."""
+
+    part: int | None
+    hosts: int | None
+    checkers: int
+
+
 class LinkClaims:
     """One checker's claims on hosts (`holder` names it; `ttl` is how long a claim lasts)."""
 
@@ -245,29 +256,42 @@ class LinkClaims:
                                                   link_hosts.c.holder == self.holder)
                          .values(holder=None, held_until=None, not_before=not_before))
 
-    def fair_share(self, *, due_by: datetime | None, unchecked_since: datetime) -> int | None:
+    def fair_share(self, *, due_by: datetime | None, unchecked_since: datetime,
+                   hosts: int | None = None) -> FairShare:
         """Say this checker is alive (for `ttl`), and return its fair part of the hosts:
         the hosts with URLs still to check in this run over the live checkers, rounded up;
         None when it is the only one (then its own concurrency is the only limit, and the
-        hosts are not counted: a lone checker pays nothing for sharing)."""
+        hosts are not counted: a lone checker pays nothing for sharing). `hosts`: a recent
+        count to use instead of counting again (a scan of the due links)."""
         now = _utc(self.clock())
         with self.engine.begin() as conn:
             upsert = dialect_insert(conn.dialect.name, link_checkers).values(
                 holder=self.holder, seen_until=now + self.ttl)
             conn.execute(upsert.on_conflict_do_update(
                 index_elements=[link_checkers.c.holder], set_={"seen_until": now + self.ttl}))
-            others = conn.execute(select(func.count()).select_from(link_checkers).where(
+            others = int(conn.execute(select(func.count()).select_from(link_checkers).where(
                 link_checkers.c.holder != self.holder, link_checkers.c.seen_until >= now)).scalar()
+                or 0)
             if not others:
-                return None
-            hosts = conn.execute(select(func.count(links.c.host.distinct())).where(
-                eligible(due_by=due_by, unchecked_since=unchecked_since))).scalar() or 0
-        return max(1, -(-int(hosts) // (int(others) + 1)))
+                return FairShare(None, None, 1)
+            if hosts is None:
+                hosts = int(conn.execute(select(func.count(links.c.host.distinct())).where(
+                    eligible(due_by=due_by, unchecked_since=unchecked_since))).scalar() or 0)
+        return FairShare(max(1, -(-hosts // (others + 1))), hosts, others + 1)
 
     def retire(self) -> None:
         """This checker takes on nothing more: it no longer counts in the others' shares."""
         with self.engine.begin() as conn:
             conn.execute(delete(link_checkers).where(link_checkers.c.holder == self.holder))
+
+    def held_by_others(self) -> int:
+        """How many hosts other checkers hold now: a small table's count, cheap to ask often
+        (a checker with nothing to claim watches it fall to know when a host is let go)."""
+        now = _utc(self.clock())
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(link_hosts).where(
+                link_hosts.c.holder.is_not(None), link_hosts.c.holder != self.holder,
+                link_hosts.c.held_until >= now)).scalar() or 0)
 
     def live_checkers(self) -> list[str]:
         """The checkers at work now (their holder names), this one included if it is."""

@@ -49,6 +49,40 @@ def test_history_keeps_each_urls_newest_checks(database_url):
     assert kept == newest[:HISTORY_PER_URL]
 
 
+def test_every_kind_of_value_is_stored_as_it_was_given(database_url):
+    """Recording writes a batch's states and history in one statement each (on PostgreSQL
+    from one JSON parameter): text with quotes, backslashes, commas, braces and non-ASCII
+    letters, missing values, microseconds and a URL twice in one batch come back as given."""
+    store = Store(database_url)
+    store.create()
+    recorder = LinkStore(store)
+    odd = 'https://news.example/a,b{c}"d\\e?q=é'
+    moved = "https://news.example/moved"
+    when = T0 + timedelta(microseconds=123456)
+    results = [
+        CheckResult(odd, LinkStatus.ERROR, None, odd, False,
+                    'reset: "peer" said {no}, \\ ünïcode, 日本', when, 7),
+        CheckResult(moved, LinkStatus.REDIRECTED, 301, "https://other.example/new", True, None,
+                    when, 12, redirects=1),
+        CheckResult(odd, LinkStatus.BROKEN, 404, odd, False, "HTTP 404",
+                    when + timedelta(seconds=1), 3),
+    ]
+    recorder.record(results[:2], RULES)  # both URLs known from here on: the update path
+    recorder.record(results, RULES)
+    states = recorder.states([odd, moved])
+    assert (states[odd].status, states[odd].code, states[odd].error) == ("broken", 404, "HTTP 404")
+    assert states[odd].checks == 3 and states[odd].consecutive_failures == 3
+    assert states[odd].checked_at == when + timedelta(seconds=1)
+    assert states[odd].first_failure_at == when
+    assert (states[moved].status, states[moved].final_url, states[moved].permanent_redirect) == (
+        "redirected", "https://other.example/new", True)
+    assert states[moved].code == 301 and states[moved].error is None
+    lines = recorder.history([odd])[odd]
+    assert [line["status"] for line in lines] == ["broken", "error", "error"]
+    assert lines[1]["error"] == 'reset: "peer" said {no}, \\ ünïcode, 日本'
+    assert lines[1]["code"] is None and lines[1]["checked_at"] == when.isoformat()
+
+
 def registrations_waiting_on_a_lock(store: Store) -> int:
     with store.engine.connect() as conn:
         return int(conn.execute(text(

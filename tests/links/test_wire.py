@@ -42,6 +42,19 @@ def test_not_http_is_an_error(server):
     assert result.status == "error" and "not an HTTP/1.x status line" in result.error
 
 
+def test_an_interim_answer_and_the_final_one_in_one_packet(server):
+    @server.route("/continue")
+    async def interim(request, writer):  # 100 Continue and the answer, written at once
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n"
+                     b"Content-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    url = server.url("/continue", "site.test")
+    result = run_all([url], timeout=30.0, deadline=60.0)[url]
+    assert (result.status, result.code) == ("broken", 404)
+    assert result.elapsed_ms < 10_000  # read from what came with the 100, not waited for
+
+
 def test_a_head_answered_with_a_body_does_not_poison_the_next_request(server):
     @server.route("/head-with-body")
     async def head_with_body(request, writer):  # a body on a HEAD: what some servers do
