@@ -26,10 +26,32 @@ TESTS = Path(__file__).resolve().parent
 # What `scripts/test --fast` leaves out (the inner loop), by where a test lives.
 SLOW_MARKERS = {"browser": "browser", "cluster": "cluster", "test_docs_run.py": "guides"}
 # Tests that share one expensive session fixture run on one xdist worker: one
-# Chromium, one built and served corpus read by every client. The cluster tests
-# (several clocks on two-second leases, frozen and killed leaders) run one after
-# another too, so that no two of them crowd the cores at once.
-WORKER_GROUPS = {"browser", "readers", "cluster"}
+# Chromium, one built and served corpus read by every client.
+WORKER_GROUPS = {"browser", "readers"}
+# The cluster tests (several clocks or link checkers over one store, on
+# second-long leases, politeness gaps and frozen or killed leaders) run in two
+# lanes, each one test after another (scripts/test gives them two workers). The
+# quiet lane holds the tests that render a large corpus while a lease is under
+# test, and the tests that time requests to a tenth of a second: no two of them
+# crowd the cores at once. The other lane runs small corpora, at most one clock
+# rendering at a time, beside it.
+QUIET_LANE = (
+    "tests/cluster/test_fencing.py",
+    "tests/cluster/test_takeover.py",
+    "tests/cluster/test_failover.py::test_a_leader_frozen_inside_its_publish",
+    "tests/cluster/test_failover.py::test_a_leader_whose_connection_is_cut",
+    "tests/links/test_shared_checking.py",
+)
+
+
+def _scope(nodeid: str) -> str:
+    """The unit the scheduler hands to one worker: a test, or a whole group or lane."""
+    if nodeid.startswith(QUIET_LANE):
+        return "cluster-quiet"
+    parts = nodeid.split("/", 2)
+    if parts[0] == "tests" and parts[1] == "cluster":
+        return "cluster"
+    return parts[1] if parts[0] == "tests" and parts[1] in WORKER_GROUPS else nodeid
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -41,14 +63,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Every test on its own (xdist's `load`), except the groups above, each sent whole
-    to one worker. (xdist's own `loadgroup` cannot see its markers under pytest 9.)"""
+    """Every test on its own (xdist's `load`), except the groups and lanes above, each
+    sent whole to one worker. (xdist's own `loadgroup` cannot see its markers under
+    pytest 9.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class SharedFixtureScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            parts = nodeid.split("/", 2)
-            return parts[1] if parts[0] == "tests" and parts[1] in WORKER_GROUPS else nodeid
+            return _scope(nodeid)
 
     return SharedFixtureScheduling(config, log)
 

@@ -59,19 +59,38 @@ def in_transaction(conn, label: str, statement: str = "") -> bool:
         (label, f"{statement}%")).fetchone()[0] > 0
 
 
-def stop_inside(pid: int, conn, label: str, statement: str) -> None:
+def stop_inside(pid: int, conn, label: str, statement: str, missed) -> bool:
     """SIGSTOP process group `pid` at a moment `label`'s session runs `statement` inside a
     transaction, confirmed after the stop (a stop that came just after the commit is
-    undone and the watch goes on)."""
+    undone and the watch goes on). False once `missed()` says the chance went by."""
     deadline = time.monotonic() + CEILING
+    polls = 0
     while time.monotonic() < deadline:
         if in_transaction(conn, label, statement):
             os.killpg(pid, signal.SIGSTOP)
             if in_transaction(conn, label):
-                return
+                return True
             os.killpg(pid, signal.SIGCONT)
+        polls += 1
+        if polls % 25 == 0 and missed():
+            return False
         time.sleep(0.002)  # a poll of pg_stat_activity, not a wait for an outcome
     raise AssertionError(f"{label} was never seen running {statement!r} inside a transaction")
+
+
+def freeze_inside_a_publish(pid: int, conn, label: str, write, store) -> int:
+    """Edit every file (so the leader's next publish writes every blob) and SIGSTOP `pid`
+    while `label` writes blobs inside that publish; returns the generation current
+    before it. The writing lasts a second or so: when it slips by between two polls
+    (a busy machine), the files are edited again and the next publish is watched."""
+    for attempt in range(5):
+        before = store.current_generation()
+        for n in range(FILES):
+            write(f"s{n:04d}.md", article(n, f" (old {attempt})"))
+        if stop_inside(pid, conn, label, "INSERT INTO blobs",
+                       lambda before=before: store.current_generation() != before):
+            return before
+    raise AssertionError(f"{label}'s publish slipped by five times between two polls")
 
 
 def event_time(event: dict) -> float:
@@ -132,9 +151,7 @@ def test_a_leader_frozen_inside_its_publish_is_replaced_within_two_lease_periods
     store, a, b, (log_a, log_b), (holder_a, holder_b), g1 = start_pair(write, settings, tmp_path)
     try:
         with closing(admin(postgres_url)) as conn:
-            for n in range(FILES):  # every file edited: the next publish writes every blob
-                write(f"s{n:04d}.md", article(n, " (old)"))
-            stop_inside(a.pid, conn, session_label(holder_a), "INSERT INTO blobs")
+            g1 = freeze_inside_a_publish(a.pid, conn, session_label(holder_a), write, store)
             frozen_at = time.time()
             write("s9999.md", article(0, " (NEW)").replace("2024-02-01", "2024-03-01"))
             assert_taken_over_and_published(store, log_b, frozen_at, lambda: a.poll() is None)
@@ -160,9 +177,7 @@ def test_a_leader_whose_connection_is_cut_without_a_fin_is_replaced(write, postg
         store, a, b, (log_a, log_b), (holder_a, holder_b), g1 = start_pair(
             write, settings, tmp_path, {"FEEDSVC_DATABASE_URL": relayed})
         with closing(admin(postgres_url)) as conn:
-            for n in range(FILES):
-                write(f"s{n:04d}.md", article(n, " (old)"))
-            stop_inside(relay.pid, conn, session_label(holder_a), "INSERT INTO blobs")
+            g1 = freeze_inside_a_publish(relay.pid, conn, session_label(holder_a), write, store)
             cut_at = time.time()
             write("s9999.md", article(0, " (NEW)").replace("2024-02-01", "2024-03-01"))
             assert_taken_over_and_published(store, log_b, cut_at, lambda: relay.poll() is None)

@@ -83,7 +83,9 @@ def test_a_paused_leader_publishes_nothing_after_the_standby_took_over(write, se
     for n in range(FILES):
         write(f"s{n:04d}.md", article(n))
     hub = Hub()
-    settings = settings_for(write.root, build_interval=2, clock_lease_seconds=3, feed_size=10,
+    # A lease of 6 s, renewed every 2: a busy machine may delay a renewal by seconds and
+    # still not hand the lease to the standby before the pause, which is what ends it.
+    settings = settings_for(write.root, build_interval=2, clock_lease_seconds=6, feed_size=10,
                             websub_hub=hub.url)
     store = store_for(settings)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"

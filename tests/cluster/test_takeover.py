@@ -20,8 +20,9 @@ def test_a_new_leader_builds_at_once_from_a_warm_cache_and_warns_about_drift(
     for n in range(files):
         write(f"s{n:04d}.md", article(n))
     # A build interval of an hour: a new leader that waited for its interval would
-    # publish nothing within this test.
-    settings = settings_for(write.root, build_interval=3600, clock_lease_seconds=2)
+    # publish nothing within this test. A lease of 5 s: the standby must not take over
+    # before the kill, however late a busy machine lets the leader renew.
+    settings = settings_for(write.root, build_interval=3600, clock_lease_seconds=5)
     store = store_for(settings)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     a = start_process(["clock", "--no-links"], settings, log_a,
@@ -63,11 +64,13 @@ def test_a_stopping_leader_keeps_its_lease_until_its_job_is_done_then_gives_it_u
         write, settings_for, tmp_path):
     # A cold build that lasts several lease periods: the check below that it did outlive
     # an unrenewed lease keeps this test from passing without testing anything (builds
-    # got faster, so 2,000 files no longer sufficed).
-    files = 8000
+    # got faster, so 2,000 files no longer sufficed). A lease of 4 s, renewed every 1.3:
+    # with 2 s, a busy machine let a renewal come late enough for the lease to lapse
+    # mid-build, so the build takes 12,000 files to outlive the longer lease.
+    files = 12000
     for n in range(files):
-        write(f"s{n:04d}.md", article(n))
-    settings = settings_for(write.root, build_interval=3600, clock_lease_seconds=2)
+        write(f"s{n:05d}.md", article(n))
+    settings = settings_for(write.root, build_interval=3600, clock_lease_seconds=4)
     store = store_for(settings)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
     a = start_process(["clock", "--no-links"], settings, log_a,
