@@ -7,6 +7,7 @@ feedsvc.devserver; these commands choose what to run and report it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from feedsvc.models import BuildStatus, Severity
 if TYPE_CHECKING:
     from feedsvc.models import BuildReport
     from feedsvc.settings import Settings
+
+log = logging.getLogger("feedsvc.web")
 
 
 @contextmanager
@@ -115,6 +118,7 @@ def web(host: str, port: int, workers: int, threads: int, get_path: str | None) 
       PORT=5000 feedsvc web --workers 4
       feedsvc web --get /feeds/privacy.atom
     """
+    from feedsvc.logs import configure_logging, log_event
     from feedsvc.web.launch import ServerOptions, run_web_server
 
     settings = load()  # refuse bad settings before any worker starts
@@ -122,8 +126,14 @@ def web(host: str, port: int, workers: int, threads: int, get_path: str | None) 
     if get_path is not None:
         answer_one_request(settings, get_path)
         return
+    configure_logging(settings.log_format)
+
+    def answering() -> None:  # granian's "Started worker" comes before its port accepts
+        log_event(log, "listening", host=host, port=port, workers=workers)
+
     with port_refused():
-        run_web_server(ServerOptions(host, port, workers, threads, access_log=settings.access_log))
+        run_web_server(ServerOptions(host, port, workers, threads, access_log=settings.access_log,
+                                     on_listening=answering))
 
 
 def print_build(report: BuildReport | None, settings: Settings, *, cause: str = "") -> None:

@@ -249,13 +249,15 @@ def test_markdown_time_per_file_is_bounded(write, settings_for, unit):
     write("costly.md", markdown_article(1, unit * (1_000_000 // len(unit))))
     write("fine.md", markdown_article(2, "fine"))
     settings = settings_for(write.root, max_body_size=1_048_576, markdown_budget=0.3)
-    start = time.perf_counter()
+    # CPU time of this process (two files are parsed in it, not in workers): what the
+    # Markdown cost, whatever else the machine is doing meanwhile.
+    start = time.process_time()
     report, store = build(settings)
-    elapsed = time.perf_counter() - start
+    spent = time.process_time() - start
     assert published_titles(store) == {"Story 2"}
     assert problems_of(report, "costly.md") == [("error", (
         "the Markdown body took over 0.3 s to render (FEEDSVC_MARKDOWN_BUDGET); simplify or shorten it"))]
-    assert elapsed < 10, elapsed  # 18 s before; the budget, reading and the build around it now
+    assert spent < 10, spent  # 18 s before; the budget, reading and the build around it now
 
 
 def run_check_unprivileged(content_dir) -> subprocess.CompletedProcess:
