@@ -26,7 +26,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 import weakref
 from bisect import bisect_left
 from collections import deque
@@ -37,11 +36,6 @@ from feedsvc.web.ops.instruments import HTTP_LATENCY, HTTP_REQUESTS, LATENCY_BUC
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
-# Noted requests added up between two releases of the GIL: a second's worth at 30,000
-# requests a second took the flusher 20-30 ms, held in the interpreter's 5 ms switch
-# slices, and requests that came in meanwhile waited for it (a p99 of 15 ms against
-# 4 ms for a bare WSGI callable). A slice is well under a millisecond.
-TAKE_SLICE = 500
 # Requests noted between two flushes, at most: a second's worth at many times any
 # rate measured here. Beyond it (a flusher starved for minutes) the oldest are dropped.
 MAX_NOTED = 1_000_000
@@ -66,20 +60,15 @@ class RequestCounts:
         latency: dict[str, list[float]] = {}
         bounds, noted, width = self.bounds, self._noted, len(self.bounds) + 2
         with self._lock:
-            left = len(noted)  # what later requests append waits for the next take
-            while left:
-                for _ in range(min(left, TAKE_SLICE)):
-                    route, status, seconds = noted.popleft()
-                    key = (route, status)
-                    counts[key] = counts.get(key, 0) + 1
-                    slots = latency.get(route)
-                    if slots is None:
-                        slots = latency[route] = [0.0] * width
-                    slots[bisect_left(bounds, seconds)] += 1
-                    slots[-1] += seconds
-                left -= min(left, TAKE_SLICE)
-                if left:
-                    time.sleep(0)  # hand the GIL to the request threads between slices
+            for _ in range(len(noted)):  # what later requests append waits for the next take
+                route, status, seconds = noted.popleft()
+                key = (route, status)
+                counts[key] = counts.get(key, 0) + 1
+                slots = latency.get(route)
+                if slots is None:
+                    slots = latency[route] = [0.0] * width
+                slots[bisect_left(bounds, seconds)] += 1
+                slots[-1] += seconds
         return counts, latency
 
     def flush(self) -> None:
