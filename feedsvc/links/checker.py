@@ -189,6 +189,7 @@ class _NetworkTime:
         self.limit = limit
         self.used = 0.0
         self._since = 0.0
+        self._deadline = 0.0
 
     def start(self) -> float:
         """A request begins: when the deadline falls (time.monotonic), if it has not."""
@@ -205,6 +206,20 @@ class _NetworkTime:
     def spent(deadline: float) -> bool:
         """Whether a timeout that just fired was the deadline (the timer may be a hair early)."""
         return time.monotonic() >= deadline - 0.001
+
+    def __enter__(self) -> float:
+        """`with network as deadline:` one request on the wire, its time counted; a
+        timeout that fires at the deadline becomes _DeadlineExceeded. A class, not a
+        generator: this runs for every request."""
+        self._deadline = self.start()
+        return self._deadline
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: object) -> None:
+        self.stop()
+        if kind is not None and issubclass(kind, (httpcore.TimeoutException, httpx.TimeoutException)) \
+                and self.spent(self._deadline):
+            raise _DeadlineExceeded from None
 
 
 class LinkChecker:
@@ -503,17 +518,12 @@ class LinkChecker:
         try:
             self._refuse_if_closed(gate)
             await self._turn(gate)
-            deadline = network.start()
             try:
-                origin, request = self._request_bytes(url, b"GET")
-                answer = await self._wire.request(origin, request, gate.sent, deadline)
-                body = await self._wire.body(answer, BODY_LIMIT, deadline)
-            except (httpcore.TimeoutException, httpx.TimeoutException):
-                if network.spent(deadline):
-                    raise _DeadlineExceeded from None
-                raise
+                with network as deadline:
+                    origin, request = self._request_bytes(url, b"GET")
+                    answer = await self._wire.request(origin, request, gate.sent, deadline)
+                    body = await self._wire.body(answer, BODY_LIMIT, deadline)
             finally:
-                network.stop()
                 self._global.release()
         finally:
             gate.slots.release()
@@ -599,8 +609,7 @@ class LinkChecker:
         await self._turn(gate)
         try:
             self._refuse_if_closed(gate)
-            deadline = network.start()
-            try:
+            with network as deadline:
                 origin, request = self._request_bytes(url, method.encode())
                 answer = await self._wire.request(origin, request, gate.sent, deadline)
                 if method == "HEAD":
@@ -608,12 +617,6 @@ class LinkChecker:
                 else:  # a streamed GET reads no body: closing is what saves the download
                     await self._wire.close(answer.stream)
                 return answer.status, answer.header(b"location"), answer.header(b"retry-after")
-            except (httpcore.TimeoutException, httpx.TimeoutException):
-                if network.spent(deadline):
-                    raise _DeadlineExceeded from None
-                raise
-            finally:
-                network.stop()
         finally:
             self._global.release()
 
