@@ -51,6 +51,7 @@ from feedsvc.store import (
 )
 from feedsvc.store.dates import remember_dates
 from feedsvc.store.linkclaims import HostFence, holding_all, release_with
+from feedsvc.store.upsert import dialect_insert
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.content.renames import PublishedArticle  # the content package: 0.14 s
@@ -357,13 +358,22 @@ class LinkStore:
         return found
 
     def snapshot(self, now: datetime, *, fence: Fence | None = None) -> None:
-        """Record today's counts by status (one row per day and status) for the trend chart."""
+        """Record today's counts by status (one row per day and status) for the trend chart.
+
+        Upserted, not deleted and inserted again: two checkers that finish together
+        (`links check` in two processes) both write the day's rows, and the second
+        insert met the first's rows. The last writer's counts stand."""
         day = _utc(now).date().isoformat()
         counts = self.counts()
         with fenced(self.engine, fence) as conn:
-            conn.execute(delete(link_stats).where(link_stats.c.day == day))
-            conn.execute(insert(link_stats),
-                         [{"day": day, "status": s, "count": n} for s, n in counts.items()])
+            conn.execute(delete(link_stats).where(link_stats.c.day == day,
+                                                  link_stats.c.status.not_in(list(counts))))
+            if counts:
+                upsert = dialect_insert(conn.dialect.name, link_stats)
+                conn.execute(upsert.on_conflict_do_update(
+                    index_elements=[link_stats.c.day, link_stats.c.status],
+                    set_={"count": upsert.excluded.count}),
+                    [{"day": day, "status": s, "count": n} for s, n in counts.items()])
 
     def daily_counts(self, days: int = 60) -> list[tuple[date, dict[str, int]]]:
         with self.engine.connect() as conn:

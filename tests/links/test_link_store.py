@@ -128,3 +128,32 @@ def test_two_processes_registering_the_same_links_at_once_both_succeed(postgres_
     states = LinkStore(store).states()
     assert sorted(states) == sorted(a.original_url for a in articles)
     assert len(LinkStore(store).articles(states)) == 3
+
+
+def test_two_checkers_writing_the_days_snapshot_at_once_both_succeed(database_url):
+    """Two `links check` processes that finish together both write the day's counts:
+    they used to delete the day's rows and insert them anew, and the second insert
+    met the first's rows (a duplicate key on PostgreSQL, which failed that run)."""
+    store = Store(database_url)
+    store.create()
+    LinkStore(store).record([check("https://news.example/a", 0),
+                             check("https://news.example/b", 1)], RULES)
+    writers = [LinkStore(Store(database_url)) for _ in range(2)]
+    start, failures = threading.Barrier(2), []
+
+    def write(recorder: LinkStore) -> None:
+        start.wait()
+        for _ in range(40):
+            try:
+                recorder.snapshot(T0)
+            except Exception as exc:  # noqa: BLE001 - collected, reported below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failures == []
+    [(day, by_status)] = LinkStore(store).daily_counts()
+    assert day == T0.date() and by_status["ok"] == 2 and sum(by_status.values()) == 2
