@@ -328,9 +328,7 @@ class LinkStore:
                          .values({name: bindparam(f"b_{name}") for name in columns}),
                          [{"b_url": url, **{f"b_{k}": v for k, v in values.items()}}
                           for url, values in changes])
-        conn.execute(insert(link_checks), [{
-            "url": r.url, "checked_at": r.checked_at, "status": r.status, "code": r.code,
-            "error": r.error, "final_url": r.final_url, "elapsed_ms": r.elapsed_ms} for r in results])
+        conn.execute(insert(link_checks), _history_rows(results))
 
     def history(self, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         wanted = list(urls)
@@ -528,12 +526,17 @@ def _update_states_pg(conn: Connection, changes: list[tuple[str, dict[str, objec
     conn.execute(_UPDATE_STATES_SQL, {"rows": json.dumps(rows, default=_json_value)})
 
 
-def _insert_history_pg(conn: Connection, results: list[CheckResult]) -> None:
-    """`_write_states`' history lines on PostgreSQL, in order, in one statement."""
-    rows = [{"url": r.url, "checked_at": r.checked_at, "status": r.status, "code": r.code,
+def _history_rows(results: list[CheckResult]) -> list[dict[str, object]]:
+    """A `link_checks` row per result, as both databases' inserts take them."""
+    return [{"url": r.url, "checked_at": r.checked_at, "status": r.status, "code": r.code,
              "error": r.error, "final_url": r.final_url, "elapsed_ms": r.elapsed_ms}
             for r in results]
-    conn.execute(_INSERT_HISTORY_SQL, {"rows": json.dumps(rows, default=_json_value)})
+
+
+def _insert_history_pg(conn: Connection, results: list[CheckResult]) -> None:
+    """`_write_states`' history lines on PostgreSQL, in order, in one statement."""
+    conn.execute(_INSERT_HISTORY_SQL,
+                 {"rows": json.dumps(_history_rows(results), default=_json_value)})
 
 
 def _one_of(conn: Connection, column: ColumnElement[str],
