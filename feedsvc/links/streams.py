@@ -81,9 +81,7 @@ class _Connection(asyncio.Protocol):
         self.eof = True
         self.error = exc
         self._wake()
-        self.paused = False
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
+        self.resume_writing()  # a write waiting for room learns of the loss
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -160,8 +158,7 @@ class AsyncioStream(AsyncNetworkStream):
 
     async def aclose(self) -> None:
         # Not waiting for the peer's goodbye: a hostile server could make that last forever.
-        with contextlib.suppress(Exception):
-            self._transport.abort()
+        self.abort()
 
     def abort(self) -> None:
         """Close at once (what aclose does), without a coroutine."""
