@@ -26,7 +26,7 @@ import concurrent.futures
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,8 +49,17 @@ POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
 # that wait was a quarter second added to the run of the checker that finished first.
 RELEASE_POLL = 0.05
 # How often a checker says it is alive and looks up its fair part of the hosts: about how
-# long a newcomer waits for its first hosts when the others hold them all.
-SHARE_SECONDS = 0.5
+# long a newcomer waits for its first hosts when the others hold them all. (At 0.5 s, a
+# checker that started a moment late waited up to 0.8 s for its part, then checked it
+# behind everyone else: the run's end moved by as much.)
+SHARE_SECONDS = 0.25
+# A checker alone at its first claim takes half its part, and looks at who is at work this
+# long after before it takes the rest (`_loop`): two checkers started together, as two
+# clocks or two `links check` commands are, come up a few tenths of a second apart, and
+# at once was too soon to see the other (the first took every host, then had to hand half
+# of them over). Less than a fifth of the default gap between two requests to a host: a
+# lone checker's second half starts within what politeness would make it wait anyway.
+RAMP_LOOK = 0.15
 # The hosts with URLs left are counted (a scan of the due links) at every look-up only when
 # they are few enough to bound a checker (at most twice what the checkers can hold between
 # them), and otherwise every RECOUNT_SECONDS: at 100,000 links, two checkers counting every
@@ -208,7 +217,8 @@ class _SharedRun:
                     workers.add(asyncio.create_task(self._work(checker, claim)))
                 if ramping and self.cap is None and take < room and len(got) == take:
                     ramping, look_again = False, True
-                    continue  # at once: the share looked up again, then the other half
+                    await asyncio.sleep(RAMP_LOOK)  # the first half's checks go on meanwhile
+                    continue  # the share looked up again, then the other half
             ramping = False
             if not workers:
                 if not may_claim:
@@ -218,27 +228,50 @@ class _SharedRun:
                     return
                 await self._await_release()  # the hosts left are another checker's
                 continue
-            # While claiming, wake to look at the shares again even if no host is done.
-            done, _ = await asyncio.wait(workers, timeout=POLL_SECONDS if may_claim else None,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            # While claiming, wake to look at the shares again even if no host is done; and
+            # while others let surplus hosts go to this checker, as soon as one is let go.
+            if may_claim and await self._others_shedding(len(workers)):
+                done = await self._await_release(workers)
+            else:
+                done, _ = await asyncio.wait(workers, timeout=POLL_SECONDS if may_claim else None,
+                                             return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
 
-    async def _await_release(self) -> None:
-        """Nothing to claim, URLs left: wait until another checker lets a host go (the
-        hosts held by others fall in number), or POLL_SECONDS, whichever is first; when
-        nobody holds a host (the ones left may not be asked yet), POLL_SECONDS."""
+    async def _others_shedding(self, holding: int) -> bool:
+        """Whether this checker, holding `holding` hosts, is below its fair part while the
+        others hold more than theirs: they are letting the surplus go, to it."""
+        if self.cap is None or holding >= min(self.cap, self.hosts_at_once):
+            return False
+        others = await asyncio.to_thread(self.claims.held_by_others)
+        return others > (self.checkers - 1) * self.cap
+
+    async def _await_release(self, workers: Collection[asyncio.Task[None]] = ()
+                             ) -> set[asyncio.Task[None]]:
+        """Wait until another checker lets a host go (the hosts held by others fall in
+        number), one of `workers` ends, or POLL_SECONDS pass, whichever is first; when
+        nobody else holds a host (the ones left may not be asked yet), POLL_SECONDS or a
+        worker's end. Returns the workers that ended."""
         until = time.monotonic() + POLL_SECONDS
         held = await asyncio.to_thread(self.claims.held_by_others)
-        if not held:
-            await asyncio.sleep(POLL_SECONDS)
-            return
-        while time.monotonic() < until:
-            await asyncio.sleep(RELEASE_POLL)
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                return set()
+            pause = left if not held else min(RELEASE_POLL, left)
+            if workers:
+                done, _ = await asyncio.wait(workers, timeout=pause,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if done:
+                    return done
+            else:
+                await asyncio.sleep(pause)
+            if not held:
+                return set()
             now_held = await asyncio.to_thread(self.claims.held_by_others)
             if now_held < held:
-                return
+                return set()
             held = now_held
 
     async def _rebalance(self, *, now: bool = False) -> None:
