@@ -148,6 +148,7 @@ class _SharedRun:
         self.hosts_left: int | None = None
         self.counted_at = -RECOUNT_SECONDS
         self.checkers = 1
+        self.others_held = 0  # the hosts the others held at that look-up
         self.left: dict[str, int] = {}
         self.shedding: set[str] = set()
         self.retired = False
@@ -230,7 +231,7 @@ class _SharedRun:
                 continue
             # While claiming, wake to look at the shares again even if no host is done; and
             # while others let surplus hosts go to this checker, as soon as one is let go.
-            if may_claim and await self._others_shedding(len(workers)):
+            if may_claim and self._others_shedding(len(workers)):
                 done = await self._await_release(workers)
             else:
                 done, _ = await asyncio.wait(workers, timeout=POLL_SECONDS if may_claim else None,
@@ -239,13 +240,13 @@ class _SharedRun:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
 
-    async def _others_shedding(self, holding: int) -> bool:
+    def _others_shedding(self, holding: int) -> bool:
         """Whether this checker, holding `holding` hosts, is below its fair part while the
-        others hold more than theirs: they are letting the surplus go, to it."""
+        others held more than theirs at the last look-up (`_rebalance`): they are
+        letting the surplus go, to it."""
         if self.cap is None or holding >= min(self.cap, self.hosts_at_once):
             return False
-        others = await asyncio.to_thread(self.claims.held_by_others)
-        return others > (self.checkers - 1) * self.cap
+        return self.others_held > (self.checkers - 1) * self.cap
 
     async def _await_release(self, workers: Collection[asyncio.Task[None]] = ()
                              ) -> set[asyncio.Task[None]]:
@@ -302,6 +303,7 @@ class _SharedRun:
         if hosts is None and share.hosts is not None:
             self.counted_at = moment
         self.cap, self.hosts_left, self.checkers = share.part, share.hosts, share.checkers
+        self.others_held = share.held_by_others
         keeping = [host for host in self.left if host not in self.shedding]
         if self.cap is None or len(keeping) <= self.cap or len(keeping) < self.hosts_at_once:
             return

@@ -168,11 +168,12 @@ def _batches(conn: Connection, hosts: list[str], wanted: ColumnElement[bool],
 class FairShare(NamedTuple):
     """A checker's fair part of the hosts (None: it is the only checker at work), and what it
     was computed from: the hosts with URLs left (None when not counted) and the live
-    checkers, this one included."""
+    checkers, this one included; and the hosts the others hold now (0 when alone)."""
 
     part: int | None
     hosts: int | None
     checkers: int
+    held_by_others: int = 0
 
 
 class LinkClaims:
@@ -277,7 +278,8 @@ class LinkClaims:
             if hosts is None:
                 hosts = int(conn.execute(select(func.count(links.c.host.distinct())).where(
                     eligible(due_by=due_by, unchecked_since=unchecked_since))).scalar() or 0)
-        return FairShare(max(1, -(-hosts // (others + 1))), hosts, others + 1)
+            held = _held_by_others(conn, self.holder, now)
+        return FairShare(max(1, -(-hosts // (others + 1))), hosts, others + 1, held)
 
     def retire(self) -> None:
         """This checker takes on nothing more: it no longer counts in the others' shares."""
@@ -287,11 +289,8 @@ class LinkClaims:
     def held_by_others(self) -> int:
         """How many hosts other checkers hold now: a small table's count, cheap to ask often
         (a checker with nothing to claim watches it fall to know when a host is let go)."""
-        now = _utc(self.clock())
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(link_hosts).where(
-                link_hosts.c.holder.is_not(None), link_hosts.c.holder != self.holder,
-                link_hosts.c.held_until >= now)).scalar() or 0)
+            return _held_by_others(conn, self.holder, _utc(self.clock()))
 
     def live_checkers(self) -> list[str]:
         """The checkers at work now (their holder names), this one included if it is."""
@@ -305,3 +304,9 @@ class LinkClaims:
         with self.engine.connect() as conn:
             return bool(conn.execute(select(exists().where(
                 eligible(due_by=due_by, unchecked_since=unchecked_since)))).scalar())
+
+
+def _held_by_others(conn: Connection, holder: str, now: datetime) -> int:
+    return int(conn.execute(select(func.count()).select_from(link_hosts).where(
+        link_hosts.c.holder.is_not(None), link_hosts.c.holder != holder,
+        link_hosts.c.held_until >= now)).scalar() or 0)
