@@ -21,7 +21,9 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from feedsvc.content.context import ARTICLE_SUFFIXES, ParseContext, content_hash
 from feedsvc.content.duplicates import drop_duplicates
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
@@ -34,16 +36,12 @@ from feedsvc.content.files import (
 )
 from feedsvc.content.limits import Limits, vet_articles
 from feedsvc.content.markup import markdown_limits
-from feedsvc.content.parse import (
-    ARTICLE_SUFFIXES,
-    ParseContext,
-    ParseResult,
-    content_hash,
-    parse_article,
-)
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem, Severity
-from feedsvc.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from feedsvc.content.parse import ParseResult
+    from feedsvc.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +296,10 @@ def _link_problem(path: str, root: Path, is_article: bool) -> tuple[bool, str | 
 
 def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseResult]:
     """Read and parse one file; whatever goes wrong becomes a problem of that file."""
+    # Here, not at the top: a build that finds nothing changed never parses, and the
+    # parser's libraries are a good part of its start-up.
+    from feedsvc.content.parse import ParseResult, parse_article
+
     try:
         data = read_regular_file(source.path, ctx.max_file_size)
     except FileNotFoundError:
