@@ -21,7 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from feedsvc.content.context import ARTICLE_SUFFIXES, ParseContext, content_hash
 from feedsvc.content.duplicates import drop_duplicates
@@ -50,8 +50,9 @@ SAVE_EVERY = 2000
 CACHE_FILE = "parse-cache.sqlite3"
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
+    """An article file found by `scan` (a named tuple: every build makes one a file)."""
+
     rel: str
     path: str
     size: int
