@@ -158,6 +158,9 @@ class ParseCache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute("CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, size INTEGER, "
                        "mtime_ns INTEGER, digest TEXT, result BLOB)")
+            # What `open` reads, apart from the pickled results: it scans this index instead
+            # of the table, about half the bytes at 10,000 files.
+            db.execute("CREATE INDEX IF NOT EXISTS entries_stat ON entries (rel, size, mtime_ns, digest)")
             stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
             if stored_key is None or stored_key[0] != self.context_key:
                 self.load_results()  # every row is rewritten: none may be left unread
