@@ -10,18 +10,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from feedsvc.catalog import Catalog, build_catalog
-from feedsvc.content import LoadResult, ParseCache, ParseContext, load_content, parse_article
+from feedsvc.content.context import ParseContext
 from feedsvc.content.limits import Limits
-from feedsvc.content.loader import cache_key, unchanged_load
+from feedsvc.content.loader import LoadResult, ParseCache, cache_key, load_content, unchanged_load
 from feedsvc.content.markup import markdown_limits
-from feedsvc.content.renames import PublishedArticle, rename_warnings
-from feedsvc.content.schedule import published_now, schedule_key
 from feedsvc.content.topics import load_taxonomy
-from feedsvc.content.undated import DateRecord, date_undated
-from feedsvc.drift import settings_fingerprint, shaping_settings
 from feedsvc.links.effects import apply_link_effects, effects_fingerprint, link_effects
 from feedsvc.logs import log_event
 from feedsvc.models import (
@@ -35,15 +30,20 @@ from feedsvc.models import (
     Severity,
     Topic,
 )
-from feedsvc.render import FeedOptions, render_site
-from feedsvc.render.formats import format_names
-from feedsvc.render.html import page_count
+from feedsvc.render.common import FeedOptions
 from feedsvc.settings import Settings
 from feedsvc.store import Fence, GenerationInfo, Store, Transaction
 from feedsvc.store.linkstore import LinkStore, published_articles
 from feedsvc.urls import Urls
-from feedsvc.websub import enqueue
 from feedsvc.workers import WorkerPool, worker_count
+
+# What only loading or publishing needs is imported where it is used: a build that
+# finds nothing changed imports neither the parser nor the renderers and their
+# libraries, which were most of its time.
+if TYPE_CHECKING:
+    from feedsvc.catalog import Catalog
+    from feedsvc.content.renames import PublishedArticle
+    from feedsvc.content.undated import DateRecord
 
 log = logging.getLogger("feedsvc.build")
 
@@ -80,6 +80,9 @@ def expected_documents(catalog: Catalog, feed_size: int) -> int:
     """About how many documents a build writes (feeds and their archive pages in every
     format, a page per topic, the whole-site documents): the total a progress bar
     counts toward. An estimate is enough: the bar is clamped to it."""
+    from feedsvc.render.formats import format_names
+    from feedsvc.render.html import page_count
+
     pages = 1 + max(0, (len(catalog.articles) - 1) // feed_size)
     for articles in catalog.by_topic.values():
         pages += 1 + max(0, (len(articles) - 1) // feed_size)
@@ -175,6 +178,11 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     `include_scheduled` or FEEDSVC_PUBLISH_FUTURE says to keep them.
     `published` (the store's published articles) lets renames be caught before a
     renamed file reaches every subscriber again as a new item."""
+    from feedsvc.catalog import build_catalog
+    from feedsvc.content.renames import rename_warnings
+    from feedsvc.content.schedule import published_now
+    from feedsvc.content.undated import date_undated
+
     now = now or datetime.now(UTC)
     load = load_content(settings.content_dir, parse_context(settings), cache=cache, pool=pool,
                         progress=progress, limits=content_limits(settings),
@@ -224,6 +232,9 @@ def check_files(settings: Settings, files: Iterable[Path]) -> list[Problem]:
 
     Each file on its own: its parse problems and its unknown topics, with absolute
     paths (they are not relative to the content directory)."""
+    from feedsvc.catalog import build_catalog
+    from feedsvc.content.parse import parse_article
+
     taxonomy, _ = load_taxonomy(settings.content_dir)
     ctx = parse_context(settings)
     limits = content_limits(settings)
@@ -246,6 +257,8 @@ def preview_article(settings: Settings, file: Path, store: Store | None = None,
     its problems: the whole content is loaded as a build loads it (topics, duplicates,
     the link policy when the store has link results), so `feedsvc preview` shows the
     entry the feeds will hold. A file outside the content directory is read on its own."""
+    from feedsvc.catalog import build_catalog
+    from feedsvc.content.parse import parse_article
     from feedsvc.content.report import content_relative
 
     inside, outside = content_relative([file], settings.content_dir)
@@ -382,6 +395,10 @@ class Builder:
                             progress: BuildProgress | None, fence: Fence | None) -> BuildReport:
         """Render what changed and publish it as one generation, its WebSub pings queued
         in the same transaction; `keys` are the generation's fingerprint and input key."""
+        from feedsvc.drift import settings_fingerprint, shaping_settings
+        from feedsvc.render.site import render_site
+        from feedsvc.websub import enqueue
+
         settings, summary, timings = self.settings, run.summary, run.timings
         fingerprint, input_key = keys
         # What has been read is now fixed; rendering and publishing follow. (Operators
@@ -499,6 +516,8 @@ def _generation_fingerprint(input_key: str, summary: ContentSummary) -> str:
     """Everything a generation's bytes depend on: the input key, the dates given from
     outside the files, and the scheduled changes still to come (one passing changes
     what is published without changing any input)."""
+    from feedsvc.content.schedule import schedule_key
+
     return hashlib.blake2b(
         (input_key + _outside_dates(summary.catalog.articles) + schedule_key(summary.schedule)).encode(),
         digest_size=16).hexdigest()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, watch
 
-from feedsvc.content.parse import ARTICLE_SUFFIXES
+from feedsvc.content.context import ARTICLE_SUFFIXES
 from feedsvc.content.topics import TOPICS_FILE
 
 log = logging.getLogger("feedsvc.watch")

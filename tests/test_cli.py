@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -86,6 +88,47 @@ def test_build_then_export(runner, tmp_path):
     assert exported.exit_code == 0, exported.output
     assert (out / "feeds.opml").is_file() and (out / "feeds/all.atom.gz").is_file()
     assert (out / "feeds/privacy.json").read_bytes().startswith(b'{"version":"https://jsonfeed.org/version/1.1"')
+
+
+# What a build that finds nothing changed must not import: the libraries and modules
+# that only parsing, rendering, serving, checking links or migrating need. Importing
+# them was most of the time of such a build.
+NOT_FOR_AN_UNCHANGED_BUILD = (
+    "flask", "werkzeug", "jinja2", "feedgen", "lxml", "httpx", "markdown_it", "nh3", "frontmatter",
+    "apscheduler", "granian", "PIL", "alembic", "psycopg", "watchfiles", "prometheus_client",
+    "sqlalchemy.orm", "sqlalchemy.ext", "sqlalchemy.dialects.postgresql",
+    "feedsvc.content.parse", "feedsvc.render.site", "feedsvc.render.html", "feedsvc.web",
+    "feedsvc.links.checker", "feedsvc.catalog",
+)
+# Runs the command in this interpreter, then writes the modules it imported to argv[1].
+_IMPORTS_OF_BUILD = """
+import json, sys
+from feedsvc.cli import main
+try:
+    main(["build"])
+except SystemExit as stop:
+    assert not stop.code, stop.code
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+
+def test_a_build_that_finds_nothing_changed_imports_neither_parser_nor_renderers(tmp_path):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDSVC_")}
+    env.update(FEEDSVC_CONTENT_DIR=str(CONTENT), FEEDSVC_DATABASE_URL=f"sqlite:///{tmp_path}/s.db",
+               FEEDSVC_CACHE_DIR=str(tmp_path / "cache"), FEEDSVC_BUILD_WORKERS="1")
+    first = subprocess.run([sys.executable, "-m", "feedsvc.cli", "build"], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0 and first.stdout.startswith("published generation 1"), first
+    listing = tmp_path / "modules.json"
+    again = subprocess.run([sys.executable, "-c", _IMPORTS_OF_BUILD, str(listing)], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("nothing changed; generation 1 stays current"), again.stdout
+    imported = json.loads(listing.read_text())
+    assert imported and "feedsvc.build" in imported
+    assert [name for name in imported if any(name == heavy or name.startswith(heavy + ".")
+                                             for heavy in NOT_FOR_AN_UNCHANGED_BUILD)] == []
 
 
 def test_export_before_any_build_says_so(runner, tmp_path):

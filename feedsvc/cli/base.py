@@ -7,7 +7,10 @@ command, when a command may create or upgrade it.
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +104,26 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
     for line in misspelt_variables():
         click.echo(line, err=True)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """A command's start-up (its imports, opening the store) with the cyclic garbage
+    collector paused, and what it made frozen afterwards.
+
+    Start-up makes hundreds of thousands of long-lived objects (SQLAlchemy alone is
+    most of them) and no garbage worth collecting: paused, the collector does not
+    walk them again and again while they are made; frozen, it does not walk them in
+    every later full collection nor once more at exit. A no-change rebuild spent
+    about a tenth of its time in such walks."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def existing_store(settings: Settings) -> Store | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.base import OneLineError, content_option, load, main, open_store
+from feedsvc.cli.base import OneLineError, collector_paused, content_option, load, main, open_store
 from feedsvc.models import BuildStatus, Severity
 
 if TYPE_CHECKING:
@@ -51,11 +51,12 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       FEEDSVC_DATABASE_URL=postgresql://feeds@db/feeds feedsvc build --strict
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
-    from feedsvc.build import Builder
-    from feedsvc.progress import Progress
+    with collector_paused():
+        from feedsvc.build import Builder
+        from feedsvc.progress import Progress
 
-    settings = load(content_dir=content_dir)
-    store = open_store(settings)
+        settings = load(content_dir=content_dir)
+        store = open_store(settings)
     with Progress() as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
                                                 allow_shrink=allow_shrink)

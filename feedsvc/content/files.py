@@ -69,6 +69,8 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
 
 def name_problem(rel: str) -> str | None:
     """Why an article file's name cannot be published, or None when it can."""
+    if len(rel) <= MAX_STEM_CHARS and rel.isascii() and rel.isprintable() and "\\" not in rel:
+        return None  # most names: short printable ASCII passes every check below
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:

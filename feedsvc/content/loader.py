@@ -21,7 +21,9 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
+from feedsvc.content.context import ARTICLE_SUFFIXES, ParseContext, content_hash
 from feedsvc.content.duplicates import drop_duplicates
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
@@ -34,16 +36,12 @@ from feedsvc.content.files import (
 )
 from feedsvc.content.limits import Limits, vet_articles
 from feedsvc.content.markup import markdown_limits
-from feedsvc.content.parse import (
-    ARTICLE_SUFFIXES,
-    ParseContext,
-    ParseResult,
-    content_hash,
-    parse_article,
-)
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem, Severity
-from feedsvc.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from feedsvc.content.parse import ParseResult
+    from feedsvc.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +50,9 @@ SAVE_EVERY = 2000
 CACHE_FILE = "parse-cache.sqlite3"
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
+    """An article file found by `scan` (a named tuple: every build makes one a file)."""
+
     rel: str
     path: str
     size: int
@@ -159,6 +158,9 @@ class ParseCache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute("CREATE TABLE IF NOT EXISTS entries (rel TEXT PRIMARY KEY, size INTEGER, "
                        "mtime_ns INTEGER, digest TEXT, result BLOB)")
+            # What `open` reads, apart from the pickled results: it scans this index instead
+            # of the table, about half the bytes at 10,000 files.
+            db.execute("CREATE INDEX IF NOT EXISTS entries_stat ON entries (rel, size, mtime_ns, digest)")
             stored_key = db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
             if stored_key is None or stored_key[0] != self.context_key:
                 self.load_results()  # every row is rewritten: none may be left unread
@@ -298,6 +300,10 @@ def _link_problem(path: str, root: Path, is_article: bool) -> tuple[bool, str | 
 
 def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseResult]:
     """Read and parse one file; whatever goes wrong becomes a problem of that file."""
+    # Here, not at the top: a build that finds nothing changed never parses, and the
+    # parser's libraries are a good part of its start-up.
+    from feedsvc.content.parse import ParseResult, parse_article
+
     try:
         data = read_regular_file(source.path, ctx.max_file_size)
     except FileNotFoundError:

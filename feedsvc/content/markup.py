@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import nh3
-from markdown_it import MarkdownIt
 
 from feedsvc.content.errors import ContentError
 from feedsvc.urls import site_publishes
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Characters XML 1.0 does not allow at all (C0 controls but tab, CR, LF; the
 # two non-characters U+FFFE and U+FFFF). A single one makes a feed unparseable.
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
-_ALLOWED_TAGS = set(nh3.ALLOWED_TAGS)
-_ALLOWED_ATTRIBUTES = {
-    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-    "img": {"src", "srcset", "alt", "title", "width", "height"},
-    "a": {"href", "title", "hreflang"},
-    "p": {"class"},
-}
 _limits = threading.local()
 
 
@@ -62,17 +56,39 @@ def _check_deadline(*_args: object) -> bool:
     return False
 
 
-# Consulted before every block rule (once a line) and every inline rule (once a token).
-_markdown.block.ruler.before("table", "feedsvc_deadline", _check_deadline,
-                               {"alt": ["paragraph", "reference", "blockquote", "list"]})
-_markdown.inline.ruler.before("text", "feedsvc_deadline", _check_deadline)
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """The Markdown renderer, made on first use: commands that render no body (a
+    build that finds nothing changed) do not pay for importing markdown-it."""
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+    # Consulted before every block rule (once a line) and every inline rule (once a token).
+    markdown.block.ruler.before("table", "feedsvc_deadline", _check_deadline,
+                                {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    markdown.inline.ruler.before("text", "feedsvc_deadline", _check_deadline)
+    return markdown
+
+
+@functools.cache
+def _allowed() -> tuple[set[str], dict[str, set[str]]]:
+    """The tags and attributes a body may keep: nh3's defaults, widened for images,
+    links and paragraph classes."""
+    import nh3
+
+    return set(nh3.ALLOWED_TAGS), {
+        **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+        "img": {"src", "srcset", "alt", "title", "width", "height"},
+        "a": {"href", "title", "hreflang"},
+        "p": {"class"},
+    }
 
 
 def _render_within_limits(markdown: str) -> str:
     limits = getattr(_limits, "value", None)
     html: str
     if limits is None:
-        html = _markdown.render(markdown)
+        html = _markdown().render(markdown)
         return html
     max_chars, budget_s = limits
     if len(markdown) > max_chars:
@@ -80,7 +96,7 @@ def _render_within_limits(markdown: str) -> str:
                                 f"limit of {max_chars:,} (FEEDSVC_MAX_BODY_SIZE)")
     _limits.deadline = time.monotonic() + budget_s
     try:
-        html = _markdown.render(markdown)
+        html = _markdown().render(markdown)
     finally:
         _limits.deadline = None
     return html
@@ -140,7 +156,10 @@ def markdown_to_safe_html(markdown: str, base_url: str, page_url: str) -> SafeBo
     def srcset(_tag: str, attribute: str, value: str) -> str | None:
         return _absolute_srcset(value, absolute) if attribute == "srcset" else value
 
-    safe = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
+    import nh3
+
+    tags, attributes = _allowed()
+    safe = nh3.clean(html, tags=tags, attributes=attributes,
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
                      url_relative=absolute, attribute_filter=srcset if "srcset" in html else None)
     return SafeBody(safe.strip(), tuple(

@@ -24,7 +24,6 @@ books, collections of links). They are skipped, not reported as errors:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import html
 import re
 from collections.abc import Callable, Iterable
@@ -37,8 +36,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from feedsvc.codeversion import code_version
 from feedsvc.content.clutter import split_plain_text
+from feedsvc.content.context import ParseContext, content_hash
 from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.fastyaml import load_front_matter
@@ -52,11 +51,6 @@ from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Severity, pickled_as_tuple
 from feedsvc.urls import Urls
 
-# Everything a parse result depends on besides the file: the content package, the
-# models and URL layout it builds, and the libraries that parse and sanitise.
-PARSER_VERSION = code_version(("content", "models.py", "urls.py"),
-                              ("nh3", "markdown-it-py", "PyYAML", "yaml-rs", "python-frontmatter"))
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BOM = b"\xef\xbb\xbf"
 
 # Field spellings, preferred first. The upstream schema and the hand-typed one.
@@ -79,19 +73,6 @@ _UNPUBLISHED_LINE = re.compile(
     r"^(?:published:[ \t]*(?:false|False|FALSE)|draft:[ \t]*(?:true|True|TRUE))[ \t]*(?:#.*)?$", re.M)
 
 
-@dataclass(frozen=True, slots=True)
-class ParseContext:
-    """Everything outside the file that parsing depends on (part of the cache key)."""
-
-    id_authority: str
-    base_url: str
-    max_file_size: int
-
-    @property
-    def key(self) -> str:
-        return f"{PARSER_VERSION}|{self.id_authority}|{self.base_url}|{self.max_file_size}"
-
-
 @pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class ParseResult:
@@ -105,10 +86,6 @@ class ParseResult:
     @property
     def ok(self) -> bool:
         return self.article is not None
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def parse_article(source: str, data: bytes, ctx: ParseContext) -> ParseResult:

@@ -18,12 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import MAX_SLUG_LENGTH, NotARegularFile, read_regular_file
 from feedsvc.content.markup import one_line
-from feedsvc.content.yamlsafe import AliasedCollectionError, error_location, load_yaml
 from feedsvc.models import Topic
 
 TOPICS_FILE = "topics.yml"
@@ -118,6 +115,11 @@ def parse_taxonomy(text: str, source: str = TOPICS_FILE) -> tuple[Taxonomy, list
 
     The build refuses to publish while any error is reported (see LoadResult.taxonomy_errors);
     `feedsvc check` shows them all at once."""
+    # Imported here: a content directory without topics.yml never needs a YAML parser.
+    import yaml
+
+    from feedsvc.content.yamlsafe import AliasedCollectionError, error_location, load_yaml
+
     problems: list[ContentError] = []
     try:
         data = load_yaml(text)

@@ -51,12 +51,12 @@ from feedsvc.store import (
     state,
 )
 from feedsvc.store.dates import remember_dates
-from feedsvc.store.linkclaims import HostFence, holding_all, release_with
 from feedsvc.store.upsert import dialect_insert
 
 if TYPE_CHECKING:  # httpx, which the checker imports, is 0.5 s off a build's start-up
     from feedsvc.content.renames import PublishedArticle  # the content package: 0.14 s
     from feedsvc.links.checker import CheckResult
+    from feedsvc.store.linkclaims import HostFence  # only checking claims hosts
 
 HISTORY_PER_URL = 20
 LINKS_VERSION = "links_version"  # an ops_counters row
@@ -280,6 +280,8 @@ class LinkStore:
         updated: list[tuple[bool, LinkState]] = []
         if not results:
             return updated
+        from feedsvc.store.linkclaims import holding_all, release_with
+
         held = [claim] if claim is not None else list(claims)
         with fenced(self.engine, fence) as conn:
             with holding_all(conn, held):

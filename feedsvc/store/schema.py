@@ -42,7 +42,6 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from feedsvc.errors import StoreSchemaMismatch
 from feedsvc.logs import log_event
 from feedsvc.store.engine import on_connect
-from feedsvc.store.migrations.baseline import SCHEMA as BASELINE_SCHEMA
 
 # Alembic is imported only to migrate, stamp or list revisions: importing it took
 # half a second, and every `feedsvc build` checks the schema at start.
@@ -162,8 +161,17 @@ def _status(conn: Connection) -> SchemaStatus:
     current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() \
         if VERSION_TABLE in tables else None
     known = current is not None and current in known_revisions()
-    empty = current is None and not tables & set(BASELINE_SCHEMA.tables)
-    return SchemaStatus(current, head_revision(), empty, known)
+    return SchemaStatus(current, head_revision(), current is None and not _has_baseline_table(tables),
+                        known)
+
+
+def _has_baseline_table(tables: set[str]) -> bool:
+    """Whether any of the baseline's tables is among these: the baseline's definitions
+    are read only for a store that records no revision (checking a versioned store is
+    every command's start-up)."""
+    from feedsvc.store.migrations.baseline import SCHEMA as BASELINE_SCHEMA
+
+    return bool(tables & set(BASELINE_SCHEMA.tables))
 
 
 def schema_status(engine: Engine) -> SchemaStatus:
@@ -234,6 +242,8 @@ def _adopt_unversioned(conn: Connection) -> None:
     create_all did at every start; any other difference is refused, never guessed at."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
+
+    from feedsvc.store.migrations.baseline import SCHEMA as BASELINE_SCHEMA
 
     diffs = [d for d in compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                          BASELINE_SCHEMA)
