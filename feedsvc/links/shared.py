@@ -224,10 +224,14 @@ class _SharedRun:
             if not workers:
                 if not may_claim:
                     return
-                if not got and not await asyncio.to_thread(
-                        self.claims.remaining, due_by=self._due_by(), unchecked_since=self.started):
+                if not got and await self._nothing_left():
                     return
                 await self._await_release()  # the hosts left are another checker's
+                # At the end of a run, the last host let go is the others' last: asked at
+                # once, not after a claim that finds nothing (a scan of the due links),
+                # this checker ends as soon as they do instead of a claim's time later.
+                if await self._nothing_left():
+                    return
                 continue
             # While claiming, wake to look at the shares again even if no host is done; and
             # while others let surplus hosts go to this checker, as soon as one is let go.
@@ -239,6 +243,11 @@ class _SharedRun:
             for task in done:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
+
+    async def _nothing_left(self) -> bool:
+        """Whether no URL is left for this run, claimable now or not."""
+        return not await asyncio.to_thread(self.claims.remaining, due_by=self._due_by(),
+                                           unchecked_since=self.started)
 
     def _others_shedding(self, holding: int) -> bool:
         """Whether this checker, holding `holding` hosts, is below its fair part while the
