@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import select
 import ssl
+import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -48,6 +49,58 @@ _READ_LIMIT = 256 * 1024  # bytes buffered before the socket is no longer read f
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
+
+
+# How often the waiting reads of a loop are looked at for their timeouts: a read times out
+# between its timeout and this much later.
+DEADLINE_TICK = 0.1
+
+
+class _ReadDeadlines:
+    """The timeouts of one event loop's waiting reads, looked at every DEADLINE_TICK.
+
+    A timer per read (call_later, then cancel when the answer came, nearly always)
+    was about a tenth of the checker's event-loop time at concurrency 400: a handle
+    and a heap entry each, and asyncio's heap kept full of cancelled ones. Here a
+    read that waits is a dictionary entry, and one timer per tick serves them all;
+    link-check timeouts are seconds, so a tenth of a second late does not matter."""
+
+    def __init__(self) -> None:
+        # No reference to the loop: this is the value of a weak mapping keyed by it.
+        self.waiting: dict[asyncio.Future[None], float] = {}
+        self.ticking = False
+
+    def add(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.waiting[waiter] = loop.time() + timeout
+        if not self.ticking:
+            self.ticking = True
+            loop.call_later(DEADLINE_TICK, self._tick)
+
+    def discard(self, waiter: asyncio.Future[None]) -> None:
+        self.waiting.pop(waiter, None)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for waiter in [w for w, deadline in self.waiting.items() if deadline <= now]:
+            del self.waiting[waiter]
+            _expire(waiter)
+        if self.waiting:
+            loop.call_later(DEADLINE_TICK, self._tick)
+        else:
+            self.ticking = False
+
+
+_deadlines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ReadDeadlines] = \
+    weakref.WeakKeyDictionary()
+
+
+def _deadlines_of(loop: asyncio.AbstractEventLoop) -> _ReadDeadlines:
+    deadlines = _deadlines.get(loop)
+    if deadlines is None:
+        deadlines = _deadlines[loop] = _ReadDeadlines()
+    return deadlines
 
 
 class _Connection(asyncio.Protocol):
@@ -105,9 +158,10 @@ class _Connection(asyncio.Protocol):
 class AsyncioStream(AsyncNetworkStream):
     """A connection for httpcore's interface, on an asyncio protocol of its own.
 
-    A read that must wait arms one timer that fails the read's future directly; through
-    StreamReader and asyncio.timeout it was a Timeout object, a task cancellation and its
-    undoing, and several futures per read: a tenth of the checker's CPU."""
+    A read that must wait is failed by its loop's `_ReadDeadlines` when its time is up;
+    through StreamReader and asyncio.timeout it was a Timeout object, a task
+    cancellation and its undoing, and several futures per read: a tenth of the
+    checker's CPU."""
 
     def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
         self._transport = transport
@@ -118,15 +172,18 @@ class AsyncioStream(AsyncNetworkStream):
         if not connection.buffer and not connection.eof:
             loop = asyncio.get_running_loop()
             waiter = connection.waiter = loop.create_future()
-            timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+            deadlines = None
+            if timeout is not None:
+                deadlines = _deadlines_of(loop)
+                deadlines.add(waiter, timeout)
             try:
                 await waiter
             except TimeoutError:
                 raise httpcore.ReadTimeout("timed out") from None
             finally:
                 connection.waiter = None
-                if timer is not None:
-                    timer.cancel()
+                if deadlines is not None:
+                    deadlines.discard(waiter)
         if connection.buffer:
             data = bytes(connection.buffer[:max_bytes])
             del connection.buffer[:max_bytes]

@@ -114,3 +114,44 @@ def test_an_idle_connection_past_descriptor_1024_is_still_reusable():
     finally:
         for sock in (*spare, ours, peer):
             sock.close()
+
+
+def test_a_read_times_out_after_its_timeout_and_one_that_is_answered_leaves_no_deadline():
+    """Reads that wait share one timer per tick of their loop (streams._ReadDeadlines): a
+    silent peer still fails the read with httpcore's ReadTimeout, no sooner than asked
+    and within a tick of it, and an answered read leaves nothing behind to expire."""
+    import time
+
+    import httpcore
+
+    from feedsvc.links.streams import DEADLINE_TICK, AsyncioBackend, _deadlines_of
+
+    async def go() -> tuple[float, bytes, int]:
+        async def answer_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1)  # answers only what it is sent: the first connection gets nothing
+            writer.write(b"pong")
+            await writer.drain()
+
+        server = await asyncio.start_server(answer_later, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        backend = AsyncioBackend()
+        silent = await backend.connect_tcp("127.0.0.1", port, timeout=5)
+        began = time.monotonic()
+        with pytest.raises(httpcore.ReadTimeout):
+            # wait_for's own TimeoutError is not httpcore's: a read left waiting fails the test
+            await asyncio.wait_for(silent.read(100, timeout=0.3), 10)
+        waited = time.monotonic() - began
+        talking = await backend.connect_tcp("127.0.0.1", port, timeout=5)
+        await talking.write(b"p", timeout=5)
+        data = await talking.read(100, timeout=5)
+        pending = len(_deadlines_of(asyncio.get_running_loop()).waiting)
+        for stream in (silent, talking):
+            await stream.aclose()
+        server.close()
+        await server.wait_closed()
+        return waited, data, pending
+
+    waited, data, pending = asyncio.run(go())
+    assert waited >= 0.3
+    assert waited < 0.3 + DEADLINE_TICK + 2.0  # a tick late at most, with room for a slow machine
+    assert data == b"pong" and pending == 0
