@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sys
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,6 +84,12 @@ RECORD_MAX = 500
 # statements: the fence, the counts, the version).
 RECORD_SECONDS = 0.25
 RECORD_GATHER = 0.05
+# How long a thread may hold the GIL while another waits for it, during a run (Python's
+# default: 5 ms). The store threads fold and encode results in Python while the event
+# loop has answers to read; at the default, an answer could wait that long for the loop
+# to get the GIL back. Two checkers at concurrency 400: 0.801 of the bound (median of
+# eight interleaved runs, 0.787-0.818) against 0.790 (0.768-0.805) at the default.
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(slots=True)
@@ -481,9 +489,24 @@ def run_shared_check(settings: Settings, store: Store, share: Share, *,
     shared = _SharedRun(settings, store, share, resolver=resolver, on_result=on_result, fence=fence)
     started = time.perf_counter()
     try:
-        asyncio.run(shared.run())
+        with _switch_interval(SWITCH_INTERVAL):
+            asyncio.run(shared.run())
         if snapshot:
             shared.links.snapshot(utcnow(), fence=fence)
     finally:
         shared.report.duration_s = time.perf_counter() - started
     return shared.report
+
+
+@contextmanager
+def _switch_interval(seconds: float) -> Iterator[None]:
+    """The interpreter's thread switch interval set for a while (it is the whole
+    process's: a clock's other threads switch as often meanwhile, which costs them
+    little), then put back as it was, unless someone changed it since."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        if sys.getswitchinterval() == seconds:
+            sys.setswitchinterval(before)
