@@ -49,7 +49,12 @@ POLL_SECONDS = 0.25  # how often a checker with nothing claimable looks again
 # How often such a checker, while others hold hosts, counts them (`_await_release`): it
 # claims again as soon as one is let go, not up to POLL_SECONDS later. At the end of a run
 # that wait was a quarter second added to the run of the checker that finished first.
+# The first counts come sooner (from RELEASE_POLL_FIRST, half as long again each time):
+# at the end of a run the others' last hosts are let go within moments, and the wait of
+# the checker that finished first, up to RELEASE_POLL after the last one was let go, had
+# become the end of the whole run.
 RELEASE_POLL = 0.05
+RELEASE_POLL_FIRST = 0.01
 # How often a checker says it is alive and looks up its fair part of the hosts: about how
 # long a newcomer waits for its first hosts when the others hold them all. (At 0.5 s, a
 # checker that started a moment late waited up to 0.8 s for its part, then checked it
@@ -273,11 +278,13 @@ class _SharedRun:
         worker's end. Returns the workers that ended."""
         until = time.monotonic() + POLL_SECONDS
         held = await asyncio.to_thread(self.claims.held_by_others)
+        poll = RELEASE_POLL_FIRST
         while True:
             left = until - time.monotonic()
             if left <= 0:
                 return set()
-            pause = left if not held else min(RELEASE_POLL, left)
+            pause = left if not held else min(poll, left)
+            poll = min(poll * 1.5, RELEASE_POLL)
             if workers:
                 done, _ = await asyncio.wait(workers, timeout=pause,
                                              return_when=asyncio.FIRST_COMPLETED)
