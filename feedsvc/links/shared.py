@@ -210,6 +210,11 @@ class _SharedRun:
         while True:
             wanted = self.share.limit is None or self.claimed < self.share.limit
             may_claim = wanted and time.monotonic() < deadline
+            # Its hosts all done (or the last one let go by another checker): at the end of
+            # a run nothing is left, and asking that (an EXISTS) before claiming (a scan of
+            # the due links that would find nothing) ends the run a claim's time sooner.
+            if may_claim and not workers and self._has_worked() and await self._nothing_left():
+                return
             if may_claim:
                 await self._rebalance(now=look_again)
             elif not self.retired:  # taking on nothing more: no longer one of the sharers
@@ -240,11 +245,6 @@ class _SharedRun:
                 if not got and await self._nothing_left():
                     return
                 await self._await_release()  # the hosts left are another checker's
-                # At the end of a run, the last host let go is the others' last: asked at
-                # once, not after a claim that finds nothing (a scan of the due links),
-                # this checker ends as soon as they do instead of a claim's time later.
-                if await self._nothing_left():
-                    return
                 continue
             # While claiming, wake to look at the shares again even if no host is done; and
             # while others let surplus hosts go to this checker, as soon as one is let go.
@@ -256,6 +256,10 @@ class _SharedRun:
             for task in done:
                 workers.discard(task)
                 task.result()  # LeaseLost (the clock's fence) ends the run
+
+    def _has_worked(self) -> bool:
+        """Whether this run has had any result yet (its start claims without asking)."""
+        return bool(self.report.checked or self.report.deferred)
 
     async def _nothing_left(self) -> bool:
         """Whether no URL is left for this run, claimable now or not."""
