@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from feedsvc.content.errors import ContentError
+from feedsvc.content.schedule import CalendarState, calendar_state
 from feedsvc.models import Article, Severity
 
 
@@ -38,12 +39,12 @@ def drop_duplicates(articles: list[Article], now: datetime | None,
     FEEDSVC_PUBLISH_FUTURE) every article is published, so all compete."""
     unique, problems = _one_per_id(articles)
     dropped: set[str] = set()
-    winners: dict[str, dict[str, Article]] = {}
+    winners: dict[CalendarState, dict[str, Article]] = {}
     for state, group in _by_state(unique, now).items():
-        if state != "expired":  # published nowhere: nothing to choose between
+        if state is not CalendarState.EXPIRED:  # published nowhere: nothing to choose between
             winners[state] = _one_per_url(group, dropped, problems)
-    published = winners.get("published", {})
-    for key, scheduled in sorted(winners.get("scheduled", {}).items()):
+    published = winners.get(CalendarState.PUBLISHED, {})
+    for key, scheduled in sorted(winners.get(CalendarState.SCHEDULED, {}).items()):
         current = published.get(key)
         if current is not None:
             problems.append(ContentError(
@@ -69,17 +70,11 @@ def _one_per_id(articles: Iterable[Article]) -> tuple[list[Article], list[Conten
     return unique, problems
 
 
-def _by_state(articles: Iterable[Article], now: datetime | None) -> dict[str, list[Article]]:
-    groups: dict[str, list[Article]] = {}
+def _by_state(articles: Iterable[Article], now: datetime | None,
+              ) -> dict[CalendarState, list[Article]]:
+    groups: dict[CalendarState, list[Article]] = {}
     for article in articles:
-        if now is None:
-            state = "published"
-        elif article.expires is not None and article.expires <= now:
-            state = "expired"
-        elif article.published > now:
-            state = "scheduled"
-        else:
-            state = "published"
+        state = CalendarState.PUBLISHED if now is None else calendar_state(article, now)
         groups.setdefault(state, []).append(article)
     return groups
 

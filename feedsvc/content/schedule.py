@@ -17,8 +17,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 
 from feedsvc.models import Article, ScheduleAction, ScheduledChange
+
+
+class CalendarState(StrEnum):
+    """Where an article stands on the calendar at a given moment."""
+
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"  # dated after that moment
+    EXPIRED = "expired"      # its expiryDate has passed
+
+
+def calendar_state(article: Article, now: datetime) -> CalendarState:
+    """The one rule of the calendar: expired once `expires` has come, scheduled while
+    `published` is still to come, published otherwise."""
+    if article.expires is not None and article.expires <= now:
+        return CalendarState.EXPIRED
+    if article.published > now:
+        return CalendarState.SCHEDULED
+    return CalendarState.PUBLISHED
 
 
 def published_now(articles: Iterable[Article], now: datetime,
@@ -30,9 +49,10 @@ def published_now(articles: Iterable[Article], now: datetime,
     published: list[Article] = []
     changes: list[ScheduledChange] = []
     for article in articles:
-        if article.expires is not None and article.expires <= now:
+        state = calendar_state(article, now)
+        if state is CalendarState.EXPIRED:
             continue
-        if article.published > now:
+        if state is CalendarState.SCHEDULED:
             changes.append(_change(article, article.published, ScheduleAction.PUBLISH))
         else:
             published.append(article)
