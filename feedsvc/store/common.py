@@ -102,6 +102,11 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    """`_utc` of a nullable column."""
+    return None if value is None else _utc(value)
+
+
 def _since(started: float) -> timedelta:
     """Time elapsed since the monotonic `started`."""
     return timedelta(seconds=time.monotonic() - started)

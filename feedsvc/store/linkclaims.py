@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from feedsvc.errors import ClaimLost
 from feedsvc.models import utcnow
 from feedsvc.store import Store
-from feedsvc.store.common import _utc
+from feedsvc.store.common import _utc, _utc_or_none
 from feedsvc.store.tables import link_checkers, link_hosts, links
 from feedsvc.store.upsert import dialect_insert, insert_ignoring_duplicates
 
@@ -231,8 +231,8 @@ class LinkClaims:
                          .values(holder=self.holder, held_until=now + self.ttl))
             batches = _batches(conn, [row.host for row in taken], wanted, per_host)
             for row in taken:
-                not_before = _utc(row.not_before) if row.not_before is not None else None
-                claims.append(HostClaim(row.host, tuple(batches.get(row.host, ())), not_before))
+                claims.append(HostClaim(row.host, tuple(batches.get(row.host, ())),
+                                        _utc_or_none(row.not_before)))
         return claims
 
     def renew(self, hosts: Iterable[str]) -> set[str]:

@@ -50,6 +50,7 @@ from feedsvc.store import (
     ops_counters,
     state,
 )
+from feedsvc.store.common import _utc_or_none
 from feedsvc.store.dates import remember_dates
 from feedsvc.store.upsert import dialect_insert
 
@@ -115,10 +116,6 @@ def _state(row: Sequence[Any]) -> LinkState:
     return LinkState(url, _STATUSES.get(status) or LinkStatus(status), code, final_url,
                      permanent, error, _utc_or_none(checked_at), failures,
                      _utc_or_none(first_failure), _utc_or_none(next_check_at), checks, dead)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
 
 
 def rank_of(status: LinkStatus | str, dead: bool) -> int:
@@ -234,7 +231,7 @@ class LinkStore:
     def last_checked_at(self) -> datetime | None:
         with self.engine.connect() as conn:
             value = conn.execute(select(func.max(links.c.checked_at))).scalar()
-        return _utc(value) if value is not None else None
+        return _utc_or_none(value)
 
     def active_urls(self) -> list[str]:
         with self.engine.connect() as conn:
