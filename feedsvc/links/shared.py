@@ -213,7 +213,8 @@ class _SharedRun:
             # Its hosts all done (or the last one let go by another checker): at the end of
             # a run nothing is left, and asking that (an EXISTS) before claiming (a scan of
             # the due links that would find nothing) ends the run a claim's time sooner.
-            if may_claim and not workers and self._has_worked() and await self._nothing_left():
+            asked = may_claim and not workers and self._has_worked()
+            if asked and await self._nothing_left():
                 return
             if may_claim:
                 await self._rebalance(now=look_again)
@@ -242,8 +243,8 @@ class _SharedRun:
             if not workers:
                 if not may_claim:
                     return
-                if not got and await self._nothing_left():
-                    return
+                if not got and not asked and await self._nothing_left():
+                    return  # (asked already this turn: something was left a moment ago)
                 await self._await_release()  # the hosts left are another checker's
                 continue
             # While claiming, wake to look at the shares again even if no host is done; and
