@@ -72,7 +72,7 @@ def run_web_server(options: ServerOptions) -> None:
     if options.stop_on_hangup:  # granian installs its handlers in serve(), from these attributes
         granian.signal_handler_reload = granian.signal_handler_interrupt  # type: ignore[method-assign]
     if options.on_listening is not None:
-        granian.on_startup(partial(_when_accepting, options))  # called as workers are started
+        granian.on_startup(partial(_when_accepting, options))  # once, just before workers spawn
     granian.serve()
 
 
