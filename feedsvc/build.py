@@ -259,7 +259,7 @@ def preview_article(settings: Settings, file: Path, store: Store | None = None,
     entry the feeds will hold. A file outside the content directory is read on its own."""
     from feedsvc.catalog import build_catalog
     from feedsvc.content.parse import parse_article
-    from feedsvc.content.report import content_relative
+    from feedsvc.content.terminal import content_relative
 
     inside, outside = content_relative([file], settings.content_dir)
     if outside:

@@ -45,7 +45,7 @@ def check(files: tuple[Path, ...], content_dir: Path | None, output_format: str)
       feedsvc check --content drafts/ --format json | jq .errors
     """
     from feedsvc.build import check_content, check_files
-    from feedsvc.content.report import content_relative
+    from feedsvc.content.terminal import content_relative
 
     settings = load(content_dir=content_dir)
     inside, outside = content_relative(files, settings.content_dir)
@@ -69,7 +69,7 @@ def _check_json(settings: Settings, summary: ContentSummary, problems: list[Prob
     """`check --format json`: the whole summary, or (`partial`, FILES given) its figures
     replaced by those of the files' own problems."""
     from feedsvc.build import problem_json
-    from feedsvc.content.report import shown_path
+    from feedsvc.content.terminal import shown_path
 
     def file_of(path: str) -> str:
         return shown_path(path, settings.content_dir)
@@ -85,7 +85,7 @@ def _check_json(settings: Settings, summary: ContentSummary, problems: list[Prob
 def _check_text(settings: Settings, summary: ContentSummary, problems: list[Problem],
                 files: tuple[Path, ...], inside: set[str]) -> None:
     """`check` for people: one line per problem and scheduled change, then the figures."""
-    from feedsvc.content.report import problem_line, schedule_line
+    from feedsvc.content.terminal import problem_line, schedule_line
 
     for problem in problems:
         click.echo(problem_line(problem, settings.content_dir))
@@ -232,7 +232,7 @@ def preview_command(file: Path, content_dir: Path | None, formats: tuple[str, ..
       feedsvc preview content/2026-03-01-new-article.md --format atom
     """
     from feedsvc.build import feed_options, preview_article
-    from feedsvc.content.report import problem_line
+    from feedsvc.content.terminal import problem_line
     from feedsvc.render.formats import feed_formats, render_entries
 
     settings = load(content_dir=content_dir)

@@ -122,7 +122,7 @@ def links_report(output_format: str, statuses: tuple[str, ...]) -> None:
       feedsvc links report
       feedsvc links report --status broken --status dead --format json
     """
-    from feedsvc.links.report import link_report, render_report
+    from feedsvc.links.health import link_report, render_report
 
     store = open_store(load(), write=False)
     click.echo(render_report(link_report(store, statuses), output_format), nl=False)

@@ -83,7 +83,7 @@ def _show_problems(report: BuildReport, settings: Settings) -> int:
     """The problems a build must not hide (errors, renames, an unusable cache) on stderr;
     returns how many warnings were shown, so the rest are counted, not listed."""
     from feedsvc.content.renames import is_rename_warning
-    from feedsvc.content.report import problem_line
+    from feedsvc.content.terminal import problem_line
 
     shown = 0
     for problem in report.problems:

@@ -140,7 +140,7 @@ def print_build(report: BuildReport | None, settings: Settings, *, cause: str = 
     """One line for a build and then each of its problems as `path:line: severity: reason`
     (paths relative to the current directory), so the terminal that runs `serve` shows
     what the last save broke, not only how many things are broken."""
-    from feedsvc.content.report import problem_line, schedule_line
+    from feedsvc.content.terminal import problem_line, schedule_line
 
     if report is None:
         click.echo("another clock holds the lease on this store; it builds, not this process")

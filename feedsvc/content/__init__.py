@@ -3,8 +3,8 @@
 from typing import TYPE_CHECKING, Any
 
 from feedsvc.content.context import ParseContext
-from feedsvc.content.errors import ContentError
 from feedsvc.content.loader import LoadResult, ParseCache, load_content
+from feedsvc.content.problems import ContentError
 from feedsvc.content.topics import Taxonomy, parse_taxonomy, slugify
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from feedsvc.content.errors import ContentError
+from feedsvc.content.problems import ContentError
 from feedsvc.content.schedule import CalendarState, calendar_state
 from feedsvc.models import Article, Severity
 

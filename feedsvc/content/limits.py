@@ -16,8 +16,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feedsvc.content.errors import ContentError
 from feedsvc.content.files import MAX_SLUG_LENGTH
+from feedsvc.content.problems import ContentError
 from feedsvc.content.topics import Taxonomy, slugify
 from feedsvc.models import Article
 

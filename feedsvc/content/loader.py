@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from feedsvc.content.context import ARTICLE_SUFFIXES, ParseContext, content_hash
 from feedsvc.content.duplicates import drop_duplicates
-from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import (
     NotARegularFile,
     directory_name_problem,
@@ -36,6 +35,7 @@ from feedsvc.content.files import (
 )
 from feedsvc.content.limits import Limits, vet_articles
 from feedsvc.content.markup import markdown_limits
+from feedsvc.content.problems import ContentError, warning
 from feedsvc.content.topics import TOPICS_FILE, Taxonomy, load_taxonomy
 from feedsvc.models import Article, Problem, Severity
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from feedsvc.content.errors import ContentError
+from feedsvc.content.problems import ContentError
 from feedsvc.urls import site_publishes
 
 if TYPE_CHECKING:

@@ -39,7 +39,6 @@ from frontmatter.default_handlers import YAMLHandler
 from feedsvc.content.clutter import split_plain_text
 from feedsvc.content.context import ParseContext, content_hash
 from feedsvc.content.dates import DateParseError, date_from_filename, parse_datetime
-from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.fastyaml import load_front_matter
 from feedsvc.content.markup import (
     first_forbidden_line,
@@ -47,6 +46,7 @@ from feedsvc.content.markup import (
     one_line,
     strip_forbidden,
 )
+from feedsvc.content.problems import ContentError, warning
 from feedsvc.content.yamlsafe import AliasedCollectionError, error_location
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Severity, pickled_as_tuple
 from feedsvc.urls import Urls

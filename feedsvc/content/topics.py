@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feedsvc.content.errors import ContentError, warning
 from feedsvc.content.files import MAX_SLUG_LENGTH, NotARegularFile, read_regular_file
 from feedsvc.content.markup import one_line
+from feedsvc.content.problems import ContentError, warning
 from feedsvc.models import Topic
 
 TOPICS_FILE = "topics.yml"

@@ -42,13 +42,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The parts are imported here, not at the top: importing this package (as the CLI
     # does, for feedsvc.web.multiproc) must not import prometheus-client before the
     # server has set PROMETHEUS_MULTIPROC_DIR.
-    from feedsvc.web import errors, ops, pages, serving
+    from feedsvc.web import error_pages, ops, pages, serving
 
-    app.before_request(errors.refuse_oversized_requests)
+    app.before_request(error_pages.refuse_oversized_requests)
     ops.init_app(app)          # metrics, polls, rate limits, health and status
     serving.init_app(app)      # published documents, and the table in front of Flask
     pages.init_app(app)        # pages for people
-    errors.init_app(app)
+    error_pages.init_app(app)
     return app
 
 

@@ -12,7 +12,7 @@ from feedsvc.render.common import FeedOptions
 from feedsvc.settings import Settings
 from feedsvc.store import Store
 from feedsvc.store.hotpath import sqlite_file
-from feedsvc.web.documents import DocumentCache
+from feedsvc.web.document_cache import DocumentCache
 from feedsvc.web.storefile import StoreFileWatch, WatchedDocumentCache
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from feedsvc.store import Store
-from feedsvc.web.documents import DocumentCache, GenerationIndex
+from feedsvc.web.document_cache import DocumentCache, GenerationIndex
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from flask import Flask, Response, g, request
 from feedsvc.errors import StoreUnavailable
 from feedsvc.store.hotpath import hot_path_engine
 from feedsvc.store.ratebuckets import NOT_MODIFIED_COST, StoreRateLimiter
-from feedsvc.web.errors import json_error
+from feedsvc.web.error_pages import json_error
 
 EXEMPT = ("/healthz", "/healthz/store", "/readyz", "/metrics")
 

@@ -29,7 +29,7 @@ from feedsvc.models import BuildReport, utcnow
 from feedsvc.refusal import refusal_reason
 from feedsvc.render.status_page import render_status_page
 from feedsvc.store.linkstore import LinkStore
-from feedsvc.web.errors import json_error
+from feedsvc.web.error_pages import json_error
 from feedsvc.web.http import uncacheable
 from feedsvc.web.state import WebState, state
 

@@ -23,14 +23,14 @@ from flask import Blueprint, Response, json, request
 from markupsafe import Markup
 
 from feedsvc.errors import StoreUnavailable
-from feedsvc.links.report import link_report
+from feedsvc.links.health import link_report
 from feedsvc.models import DEAD, LINK_FILTERS, LinkStatus, utcnow
 from feedsvc.render.charts import link_status_over_time
 from feedsvc.render.html import render_page
 from feedsvc.render.timefmt import parse_time
 from feedsvc.store.linkstore import LinkStore
 from feedsvc.urls import ARTICLES_CHART_PATH
-from feedsvc.web.errors import json_error
+from feedsvc.web.error_pages import json_error
 from feedsvc.web.http import uncacheable
 from feedsvc.web.linkstate import CLOCK_STATE, LINK_RUN_STATE, checking_state
 from feedsvc.web.state import WebState, state

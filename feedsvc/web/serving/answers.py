@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from feedsvc.web.documents import ServedDocument
+from feedsvc.web.document_cache import ServedDocument
 from feedsvc.web.http import not_modified
 from feedsvc.web.serving.negotiate import is_navigation, prefers_html
 

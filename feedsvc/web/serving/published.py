@@ -15,7 +15,7 @@ from flask import Response, abort, request
 
 from feedsvc.models import utcnow
 from feedsvc.urls import INDEX_PATH, topic_html_path
-from feedsvc.web.errors import json_error
+from feedsvc.web.error_pages import json_error
 from feedsvc.web.http import accepts_gzip
 from feedsvc.web.serving.answers import Answer, Asked, Body, Target, answer
 from feedsvc.web.state import WebState, state

@@ -14,7 +14,7 @@ from feedsvc.urls import (
     feed_path,
     topic_html_path,
 )
-from feedsvc.web.errors import json_error
+from feedsvc.web.error_pages import json_error
 from feedsvc.web.serving.canonical import canonical_slug, redirect_to
 from feedsvc.web.serving.published import serve
 from feedsvc.web.state import state

@@ -42,8 +42,8 @@ from werkzeug.routing import MapAdapter
 
 from feedsvc.models import utcnow
 from feedsvc.urls import document_url
-from feedsvc.web.documents import GenerationIndex
-from feedsvc.web.errors import error_response, published_topics, wants_html
+from feedsvc.web.document_cache import GenerationIndex
+from feedsvc.web.error_pages import error_response, published_topics, wants_html
 from feedsvc.web.http import accepts_gzip
 from feedsvc.web.ops import RequestOps
 from feedsvc.web.ops.polls import is_subscription_feed
