@@ -38,30 +38,55 @@ def host_address(n: int) -> str:
     return f"127.0.{1 + n // 254}.{1 + n % 254}"
 
 
-def serve(hosts: int, port: int, latency: float, ready) -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                while (await reader.readline()) not in (b"\r\n", b""):
-                    pass
-                await asyncio.sleep(latency)
-                head = line.startswith(b"HEAD")
-                if b" /feedsvc-probe-" in line:  # an honest site: a URL that cannot exist is a 404
-                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                else:
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
-                                 + (b"" if head else b"ok"))
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
+_ANSWER_200 = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
+_ANSWER_404 = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
+
+class _Site(asyncio.Protocol):
+    """One connection to a benchmark host: every request is answered `latency` seconds
+    after its head arrived, in order, on a kept-alive connection. An honest site: 200
+    for every article, 404 for a URL that cannot exist (the soft-404 probe).
+
+    A bare protocol, not asyncio streams: the server shares the machine with the
+    checkers it measures, and at 4,000 requests a second the streams version (a
+    coroutine, two readline()s and a sleep per request) took 1.4-1.5 s of CPU per
+    10,000 URLs that the checkers then did not have; this takes about two thirds of that."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            line = self.buffer[:self.buffer.find(b"\r\n")]
+            self.buffer = self.buffer[end + 4:]
+            if b" /feedsvc-probe-" in line:
+                answer = _ANSWER_404
+            else:
+                answer = _ANSWER_200 + (b"" if line.startswith(b"HEAD") else b"ok")
+            self.loop.call_later(self.latency, self._send, answer)
+
+    def _send(self, answer: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+def serve(hosts: int, port: int, latency: float, ready) -> None:
+    """Answer HTTP/1.1 on `hosts` loopback addresses (host_address) at `port`, each
+    answer `latency` seconds late; set `ready` once every address listens."""
     async def main() -> None:
-        servers = [await asyncio.start_server(handle, host_address(n), port, backlog=1024)
+        loop = asyncio.get_running_loop()
+        servers = [await loop.create_server(lambda: _Site(latency), host_address(n), port,
+                                            backlog=1024)
                    for n in range(hosts)]
         ready.set()
         await asyncio.gather(*(s.serve_forever() for s in servers))
