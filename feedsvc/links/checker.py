@@ -231,6 +231,12 @@ class LinkChecker:
         self.backend = GuardedBackend(AddressPolicy(allow), resolver or SystemResolver())
         self._gates: dict[str, _HostGate] = {}
         self._global = asyncio.Semaphore(config.concurrency)
+        # The global slots' use: requests in flight, and their time integrated (slot
+        # seconds) up to `_counted_at`: a shared run learns from it whether the hosts it
+        # holds keep this checker busy (feedsvc.links.shared).
+        self._in_flight = 0
+        self._slot_seconds = 0.0
+        self._counted_at = time.monotonic()
         # The request's fixed part: what follows the request line and the Host header.
         self._headers = (b"User-Agent: " + config.user_agent.encode("ascii", "replace")
                          + b"\r\nAccept: text/html,*/*;q=0.8\r\n\r\n")
@@ -525,6 +531,7 @@ class LinkChecker:
                     body = await self._wire.body(answer, BODY_LIMIT, deadline)
             finally:
                 self._global.release()
+                self._count_slots(-1)
         finally:
             gate.slots.release()
         declared = answer.header(b"content-length")
@@ -619,6 +626,7 @@ class LinkChecker:
                 return answer.status, answer.header(b"location"), answer.header(b"retry-after")
         finally:
             self._global.release()
+            self._count_slots(-1)
 
     async def _turn(self, gate: _HostGate) -> None:
         """Wait for this host's turn (its gap since the previous request) and take a global
@@ -635,12 +643,28 @@ class LinkChecker:
                         while (delay := gate.next_start - time.monotonic()) > 0:
                             await asyncio.sleep(delay)
                         await self._global.acquire()
+                        self._count_slots(1)
                         gate.next_start = time.monotonic() + gate.gap
             except TimeoutError:
                 raise _Deferred(self._queue_reason(gate.host)) from None
         else:  # nothing to wait for: the turn is ours at once (and no timer is armed)
             await self._global.acquire()
+            self._count_slots(1)
             gate.next_start = time.monotonic() + gate.gap
+
+    def _count_slots(self, change: int) -> None:
+        now = time.monotonic()
+        self._slot_seconds += self._in_flight * (now - self._counted_at)
+        self._counted_at = now
+        self._in_flight += change
+
+    def slot_seconds(self) -> float:
+        """How long the global slots have been in use so far, summed over the slots (a
+        second of two requests in flight is two): over an interval, divided by the
+        interval and the concurrency, the share of this checker's concurrency its hosts
+        kept busy."""
+        self._count_slots(0)
+        return self._slot_seconds
 
     def _refuse_if_closed(self, gate: _HostGate) -> None:
         if gate.closed_until is not None:

@@ -253,3 +253,49 @@ def test_results_of_several_hosts_are_written_only_while_every_host_is_held(shar
     with pytest.raises(ClaimLost):
         LinkStore(store).record([first[1]], rules, claims=stale)
     assert LinkStore(store).history([first[1].url]) == {first[1].url: []}
+
+
+def answer_fine(request, writer):
+    return respond(writer, 200, {"Content-Type": "text/html"}, b"<p>fine</p>",
+                   head=request.method == "HEAD")
+
+
+def most_hosts_within(sites, window: float) -> int:
+    """The most hosts asked something within one `window` of time, over the whole run."""
+    starts = sorted((r.started, server.host) for server in sites for r in server.requests)
+    most = 0
+    for n, (began, _) in enumerate(starts):
+        most = max(most, len({host for at, host in starts[n:] if at < began + window}))
+    return most
+
+
+def test_a_checker_whose_hosts_leave_its_slots_idle_holds_more_of_them(
+        tmp_path, postgres_url, sites):
+    """Concurrency 4 at 2 per host is two hosts at once, if each keeps its two slots busy.
+    With a gap between two requests to a host, a host keeps a sliver of one slot busy, and
+    two hosts at a time would leave the checker idle while the other six wait their turn:
+    it holds more hosts, and the sites see most of them asked at once, each one politely."""
+    slow_gap = 0.5
+    urls = []
+    for server in sites:
+        for n in range(5):
+            server.routes[f"/fine-{n}"] = answer_fine
+            urls.append(server.url(f"/fine-{n}"))
+    env, _store = built_store(tmp_path, postgres_url, urls, FEEDSVC_LINKCHECK_CONCURRENCY="4",
+                              FEEDSVC_LINKCHECK_PER_HOST="2",
+                              FEEDSVC_LINKCHECK_HOST_GAP=str(slow_gap),
+                              FEEDSVC_LINKCHECK_SOFT404_PROBE="false")
+    for server in sites:
+        server.requests.clear()  # the build asked nothing; this is the check's alone
+    [process] = start_checkers(env, count=1)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert sorted(line.split()[2] for line in out.splitlines() if line.startswith("ok")) \
+        == sorted(urls)
+    # Two hosts at a time (and their successors, at a hand-over) is at most four hosts
+    # asked within one gap; all eight held at once are asked within moments of each other.
+    assert most_hosts_within(sites, slow_gap) >= 6, most_hosts_within(sites, slow_gap)
+    for server in sites:
+        starts = sorted(r.started for r in server.requests)
+        assert len(starts) == 5
+        assert min(b - a for a, b in itertools.pairwise(starts)) >= slow_gap / 2
