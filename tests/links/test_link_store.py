@@ -157,3 +157,32 @@ def test_two_checkers_writing_the_days_snapshot_at_once_both_succeed(database_ur
     assert failures == []
     [(day, by_status)] = LinkStore(store).daily_counts()
     assert day == T0.date() and by_status["ok"] == 2 and sum(by_status.values()) == 2
+
+
+def test_the_stored_rank_counts_follow_every_batch_that_moves_a_link(database_url):
+    """The per-rank counts are adjusted by what each batch moved, not counted afresh, and a
+    batch that moved nothing (working links found working again) leaves them alone: after
+    every kind of batch they equal a count of the rows themselves."""
+    store = Store(database_url)
+    store.create()
+    recorder = LinkStore(store)
+    articles = [article(n) for n in range(6)]
+    urls = [a.original_url for a in articles if a.original_url]
+    recorder.register(articles, T0)  # as a build does: the counts stored, all unchecked
+
+    def counted() -> dict[int, int]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT rank, count(*) FROM links WHERE active GROUP BY rank")).tuples().all()
+        return dict(rows)
+
+    assert recorder.rank_counts() == counted() == {rank_of(LinkStatus.UNCHECKED, False): 6}
+    recorder.record([check(url, 0) for url in urls], RULES)  # all checked: all working
+    assert recorder.rank_counts() == counted() == {rank_of(LinkStatus.OK, False): 6}
+    recorder.record([check(url, 1) for url in urls[:4]], RULES)  # working again: no move
+    assert recorder.rank_counts() == counted()
+    gone = CheckResult(urls[0], "broken", 404, urls[0], False, "HTTP 404",
+                       T0 + timedelta(minutes=2), 5)
+    recorder.record([gone, check(urls[1], 2)], RULES)  # one moves, one does not
+    assert recorder.rank_counts() == counted() == {rank_of(LinkStatus.OK, False): 5,
+                                                   rank_of(LinkStatus.BROKEN, False): 1}
