@@ -4,7 +4,7 @@ Used by `benchmarks/peers.py links --checkers N --postgres URL`, or alone:
 
   python benchmarks/shared_links.py --postgres postgresql://USER@HOST:PORT/postgres \\
       [--checkers 2] [--urls 100000] [--hosts 1000] [--latency 0.1] [--per-host 2] \\
-      [--concurrency 400]
+      [--concurrency 400] [--gap 0]
 
 A fresh database is made on that server (and dropped afterwards) and given
 `--urls` due links over `--hosts` loopback addresses (127.0.1.1 ..., see
@@ -16,7 +16,8 @@ one launcher process measured as a tree (benchmarks/proctree.py). Prints, per
 process: URLs checked, time, CPU per URL (checking and recording the results
 in the store), peak RSS; for all of them: the checking time (first start to
 last end) against the ideal bound (URLs x latency / min(processes x
-concurrency, hosts x per-host)), and the whole tree's wall time, CPU per URL
+concurrency, hosts x per-host); with a `--gap` between two requests to a host,
+at least the busiest host's (its URLs - 1) x gap + latency), and the whole tree's wall time, CPU per URL
 and peak summed RSS (interpreter start and imports included); and whether
 every URL was checked exactly once. Prints figures; asserts nothing.
 """
@@ -52,7 +53,7 @@ def child(spec: dict) -> None:
     from feedsvc.store import Store
 
     settings = load_settings(env={}, database_url=spec["url"], base_url="https://bench.test",
-                             linkcheck_allow=(BENCH_RANGE,), linkcheck_host_gap=0.0,
+                             linkcheck_allow=(BENCH_RANGE,), linkcheck_host_gap=spec.get("gap", 0.0),
                              linkcheck_concurrency=spec["concurrency"],
                              linkcheck_per_host=spec["per_host"], linkcheck_timeout=10.0,
                              linkcheck_deadline=60.0, linkcheck_run_budget=3600.0)
@@ -166,12 +167,15 @@ def run(args: argparse.Namespace, port: int | None = None) -> tuple[float, float
     url = make_database(args.postgres)
     try:
         fill(url, urls)
-        spec = {"url": url, "concurrency": args.concurrency, "per_host": args.per_host}
+        gap = getattr(args, "gap", 0.0)
+        spec = {"url": url, "concurrency": args.concurrency, "per_host": args.per_host, "gap": gap}
         effective = min(args.checkers * args.concurrency, args.hosts * args.per_host)
-        bound = args.urls * args.latency / effective
+        busiest = -(-args.urls // args.hosts)  # URLs of the host with the most
+        bound = max(args.urls * args.latency / effective, (busiest - 1) * gap + args.latency)
         print(f"  shared store: {args.checkers} checker processes x concurrency {args.concurrency}, "
               f"{args.urls:,} URLs over {args.hosts:,} hosts, per-host {args.per_host}, "
-              f"{args.latency * 1000:.0f} ms latency; ideal bound {bound:.2f} s", flush=True)
+              f"{args.latency * 1000:.0f} ms latency, {gap:g} s between two requests to a host; "
+              f"ideal bound {bound:.2f} s", flush=True)
         tree = run_tree([PY, __file__, "--group", str(args.checkers), json.dumps(spec)])
         results = json.loads(tree.stdout.strip().splitlines()[-1]) if tree.returncode == 0 else []
         return report(args, bound, tree, results, url)
@@ -222,6 +226,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=400)
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="seconds between two requests to a host (the service's default: 1)")
     from proctree import become_subreaper
 
     become_subreaper()
