@@ -277,11 +277,12 @@ class _SharedRun:
                 task.result()  # LeaseLost (the clock's fence) ends the run
 
     def _grow(self, checker: LinkChecker, holding: int) -> None:
-        """Hold twice as many hosts from now on if the `holding` hosts in hand are all this
-        checker may hold and, for the last GROW_SECONDS, kept less than GROW_BELOW of its
-        concurrency busy: their gaps limit them, not their per-host limit, so more hosts at
-        once is what keeps the slots busy. (With no gap, a host keeps its per-host limit
-        busy and `hosts_at_once` fills the slots by construction.)"""
+        """Hold more hosts from now on (as many as would keep GROW_BELOW of the slots busy
+        at the rate measured, at least twice as many) if the `holding` hosts in hand are
+        all this checker may hold and, for the last GROW_SECONDS, kept less than GROW_BELOW
+        of its concurrency busy: their gaps limit them, not their per-host limit, so more
+        hosts at once is what keeps the slots busy. (With no gap, a host keeps its per-host
+        limit busy and `hosts_at_once` fills the slots by construction.)"""
         if self.settings.linkcheck_host_gap <= 0:
             return
         now = time.monotonic()
