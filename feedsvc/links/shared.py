@@ -100,6 +100,14 @@ RECORD_MAX = 500
 # (unless a host is being let go): a transaction per tick, not one per host's hand-over
 # (124 transactions of 40 results each for one checker's 5,000, each with its fixed
 # statements: the fence, the counts, the version).
+# With a gap between two requests to a host (the defaults: 1 s), results come a few a
+# second per checker and each transaction's fixed cost (about 3.5 ms of client CPU) is
+# paid for a handful of them; the hosts' batches end at different times, and every one
+# that let its host go was a transaction of its own. There the tick is the gap (a host
+# has at most one new result per gap anyway) and a recorder waits a quarter of it (at
+# most 0.25 s) for the others, a host being let go included: a host's next request is a
+# gap away whoever holds it. 2,000 URLs over 200 hosts at the defaults: 1.13 ms of CPU
+# per URL (median of three runs), 0.85 ms now, the run's length unchanged (14.3 s).
 RECORD_SECONDS = 0.25
 RECORD_GATHER = 0.05
 # How long a thread may hold the GIL while another waits for it, during a run (Python's
@@ -185,6 +193,11 @@ class _SharedRun:
         self.hosts_at_once = -(-settings.linkcheck_concurrency // settings.linkcheck_per_host)
         self.full_since: float | None = None
         self.slots_then = 0.0
+        # How often results are handed over, and gathered (see RECORD_SECONDS).
+        gap = settings.linkcheck_host_gap
+        self.gapped = gap > 0
+        self.record_seconds = max(RECORD_SECONDS, gap)
+        self.record_gather = max(RECORD_GATHER, min(gap, 1.0) / 4)
 
     def _due_by(self) -> datetime | None:
         return None if self.share.all_urls else self.share.due_by()
@@ -429,7 +442,7 @@ class _SharedRun:
         pending: list[CheckResult] = []
         released = False
         self.left[host] = len(claim.urls)
-        tick = time.monotonic() // RECORD_SECONDS
+        tick = time.monotonic() // self.record_seconds
         try:
             async for result in checker.check_host(claim.urls, lambda: host in self.shedding):
                 self.left[host] -= 1
@@ -438,8 +451,8 @@ class _SharedRun:
                 # Not after the batch's last result: that one goes with the release below
                 # (flushed here, it left the release a transaction of its own).
                 if self.left[host] and (len(pending) >= RECORD_EVERY
-                                        or time.monotonic() // RECORD_SECONDS != tick):
-                    tick = time.monotonic() // RECORD_SECONDS
+                                        or time.monotonic() // self.record_seconds != tick):
+                    tick = time.monotonic() // self.record_seconds
                     await self._flush(host, pending)
             # No more renewals: the claim outlasts this last write by far (a renewal was at
             # most a third of its life ago), and one would race the release it carries.
@@ -492,9 +505,9 @@ class _SharedRun:
         """Write the waiting batches, several hosts' at a time, until cancelled."""
         while True:
             await self.wake.wait()
-            if not any(waiting.release for waiting in self.waiting) \
+            if (self.gapped or not any(waiting.release for waiting in self.waiting)) \
                     and sum(len(waiting.batch) for waiting in self.waiting) < RECORD_MAX:
-                await asyncio.sleep(RECORD_GATHER)  # the other hosts' batches of this tick
+                await asyncio.sleep(self.record_gather)  # the other hosts' batches of this tick
             taken: list[_Waiting] = []
             size = 0
             while self.waiting and (not taken or size + len(self.waiting[0].batch) <= RECORD_MAX):
