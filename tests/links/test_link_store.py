@@ -172,9 +172,8 @@ def test_the_stored_rank_counts_follow_every_batch_that_moves_a_link(database_ur
 
     def counted() -> dict[int, int]:
         with store.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT rank, count(*) FROM links WHERE active GROUP BY rank")).tuples().all()
-        return dict(rows)
+            return {rank: n for rank, n in conn.execute(text(  # noqa: C416 - Row pairs
+                "SELECT rank, count(*) FROM links WHERE active GROUP BY rank"))}
 
     assert recorder.rank_counts() == counted() == {rank_of(LinkStatus.UNCHECKED, False): 6}
     recorder.record([check(url, 0) for url in urls], RULES)  # all checked: all working
