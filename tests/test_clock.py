@@ -303,15 +303,19 @@ def test_serve_builds_serves_and_rebuilds_in_one_process(clock_settings, write, 
     process = start_process(["serve", "--port", str(port)], clock_settings, tmp_path / "serve.log",
                             {"FEEDSVC_BASE_URL": f"http://127.0.0.1:{port}"})
     base = f"http://127.0.0.1:{port}"
+    attempts: list[str] = []  # what each attempt got: a refused port and a hung worker differ
     try:
         def answer():
             try:
-                return httpx.get(f"{base}/feeds/all.atom", timeout=1)
-            except httpx.TransportError:
+                response = httpx.get(f"{base}/feeds/all.atom", timeout=1)
+            except httpx.TransportError as exc:
+                attempts.append(f"{type(exc).__name__}: {exc}")
                 return None
+            attempts.append(f"HTTP {response.status_code}")
+            return response
 
         first = wait_until(lambda: (r := answer()) is not None and r.status_code == 200 and r, 30)
-        assert first, (tmp_path / "serve.log").read_text()
+        assert first, (attempts[-5:], len(attempts), (tmp_path / "serve.log").read_text())
         assert b"Story 0" in first.content and b"Story 99" not in first.content
         write("s99.md", story(99, "Privacy"))
         changed = wait_until(lambda: (r := answer()) is not None and b"Story 99" in r.content, 15)
