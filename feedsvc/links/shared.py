@@ -296,7 +296,7 @@ class _SharedRun:
         of its concurrency busy: their gaps limit them, not their per-host limit, so more
         hosts at once is what keeps the slots busy. (With no gap, a host keeps its per-host
         limit busy and `hosts_at_once` fills the slots by construction.)"""
-        if self.settings.linkcheck_host_gap <= 0:
+        if not self.gapped:
             return
         now = time.monotonic()
         if holding < self.hosts_at_once or self.full_since is None:
@@ -306,9 +306,9 @@ class _SharedRun:
         held_for = now - self.full_since
         if held_for < GROW_SECONDS:
             return
-        used = (checker.slot_seconds() - self.slots_then) / (
-            held_for * self.settings.linkcheck_concurrency)
-        self.full_since, self.slots_then = now, checker.slot_seconds()
+        slots = checker.slot_seconds()
+        used = (slots - self.slots_then) / (held_for * self.settings.linkcheck_concurrency)
+        self.full_since, self.slots_then = now, slots
         most = self.settings.linkcheck_concurrency * HOSTS_PER_SLOT
         if used < GROW_BELOW and self.hosts_at_once < most:
             # As many as would keep GROW_BELOW busy at this rate, at least twice as many.
