@@ -567,7 +567,8 @@ def one_links_round(args: argparse.Namespace, lychee: str | None, port: int,
             for concurrency in args.concurrency:
                 shared = run_shared(argparse.Namespace(
                     postgres=args.postgres, checkers=checkers, urls=count, hosts=hosts,
-                    latency=latency, per_host=per_host, concurrency=concurrency), port=port)
+                    latency=latency, per_host=per_host, concurrency=concurrency, gap=0.0),
+                    port=port)
                 if shared is not None:
                     goal = " (goal >= 0.8)" if checkers == 2 and concurrency == 400 else ""
                     found.append((f"{checkers} shared checkers, concurrency {concurrency}{goal}",

@@ -53,7 +53,7 @@ def child(spec: dict) -> None:
     from feedsvc.store import Store
 
     settings = load_settings(env={}, database_url=spec["url"], base_url="https://bench.test",
-                             linkcheck_allow=(BENCH_RANGE,), linkcheck_host_gap=spec.get("gap", 0.0),
+                             linkcheck_allow=(BENCH_RANGE,), linkcheck_host_gap=spec["gap"],
                              linkcheck_concurrency=spec["concurrency"],
                              linkcheck_per_host=spec["per_host"], linkcheck_timeout=10.0,
                              linkcheck_deadline=60.0, linkcheck_run_budget=3600.0)
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, port: int | None = None) -> tuple[float, float
     url = make_database(args.postgres)
     try:
         fill(url, urls)
-        gap = getattr(args, "gap", 0.0)
+        gap = args.gap
         spec = {"url": url, "concurrency": args.concurrency, "per_host": args.per_host, "gap": gap}
         effective = min(args.checkers * args.concurrency, args.hosts * args.per_host)
         busiest = -(-args.urls // args.hosts)  # URLs of the host with the most

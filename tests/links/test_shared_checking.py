@@ -27,7 +27,7 @@ from feedsvc.settings import load_settings
 from feedsvc.store import Store
 from feedsvc.store.linkclaims import HostFence, LinkClaims
 from feedsvc.store.linkstore import LinkStore
-from tests.links.servers import Handler, LoopbackServer, respond
+from tests.links.servers import Handler, LoopbackServer, answer, respond
 
 # Several real checker processes and per-host gaps measured to the tenth of a second:
 # run with the cluster tests, one at a time (scripts/test).
@@ -255,11 +255,6 @@ def test_results_of_several_hosts_are_written_only_while_every_host_is_held(shar
     assert LinkStore(store).history([first[1].url]) == {first[1].url: []}
 
 
-def answer_fine(request, writer):
-    return respond(writer, 200, {"Content-Type": "text/html"}, b"<p>fine</p>",
-                   head=request.method == "HEAD")
-
-
 def most_hosts_within(sites, window: float) -> int:
     """The most hosts asked something within one `window` of time, over the whole run."""
     starts = sorted((r.started, server.host) for server in sites for r in server.requests)
@@ -279,7 +274,7 @@ def test_a_checker_whose_hosts_leave_its_slots_idle_holds_more_of_them(
     urls = []
     for server in sites:
         for n in range(5):
-            server.routes[f"/fine-{n}"] = answer_fine
+            server.routes[f"/fine-{n}"] = answer(200, {"Content-Type": "text/html"})
             urls.append(server.url(f"/fine-{n}"))
     env, _store = built_store(tmp_path, postgres_url, urls, FEEDSVC_LINKCHECK_CONCURRENCY="4",
                               FEEDSVC_LINKCHECK_PER_HOST="2",
