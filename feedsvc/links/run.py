@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from feedsvc.errors import LeaseLost
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckerConfig, CheckResult, LinkChecker, user_agent
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkRules
@@ -114,7 +114,7 @@ def run_link_check(settings: Settings, store: Store, urls: list[str], *,
 
     lost = False
     try:
-        asyncio.run(run())
+        eventloop.run(run())
     except LeaseLost:
         lost = True
         raise

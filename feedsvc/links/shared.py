@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedsvc.errors import ClaimLost
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckResult, LinkChecker
 from feedsvc.links.guard import Resolver
 from feedsvc.links.policy import LinkState
@@ -569,7 +570,7 @@ def run_shared_check(settings: Settings, store: Store, share: Share, *,
     started = time.perf_counter()
     try:
         with _switch_interval(SWITCH_INTERVAL):
-            asyncio.run(shared.run())
+            eventloop.run(shared.run())
         if snapshot:
             shared.links.snapshot(utcnow(), fence=fence)
     finally:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import StaticResolver
 from tests.links.servers import LoopbackServer, reset, respond
@@ -140,6 +141,6 @@ def check():
         async def go():
             async with make_checker(**overrides) as checker:
                 return await checker.check(url)
-        return asyncio.run(go())
+        return eventloop.run(go())
 
     return run

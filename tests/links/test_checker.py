@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 
 import pytest
 
+from feedsvc.links import eventloop
 from tests.links.conftest import make_checker
 
 
@@ -144,7 +144,7 @@ def test_per_host_limit_and_gap_measured_on_the_server(server):
             server.requests.clear()
             return [r async for r in checker.check_many(urls)]
 
-    results = asyncio.run(go())
+    results = eventloop.run(go())
     assert {r.status for r in results} == {"ok"} and len(results) == 16
     assert server.max_in_flight["site.test"] == 2 and server.max_in_flight["other.test"] == 2
 
@@ -160,7 +160,7 @@ def test_per_host_gap_spreads_requests_on_the_server(server):
         async with make_checker(per_host=1, host_gap=0.1, concurrency=50, deadline=20) as checker:
             return [r async for r in checker.check_many(urls)]
 
-    results = asyncio.run(go())
+    results = eventloop.run(go())
     assert {r.status for r in results} == {"ok"}
     starts = sorted(r.started for r in server.requests if r.host == "site.test")
     assert len(starts) >= 11
@@ -175,7 +175,7 @@ def test_global_limit(server):
         async with make_checker(per_host=5, concurrency=3, deadline=20) as checker:
             return [r async for r in checker.check_many(urls)]
 
-    asyncio.run(go())
+    eventloop.run(go())
     assert server.max_in_flight["site.test"] + server.max_in_flight["other.test"] <= 6
     assert max(server.max_in_flight.values()) <= 3
 
@@ -188,6 +188,6 @@ def test_connections_are_reused_between_checks_of_one_host(server):
             results = [r async for r in checker.check_many(urls)]
             return results, checker.backend.connections
 
-    results, connections = asyncio.run(go())
+    results, connections = eventloop.run(go())
     assert {r.status for r in results} == {"ok"}
     assert server.connections == connections == 1  # five HEADs, one TCP connection

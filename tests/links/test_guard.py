@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 import pytest
 
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import AddressPolicy, RefusedAddress, StaticResolver, classify_address
 from tests.links.conftest import install_routes
@@ -67,7 +67,7 @@ def test_redirect_to_another_loopback_address_is_refused_before_connecting():
             return [await checker.check(first.url(p, "site.test")) for p in ("/jump", "/jump-ip")]
 
     try:
-        by_name, by_ip = asyncio.run(go())
+        by_name, by_ip = eventloop.run(go())
     finally:
         first.stop()
         second.stop()
@@ -89,7 +89,7 @@ def test_without_an_allow_list_loopback_is_never_contacted():
                 f"http://[::ffff:127.0.0.1]:{server.port}/ok")]
 
     try:
-        results = asyncio.run(go())
+        results = eventloop.run(go())
     finally:
         server.stop()
     assert [r.status for r in results] == ["blocked"] * 4
@@ -103,4 +103,4 @@ def test_non_http_schemes_are_refused():
         async with LinkChecker(config, resolver=StaticResolver({})) as checker:
             return [await checker.check(u) for u in ("file:///etc/passwd", "gopher://x.test/")]
 
-    assert [r.status for r in asyncio.run(go())] == ["broken", "broken"]
+    assert [r.status for r in eventloop.run(go())] == ["broken", "broken"]

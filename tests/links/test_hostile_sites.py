@@ -12,7 +12,6 @@ servers, the real store, the clock's own job and the CLI.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 
 from feedsvc.build import Builder
 from feedsvc.clock import Clock
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import StaticResolver
 from feedsvc.links.run import run_link_check
@@ -149,7 +149,7 @@ def test_an_invalid_url_is_broken_without_a_connection(server, url, words):
             result = await checker.check(url)
             return result, checker.backend.connections
 
-    result, connections = asyncio.run(go())
+    result, connections = eventloop.run(go())
     assert (result.status, result.code) == ("broken", None) and result.error.startswith(words)
     assert asked == [] and connections == 0  # not resolved, not connected: port 0 is not 80
 

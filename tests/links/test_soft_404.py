@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckerConfig, LinkChecker
 from feedsvc.links.guard import StaticResolver
 from feedsvc.links.soft404 import is_deep, page_verdict, redirect_verdict
@@ -120,7 +121,7 @@ def check_all(server: LoopbackServer, urls: list[str], **overrides) -> dict[str,
         async with LinkChecker(config, allow=["127.0.0.1/32"], resolver=RESOLVER) as checker:
             return {r.url: r async for r in checker.check_many(urls)}
 
-    return asyncio.run(go())
+    return eventloop.run(go())
 
 
 def test_both_shapes_caught_and_no_real_page_called_a_soft_404(sites):

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from feedsvc.links import eventloop
 from feedsvc.links.wire import _dechunk, parse_head
 from tests.links.conftest import make_checker
 from tests.links.servers import respond
@@ -15,7 +16,7 @@ def run_all(urls: list[str], **overrides) -> dict:
     async def go() -> dict:
         async with make_checker(**overrides) as checker:
             return {r.url: r async for r in checker.check_many(urls)}
-    return asyncio.run(go())
+    return eventloop.run(go())
 
 
 def test_an_endless_response_head_is_an_error_not_a_download(server):
@@ -151,7 +152,7 @@ def test_a_read_times_out_after_its_timeout_and_one_that_is_answered_leaves_no_d
         await server.wait_closed()
         return waited, data, pending
 
-    waited, data, pending = asyncio.run(go())
+    waited, data, pending = eventloop.run(go())
     assert waited >= 0.3
     assert waited < 0.3 + DEADLINE_TICK + 2.0  # a tick late at most, with room for a slow machine
     assert data == b"pong" and pending == 0
