@@ -106,6 +106,7 @@ def main() -> None:
     assert args.hosts <= 254
 
     from feedsvc.links.checker import CheckerConfig, LinkChecker
+    from feedsvc.links.eventloop import run as on_checker_loop
 
     port = free_port("127.0.1.1")
     ready = multiprocessing.Event()
@@ -126,7 +127,7 @@ def main() -> None:
         return counts
 
     started = time.perf_counter()
-    counts = asyncio.run(run())
+    counts = on_checker_loop(run())  # the loop the service's checks run on
     elapsed = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"feedsvc: {args.urls} URLs over {args.hosts} hosts, {args.latency * 1000:.0f} ms latency, "
