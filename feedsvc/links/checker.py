@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpcore
 import httpx
@@ -154,6 +154,58 @@ class _HostGate:
             self.closed_until = max(self.closed_until or retry_at, retry_at)
 
 
+class _RunEnd:
+    """The end of a run's budget, for every wait inside `with run_end:` (a turn, a slot):
+    at that time each such wait raises TimeoutError.
+
+    One timer for the whole run, not one per wait: at concurrency 20 nearly every
+    request waits for a global slot, and `asyncio.timeout_at` per wait (a Timeout,
+    a timer armed and cancelled, the task's cancel count read twice) was a twentieth
+    of the checker's CPU. The end is delivered as `asyncio.timeout` delivers it: the
+    waiting task is cancelled, and the cancellation it did not ask for becomes a
+    TimeoutError (any other cancellation still cancels)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None  # loop time; fixed by the run's first check
+        self.over = False
+        self._waiting: dict[asyncio.Task[object], int] = {}  # task -> its cancel count
+        self._ended: set[asyncio.Task[object]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self, budget: float) -> float:
+        """Fix the end `budget` seconds from now (once; later calls keep it)."""
+        if self.at is None:
+            loop = asyncio.get_running_loop()
+            self.at = loop.time() + budget
+            self._timer = loop.call_at(self.at, self._end)
+        return self.at
+
+    def _end(self) -> None:
+        self.over = True
+        for task in self._waiting:
+            task.cancel()
+            self._ended.add(task)
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def __enter__(self) -> None:
+        if self.over:
+            raise TimeoutError
+        task = cast("asyncio.Task[object]", asyncio.current_task())  # the checker runs in tasks
+        self._waiting[task] = task.cancelling()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: object) -> None:
+        task = cast("asyncio.Task[object]", asyncio.current_task())
+        cancelling = self._waiting.pop(task)
+        if task in self._ended:
+            self._ended.discard(task)
+            if kind is asyncio.CancelledError and task.uncancel() <= cancelling:
+                raise TimeoutError from None
+
+
 class _Retry(Exception):
     """The site answered 429/503 with a Retry-After: wait `wait` seconds, then ask again."""
 
@@ -245,12 +297,13 @@ class LinkChecker:
         # The TLS context (loading the CA roots: 20-90 ms) is made at the first https
         # connection, not here: a run's first claims wait for this constructor.
         self._wire = Wire(self.backend, httpx.create_ssl_context, config.timeout)
-        self._run_end: float | None = None
+        self._run_end = _RunEnd()
         self._probes: dict[str, asyncio.Future[Page | None]] = {}
         # A path no site has: the same for every host of a run, new for every run.
         self._probe_path = f"feedsvc-probe-{secrets.token_hex(6)}/{secrets.token_hex(8)}.html"
 
     async def aclose(self) -> None:
+        self._run_end.disarm()
         for probe in self._probes.values():
             probe.cancel()
         await self._wire.aclose()
@@ -269,9 +322,7 @@ class LinkChecker:
 
     def _run_deadline(self) -> float:
         """The loop time at which this run stops starting requests (fixed at the first check)."""
-        if self._run_end is None:
-            self._run_end = asyncio.get_running_loop().time() + self.config.run_budget
-        return self._run_end
+        return self._run_end.arm(self.config.run_budget)
 
     def _fits_in_run(self, seconds: float) -> bool:
         return asyncio.get_running_loop().time() + seconds < self._run_deadline()
@@ -282,7 +333,7 @@ class LinkChecker:
         generator and its two awaits were a measurable share of the CPU."""
         if slots.locked():  # a free slot is taken at once: no timer to arm and cancel
             try:
-                async with asyncio.timeout_at(self._run_deadline()):
+                with self._run_end:
                     await slots.acquire()
             except TimeoutError:
                 raise _Deferred(self._queue_reason(host)) from None
@@ -638,7 +689,7 @@ class LinkChecker:
         """
         if gate.lock.locked() or self._global.locked() or gate.next_start > time.monotonic():
             try:
-                async with asyncio.timeout_at(self._run_deadline()):
+                with self._run_end:
                     async with gate.lock:
                         while (delay := gate.next_start - time.monotonic()) > 0:
                             await asyncio.sleep(delay)

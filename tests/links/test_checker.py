@@ -191,3 +191,44 @@ def test_connections_are_reused_between_checks_of_one_host(server):
     results, connections = eventloop.run(go())
     assert {r.status for r in results} == {"ok"}
     assert server.connections == connections == 1  # five HEADs, one TCP connection
+
+
+def test_waits_past_the_run_end_time_out_and_other_cancellations_still_cancel() -> None:
+    """The run's one end timer (checker._RunEnd) ends every wait still inside it with a
+    TimeoutError (the checker defers those URLs), as asyncio.timeout would; a wait done
+    before the end is untouched, and a task cancelled for another reason is cancelled."""
+    import asyncio
+
+    from feedsvc.links.checker import _RunEnd
+
+    async def waits(end: _RunEnd, event: asyncio.Event) -> str:
+        with end:
+            await event.wait()
+        return "done"
+
+    async def go() -> tuple[list[object], bool, bool]:
+        end = _RunEnd()
+        end.arm(0.3)
+        answered = asyncio.Event()
+        tasks = [asyncio.create_task(waits(end, asyncio.Event())),  # waits past the end
+                 asyncio.create_task(waits(end, asyncio.Event())),  # cancelled by its owner
+                 asyncio.create_task(waits(end, answered))]         # done in time
+        await asyncio.sleep(0)  # every task is now waiting inside `with end:`
+        tasks[1].cancel()
+        answered.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            with end:
+                pass
+        except TimeoutError:
+            late_refused = True
+        else:
+            late_refused = False
+        return outcomes, late_refused, tasks[0].cancelling() == 0
+
+    outcomes, late_refused, uncancelled = eventloop.run(go())
+    assert isinstance(outcomes[0], TimeoutError)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert outcomes[2] == "done"
+    assert late_refused  # after the end, a wait is refused at once
+    assert uncancelled  # the end's own cancellation was taken back, as asyncio.timeout does
