@@ -251,14 +251,20 @@ class AsyncioStream(AsyncNetworkStream):
         if info == "socket":
             return self._transport.get_extra_info("socket")
         if info == "is_readable":
-            # The protocol reads ahead into its buffer: an EOF or stray bytes it already took
-            # count as readable, as they would on the raw socket.
-            connection = self._connection
-            if connection.eof or connection.buffer or connection.error is not None:
-                return True
-            sock = self._transport.get_extra_info("socket")
-            return sock is None or _readable(sock)
+            return self.readable()
         return None
+
+    def readable(self, *, ask_socket: bool = True) -> bool:
+        """Whether this idle connection has something to read: an EOF or stray bytes its
+        protocol took already (it reads ahead into its buffer), or, when `ask_socket`,
+        what the socket holds that the loop has not read yet (a poll)."""
+        connection = self._connection
+        if connection.eof or connection.buffer or connection.error is not None:
+            return True
+        if not ask_socket:
+            return False
+        sock = self._transport.get_extra_info("socket")
+        return sock is None or _readable(sock)
 
 
 class AsyncioBackend(AsyncNetworkBackend):

@@ -10,7 +10,8 @@ import pytest
 from feedsvc.links import eventloop
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="uvloop has no Windows build; asyncio's own loop runs there")
+@pytest.mark.skipif(sys.platform == "win32",
+                    reason="uvloop has no Windows build; asyncio's own loop runs there")
 def test_link_checks_run_on_uvloop() -> None:
     import uvloop
 

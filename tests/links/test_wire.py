@@ -83,6 +83,23 @@ def test_a_kept_connection_is_reused_and_one_the_server_closed_is_replaced(serve
     assert server.connections - before <= 1 + len(closing) + 1
 
 
+
+def test_a_kept_connection_the_server_drops_at_once_is_replaced_and_every_check_answers(server):
+    """A server that keeps nothing alive but does not say so: it answers, then closes. The
+    next request of that host may go out before the close is seen (a recently used
+    connection is reused on what its protocol saw, without a poll); it is then made again
+    on a new connection, once, and the check is not failed."""
+    @server.route("/drop")
+    async def drop(request, writer):
+        await respond(writer, 200, {}, head=request.method == "HEAD")
+        writer.close()
+
+    urls = [server.url(f"/drop?n={n}", "site.test") for n in range(6)]
+    before = server.connections
+    results = run_all(urls, per_host=1)
+    assert {(r.status, r.code) for r in results.values()} == {("ok", 200)}
+    assert server.connections - before >= len(urls)  # no connection served two answers
+
 def test_parsing_and_dechunking_rules():
     # A line starting with a space continues the previous header (obsolete folding).
     status, headers, keep = parse_head(b"HTTP/1.1 301 Moved\r\nLocation: /x\r\n X-Folded: yes\r\n"
