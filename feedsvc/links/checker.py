@@ -130,6 +130,12 @@ def user_agent(base_url: str) -> str:
     return f"feedsvc-linkcheck/{__version__} (+{base_url}/links)"
 
 
+# Added to a sleep until a host's next turn. uvloop's timers count whole milliseconds and
+# may wake a little before the time asked for; the turn's loop then found its gap not yet
+# over and slept again, several times a request (eight wake-ups a request at a 1 s gap).
+TIMER_SLACK = 0.001
+
+
 class _HostGate:
     """At most `limit` checks in flight to one host, requests starting at least `gap` apart."""
 
@@ -692,7 +698,7 @@ class LinkChecker:
                 with self._run_end:
                     async with gate.lock:
                         while (delay := gate.next_start - time.monotonic()) > 0:
-                            await asyncio.sleep(delay)
+                            await asyncio.sleep(delay + TIMER_SLACK)
                         await self._global.acquire()
                         self._count_slots(1)
                         gate.next_start = time.monotonic() + gate.gap
