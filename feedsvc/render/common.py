@@ -38,7 +38,7 @@ class FeedOptions:
 # Everything a rendered document depends on besides its inputs: the renderers, the
 # templates, the models and URL layout, and the libraries that write the bytes.
 RENDER_VERSION = code_version(("render", "templates", "models.py", "urls.py"),
-                              ("feedgen", "lxml", "Jinja2", "MarkupSafe"))
+                              ("feedgen", "lxml", "Jinja2", "MarkupSafe", "orjson"))
 
 
 def item_link(article: Article, urls: Urls) -> str:

@@ -33,12 +33,12 @@ declared by the document heads.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from html import escape
 from urllib.parse import unquote, urlsplit
 
+import orjson
 from feedgen.feed import FeedGenerator
 
 from feedsvc.content.markup import XML_FORBIDDEN
@@ -152,9 +152,12 @@ def _event_html(event: Event) -> str:
 
 def dump_json(value: object) -> bytes:
     """Compact UTF-8 JSON with <, > and & escaped: the same values, but bytes that
-    cannot be mistaken for markup if a browser or proxy ever sniffs them as HTML."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    # Three str.replace calls run in C; str.translate with a mapping looks every
-    # character up in a dict, and was 7% of a cold build's CPU.
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .encode("utf-8"))
+    cannot be mistaken for markup if a browser or proxy ever sniffs them as HTML.
+
+    Written by orjson, in C: the same bytes as `json.dumps(value, ensure_ascii=False,
+    separators=(",", ":"))` encoded as UTF-8 for what we write (strings, integers,
+    booleans, None, lists and dicts with string keys; floats are spelled differently,
+    and we write none), tested against it; about 1.4 us for a feed item against 30 us.
+    The three replacements run in C too (a translation table was 7% of a cold build)."""
+    return (orjson.dumps(value).replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
+            .replace(b"&", b"\\u0026"))

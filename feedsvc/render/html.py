@@ -8,7 +8,6 @@ sanitised HTML.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import TypedDict
@@ -18,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
 from feedsvc.render.common import FeedOptions, item_link
+from feedsvc.render.entries import dump_json
 from feedsvc.render.formats import feed_format, feed_formats
 from feedsvc.render.readers import ReaderLink, reader_links
 from feedsvc.render.timefmt import human_date, human_datetime, relative
@@ -157,10 +157,8 @@ def render_search_index(catalog: Catalog, options: FeedOptions) -> bytes:
     browser: a static file, so search needs no server and works from `feedsvc export`."""
     rows = [[a.title, item_link(a, options.urls), a.published.date().isoformat(),
              a.provider.name if a.provider else "", list(a.topics)] for a in catalog.articles]
-    text = json.dumps({"fields": list(SEARCH_FIELDS), "articles": rows}, ensure_ascii=False,
-                      separators=(",", ":"))
     # Markup characters escaped, as JSON allows: the index is data even if a page inlines it.
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
+    return dump_json({"fields": list(SEARCH_FIELDS), "articles": rows})
 
 
 def render_article(article: Article, topics: dict[str, Topic], options: FeedOptions) -> bytes:

@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feedsvc.models import Article, Event, Image, Provider, RelatedLink, Topic
 from feedsvc.render.common import FeedOptions, Page
-from feedsvc.render.entries import image_media_type
+from feedsvc.render.entries import dump_json, image_media_type
 from feedsvc.render.formats import feed_formats, render_entries
 
 OPTIONS = FeedOptions("https://feeds.test", "Test Site", "Testing.", "en", 50)
@@ -172,3 +174,20 @@ def test_the_lead_image_opens_the_content_once():
     shown = '<p><img src="https://img.example/photo.jpg" alt="x"></p>'
     item = json.loads(documents(article(content_html=shown))["json"])["items"][0]
     assert item["content_html"].count("https://img.example/photo.jpg") == 1
+
+
+_JSON_TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # any string but lone surrogates
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2 ** 63), 2 ** 63 - 1) | _JSON_TEXT,
+    lambda children: st.lists(children) | st.dictionaries(_JSON_TEXT, children),
+    max_leaves=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON_VALUES)
+def test_dump_json_writes_the_standard_librarys_bytes_with_markup_escaped(value):
+    """dump_json (orjson) against the reference it replaced: the standard library's
+    compact JSON, UTF-8, with <, > and & as \\u escapes."""
+    reference = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    reference = reference.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    assert dump_json(value) == reference.encode("utf-8")
