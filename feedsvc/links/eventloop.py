@@ -6,7 +6,8 @@ same asyncio protocols, transports, futures and tasks on libuv, with the loop
 itself in C. Measured here on loopback sites (10,000 URLs over 200 hosts,
 100 ms latency, per-host 2), against asyncio's own loop in interleaved runs:
 about a tenth less CPU per URL in one process, and two checkers sharing one
-store at concurrency 400 reached 0.82 of the bound against 0.76.
+store at concurrency 400 reached 0.82 of the bound against 0.76 in one batch
+of rounds, 0.78 against 0.73 in another (the machine drifts between batches).
 
 Where uvloop has no wheel (Windows), asyncio's own loop runs the same code.
 """
