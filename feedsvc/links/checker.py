@@ -337,7 +337,7 @@ class LinkChecker:
         """Take a slot (the caller releases it), waiting for it at most until the run's
         budget is spent. A plain coroutine, not a context manager: twice per URL, the
         generator and its two awaits were a measurable share of the CPU."""
-        if slots.locked():  # a free slot is taken at once: no timer to arm and cancel
+        if slots.locked():  # a free slot is taken at once, with no wait to register
             try:
                 with self._run_end:
                     await slots.acquire()
@@ -704,7 +704,7 @@ class LinkChecker:
                         gate.next_start = time.monotonic() + gate.gap
             except TimeoutError:
                 raise _Deferred(self._queue_reason(gate.host)) from None
-        else:  # nothing to wait for: the turn is ours at once (and no timer is armed)
+        else:  # nothing to wait for: the turn is ours at once, no lock or wait registered
             await self._global.acquire()
             self._count_slots(1)
             gate.next_start = time.monotonic() + gate.gap
