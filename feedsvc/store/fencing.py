@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from feedsvc.errors import LeaseLost
@@ -29,6 +29,14 @@ class Fence:
     clock: Callable[[], datetime] = field(default=utcnow, compare=False)
 
 
+# Built once: every fenced write checks the lease, and building the statement cost
+# SQLAlchemy more than executing it.
+_HELD = (leases.c.name == bindparam("b_name")) & (leases.c.holder == bindparam("b_holder")) \
+    & (leases.c.epoch == bindparam("b_epoch")) & (leases.c.expires_at >= bindparam("b_now"))
+_LOCK_LEASE = update(leases).where(_HELD).values(epoch=leases.c.epoch)
+_COUNT_LEASE = select(func.count()).select_from(leases).where(_HELD)
+
+
 def check_fence(conn: Connection, fence: Fence | None, *, lock: bool = True) -> None:
     """Inside a write transaction: raise LeaseLost (rolling the transaction back) unless
     the fence's lease is still held.
@@ -40,13 +48,12 @@ def check_fence(conn: Connection, fence: Fence | None, *, lock: bool = True) -> 
     stale process, not a guarantee. `fenced` puts the two in the right places."""
     if fence is None:
         return
-    now = _utc(fence.clock())
-    held = (leases.c.name == fence.name) & (leases.c.holder == fence.holder) \
-        & (leases.c.epoch == fence.epoch) & (leases.c.expires_at >= now)
+    values = {"b_name": fence.name, "b_holder": fence.holder, "b_epoch": fence.epoch,
+              "b_now": _utc(fence.clock())}
     if lock:
-        found = conn.execute(update(leases).where(held).values(epoch=leases.c.epoch)).rowcount
+        found = conn.execute(_LOCK_LEASE, values).rowcount
     else:
-        found = conn.execute(select(func.count()).select_from(leases).where(held)).scalar() or 0
+        found = conn.execute(_COUNT_LEASE, values).scalar() or 0
     if not found:
         raise LeaseLost(f"lease {fence.name!r} epoch {fence.epoch} is no longer held by "
                         f"{fence.holder}; the write was rolled back")

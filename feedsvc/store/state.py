@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from feedsvc.models import BuildStatus
@@ -61,7 +61,14 @@ class StateMixin(StoreBase):
         return json.loads(value) if value else None
 
 
+# Built once (see upsert._bump_statement): every link checker's write that moves a link
+# between ranks sets a `state` row.
+_UPDATE_STATE = update(state).where(state.c.key == bindparam("b_key")).values(value=bindparam("b_value"))
+_INSERT_STATE = insert(state).values(key=bindparam("b_key"), value=bindparam("b_value"))
+
+
 def _put_state(conn: Connection, key: str, value: str) -> None:
     """Set one `state` row, inserting it the first time."""
-    if not conn.execute(update(state).where(state.c.key == key).values(value=value)).rowcount:
-        conn.execute(insert(state).values(key=key, value=value))
+    values = {"b_key": key, "b_value": value}
+    if not conn.execute(_UPDATE_STATE, values).rowcount:
+        conn.execute(_INSERT_STATE, values)
