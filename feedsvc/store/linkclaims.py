@@ -32,7 +32,19 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Executable, bindparam, delete, exists, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Executable,
+    String,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from feedsvc.errors import ClaimLost
@@ -69,10 +81,27 @@ _HELD = (link_hosts.c.host == bindparam("b_host")) & (link_hosts.c.holder == bin
     & (link_hosts.c.held_until >= bindparam("b_now"))
 _LOCK_CLAIM = update(link_hosts).where(_HELD).values(holder=link_hosts.c.holder)
 _COUNT_CLAIM = select(func.count()).select_from(link_hosts).where(_HELD)
-_LOCK_CLAIMS = update(link_hosts).where(
-    link_hosts.c.host.in_(bindparam("b_hosts", expanding=True)),
-    link_hosts.c.holder == bindparam("b_holder"), link_hosts.c.held_until >= bindparam("b_now")) \
-    .values(holder=link_hosts.c.holder).returning(link_hosts.c.host)
+
+
+def _host_among(dialect: str, column: ColumnElement[str] = link_hosts.c.host) -> ColumnElement[bool]:
+    """The host (`column`) is one of the list bound as `b_hosts`. On PostgreSQL one array parameter
+    (`= ANY`): an IN list of a few hundred hosts (a write's worth at concurrency 400) was
+    expanded into as many parameters at every execution, by SQLAlchemy and then psycopg,
+    whose cache of converted queries does not take statements that long."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("b_hosts", type_=ARRAY(String)))
+    return column.in_(bindparam("b_hosts", expanding=True))
+
+
+@cache
+def _lock_claims(dialect: str) -> Executable:
+    """`check_claims`' statement."""
+    return update(link_hosts).where(
+        _host_among(dialect), link_hosts.c.holder == bindparam("b_holder"),
+        link_hosts.c.held_until >= bindparam("b_now")) \
+        .values(holder=link_hosts.c.holder).returning(link_hosts.c.host)
+
+
 _RELEASE = update(link_hosts).where(link_hosts.c.host == bindparam("b_host"),
                                     link_hosts.c.holder == bindparam("b_holder")) \
     .values(holder=None, held_until=None, not_before=bindparam("b_not_before"))
@@ -118,7 +147,7 @@ def check_claims(conn: Connection, claims: Sequence[HostFence]) -> None:
     if len(holders) != 1:
         raise ValueError("claims of one holder at a time")
     now = _utc(claims[0].clock())
-    held = set(conn.execute(_LOCK_CLAIMS, {"b_hosts": hosts, "b_holder": holders.pop(),
+    held = set(conn.execute(_lock_claims(conn.dialect.name), {"b_hosts": hosts, "b_holder": holders.pop(),
                                            "b_now": now}).scalars())
     lost = [host for host in hosts if host not in held]
     if lost:
@@ -172,26 +201,23 @@ _BUSY = (link_hosts.c.holder.is_not(None) & (link_hosts.c.held_until >= bindpara
 _FREE = (link_hosts.c.holder.is_(None) | link_hosts.c.held_until.is_(None)
          | (link_hosts.c.held_until < bindparam("b_now"))) \
     & (link_hosts.c.not_before.is_(None) | (link_hosts.c.not_before <= bindparam("b_now")))
-# Up to `b_limit` free hosts among `b_hosts`, locked; and taken by `b_holder`.
-_TAKE = select(link_hosts.c.host, link_hosts.c.not_before) \
-    .where(link_hosts.c.host.in_(bindparam("b_hosts", expanding=True)), _FREE) \
-    .order_by(link_hosts.c.host).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
-_HOLD = update(link_hosts).where(link_hosts.c.host.in_(bindparam("b_hosts", expanding=True))) \
-    .values(holder=bindparam("b_holder"), held_until=bindparam("b_until"))
 
 
 class _RunStatements(NamedTuple):
     """What a run asks of the due links, built once per kind of run (see _LOCK_CLAIM)."""
 
     candidates: Executable  # up to `b_limit` hosts with wanted URLs, not busy, most overdue first
+    take: Executable  # up to `b_limit` free hosts among `b_hosts`, locked
+    hold: Executable  # `b_hosts` taken by `b_holder` until `b_until`
     batches: Executable  # up to `b_per_host` wanted URLs of each of `b_hosts`, most overdue first
     hosts_left: Executable  # how many hosts have wanted URLs
     any_left: Executable  # whether any URL is wanted
 
 
 @cache
-def _run_statements(every_url: bool) -> _RunStatements:
+def _run_statements(every_url: bool, dialect: str) -> _RunStatements:
     wanted = eligible(every_url=every_url)
+    among = _host_among(dialect)
     candidates = select(links.c.host) \
         .where(wanted, links.c.host.not_in(select(link_hosts.c.host).where(_BUSY))) \
         .group_by(links.c.host).order_by(func.min(links.c.next_check_at), links.c.host) \
@@ -200,10 +226,14 @@ def _run_statements(every_url: bool) -> _RunStatements:
     # claim of a few hundred hosts was as many round trips before the first was checked.
     ranked = select(links.c.host, links.c.url, func.row_number().over(
         partition_by=links.c.host, order_by=(links.c.next_check_at, links.c.url)).label("n")) \
-        .where(links.c.host.in_(bindparam("b_hosts", expanding=True)), wanted).subquery()
+        .where(_host_among(dialect, links.c.host), wanted).subquery()
     batches = select(ranked.c.host, ranked.c.url).where(ranked.c.n <= bindparam("b_per_host")) \
         .order_by(ranked.c.host, ranked.c.n)
-    return _RunStatements(candidates, batches,
+    take = select(link_hosts.c.host, link_hosts.c.not_before).where(among, _FREE) \
+        .order_by(link_hosts.c.host).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
+    hold = update(link_hosts).where(among) \
+        .values(holder=bindparam("b_holder"), held_until=bindparam("b_until"))
+    return _RunStatements(candidates, take, hold, batches,
                           select(func.count(links.c.host.distinct())).where(wanted),
                           select(exists().where(wanted)))
 
@@ -238,7 +268,7 @@ class LinkClaims:
         `per_host` of each one's URLs. Hosts another checker holds are skipped, not waited
         for."""
         now = _utc(self.clock())
-        run = _run_statements(due_by is None)
+        run = _run_statements(due_by is None, self.engine.dialect.name)
         wanted = _wanted(due_by, unchecked_since)
         with self.engine.connect() as conn:
             candidates = sorted(conn.execute(run.candidates, {
@@ -250,12 +280,12 @@ class LinkClaims:
                          [{"host": host} for host in candidates])
         claims: list[HostClaim] = []
         with self.engine.begin() as conn:
-            taken = list(conn.execute(_TAKE, {"b_hosts": candidates, "b_now": now,
+            taken = list(conn.execute(run.take, {"b_hosts": candidates, "b_now": now,
                                               "b_limit": hosts}))
             if not taken:
                 return []
             held = [row.host for row in taken]
-            conn.execute(_HOLD, {"b_hosts": held, "b_holder": self.holder,
+            conn.execute(run.hold, {"b_hosts": held, "b_holder": self.holder,
                                  "b_until": now + self.ttl})
             batches: dict[str, list[str]] = {}
             for host, url in conn.execute(run.batches, {**wanted, "b_hosts": held,
@@ -303,7 +333,7 @@ class LinkClaims:
             if not others:
                 return FairShare(None, None, 1)
             if hosts is None:
-                hosts = int(conn.execute(_run_statements(due_by is None).hosts_left,
+                hosts = int(conn.execute(_run_statements(due_by is None, conn.dialect.name).hosts_left,
                                          _wanted(due_by, unchecked_since)).scalar() or 0)
             held = _held_by_others(conn, self.holder, now)
         return FairShare(max(1, -(-hosts // (others + 1))), hosts, others + 1, held)
@@ -329,7 +359,7 @@ class LinkClaims:
     def remaining(self, *, due_by: datetime | None, unchecked_since: datetime) -> bool:
         """Whether any URL is still to be checked in this run, claimable now or not."""
         with self.engine.connect() as conn:
-            return bool(conn.execute(_run_statements(due_by is None).any_left,
+            return bool(conn.execute(_run_statements(due_by is None, conn.dialect.name).any_left,
                                      _wanted(due_by, unchecked_since)).scalar())
 
 
