@@ -563,11 +563,11 @@ _LOCK_RANK_COUNTS = select(state.c.value).where(state.c.key == RANK_COUNTS).with
 
 def _states_of(conn: Connection, urls: Sequence[str]) -> Iterator[Sequence[Any]]:
     """The `active` flag and the state of each of `urls` that has a row (see `_one_of`)."""
-    if conn.dialect.name == "postgresql":
-        yield from conn.execute(_STATES_ANY, {"b_urls": list(urls)})
+    if conn.dialect.name == "postgresql":  # all rows in one fetch, not a fetch per row
+        yield from conn.execute(_STATES_ANY, {"b_urls": list(urls)}).all()
         return
     for chunk in in_batches(urls):
-        yield from conn.execute(_STATES_IN, {"b_urls": list(chunk)})
+        yield from conn.execute(_STATES_IN, {"b_urls": list(chunk)}).all()
 
 
 def _one_of(conn: Connection, column: ColumnElement[str],
