@@ -84,8 +84,8 @@ _COUNT_CLAIM = select(func.count()).select_from(link_hosts).where(_HELD)
 
 
 def _host_among(dialect: str, column: ColumnElement[str] = link_hosts.c.host) -> ColumnElement[bool]:
-    """The host (`column`) is one of the list bound as `b_hosts`. On PostgreSQL one array parameter
-    (`= ANY`): an IN list of a few hundred hosts (a write's worth at concurrency 400) was
+    """The host (`column`) is one of the list bound as `b_hosts`. On PostgreSQL one array
+    parameter (`= ANY`): an IN list of a few hundred hosts (a write's worth at concurrency 400) was
     expanded into as many parameters at every execution, by SQLAlchemy and then psycopg,
     whose cache of converted queries does not take statements that long."""
     if dialect == "postgresql":
@@ -147,8 +147,8 @@ def check_claims(conn: Connection, claims: Sequence[HostFence]) -> None:
     if len(holders) != 1:
         raise ValueError("claims of one holder at a time")
     now = _utc(claims[0].clock())
-    held = set(conn.execute(_lock_claims(conn.dialect.name), {"b_hosts": hosts, "b_holder": holders.pop(),
-                                           "b_now": now}).scalars())
+    values = {"b_hosts": hosts, "b_holder": holders.pop(), "b_now": now}
+    held = set(conn.execute(_lock_claims(conn.dialect.name), values).scalars())
     lost = [host for host in hosts if host not in held]
     if lost:
         raise ClaimLost(f"{claims[0].holder} no longer holds {', '.join(map(repr, lost[:5]))}; "
@@ -281,12 +281,12 @@ class LinkClaims:
         claims: list[HostClaim] = []
         with self.engine.begin() as conn:
             taken = list(conn.execute(run.take, {"b_hosts": candidates, "b_now": now,
-                                              "b_limit": hosts}))
+                                                 "b_limit": hosts}))
             if not taken:
                 return []
             held = [row.host for row in taken]
             conn.execute(run.hold, {"b_hosts": held, "b_holder": self.holder,
-                                 "b_until": now + self.ttl})
+                                    "b_until": now + self.ttl})
             batches: dict[str, list[str]] = {}
             for host, url in conn.execute(run.batches, {**wanted, "b_hosts": held,
                                                         "b_per_host": per_host}):
