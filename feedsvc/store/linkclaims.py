@@ -43,6 +43,7 @@ from sqlalchemy import (
     exists,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -214,6 +215,27 @@ class _RunStatements(NamedTuple):
     any_left: Executable  # whether any URL is wanted
 
 
+def _batches_statement(wanted: ColumnElement[bool], dialect: str) -> Executable:
+    """Up to `b_per_host` wanted URLs of each of `b_hosts`, most overdue first: one statement
+    for all the hosts of a claim, not one per host (a claim of a few hundred hosts was as
+    many round trips before the first was checked). On PostgreSQL each host's URLs are
+    read from the `links_host` index in order, up to the limit (a lateral join): a window
+    over all the wanted URLs of the hosts ranked every one of them first, 24-26 ms of a
+    claim of 100 hosts with 50 URLs each. Elsewhere that window."""
+    if dialect == "postgresql":
+        hosts = func.unnest(bindparam("b_hosts", type_=ARRAY(String))) \
+            .table_valued("host").render_derived(name="h")
+        each = select(links.c.url, links.c.next_check_at).where(links.c.host == hosts.c.host, wanted) \
+            .order_by(links.c.next_check_at, links.c.url).limit(bindparam("b_per_host")).lateral("l")
+        return select(hosts.c.host, each.c.url).select_from(hosts.join(each, true())) \
+            .order_by(hosts.c.host, each.c.next_check_at, each.c.url)
+    ranked = select(links.c.host, links.c.url, func.row_number().over(
+        partition_by=links.c.host, order_by=(links.c.next_check_at, links.c.url)).label("n")) \
+        .where(_host_among(dialect, links.c.host), wanted).subquery()
+    return select(ranked.c.host, ranked.c.url).where(ranked.c.n <= bindparam("b_per_host")) \
+        .order_by(ranked.c.host, ranked.c.n)
+
+
 @cache
 def _run_statements(every_url: bool, dialect: str) -> _RunStatements:
     wanted = eligible(every_url=every_url)
@@ -222,18 +244,11 @@ def _run_statements(every_url: bool, dialect: str) -> _RunStatements:
         .where(wanted, links.c.host.not_in(select(link_hosts.c.host).where(_BUSY))) \
         .group_by(links.c.host).order_by(func.min(links.c.next_check_at), links.c.host) \
         .limit(bindparam("b_limit"))
-    # One statement for all the hosts of a claim (a window per host), not one per host: a
-    # claim of a few hundred hosts was as many round trips before the first was checked.
-    ranked = select(links.c.host, links.c.url, func.row_number().over(
-        partition_by=links.c.host, order_by=(links.c.next_check_at, links.c.url)).label("n")) \
-        .where(_host_among(dialect, links.c.host), wanted).subquery()
-    batches = select(ranked.c.host, ranked.c.url).where(ranked.c.n <= bindparam("b_per_host")) \
-        .order_by(ranked.c.host, ranked.c.n)
     take = select(link_hosts.c.host, link_hosts.c.not_before).where(among, _FREE) \
         .order_by(link_hosts.c.host).limit(bindparam("b_limit")).with_for_update(skip_locked=True)
     hold = update(link_hosts).where(among) \
         .values(holder=bindparam("b_holder"), held_until=bindparam("b_until"))
-    return _RunStatements(candidates, take, hold, batches,
+    return _RunStatements(candidates, take, hold, _batches_statement(wanted, dialect),
                           select(func.count(links.c.host.distinct())).where(wanted),
                           select(exists().where(wanted)))
 
@@ -276,8 +291,7 @@ class LinkClaims:
         if not candidates:
             return []
         with self.engine.begin() as conn:  # rows for hosts never claimed before, in key order
-            conn.execute(_new_hosts_statement(conn.dialect.name),
-                         [{"host": host} for host in candidates])
+            _insert_new_hosts(conn, candidates)
         claims: list[HostClaim] = []
         with self.engine.begin() as conn:
             taken = list(conn.execute(run.take, {"b_hosts": candidates, "b_now": now,
@@ -373,8 +387,22 @@ _HELD_BY_OTHERS = select(func.count()).select_from(link_hosts).where(
 
 @cache
 def _new_hosts_statement(dialect: str) -> Executable:
-    """`claim`'s rows for hosts never claimed before, built once per database."""
+    """`claim`'s rows for hosts never claimed before, built once per database: on
+    PostgreSQL from one array of the hosts (a row a statement was 9-12 ms of a claim's
+    first 400 candidates), elsewhere a row a parameter set."""
+    if dialect == "postgresql":
+        hosts = select(func.unnest(bindparam("b_hosts", type_=ARRAY(String))))
+        return dialect_insert(dialect, link_hosts).from_select(["host"], hosts).on_conflict_do_nothing()
     return insert_ignoring_duplicates(dialect, link_hosts)
+
+
+def _insert_new_hosts(conn: Connection, hosts: list[str]) -> None:
+    """Rows for those of `hosts` never claimed before (`_new_hosts_statement`)."""
+    statement = _new_hosts_statement(conn.dialect.name)
+    if conn.dialect.name == "postgresql":
+        conn.execute(statement, {"b_hosts": hosts})
+    else:
+        conn.execute(statement, [{"host": host} for host in hosts])
 
 
 @cache
