@@ -609,7 +609,7 @@ def run_shared_check(settings: Settings, store: Store, share: Share, *,
     shared = _SharedRun(settings, store, share, resolver=resolver, on_result=on_result, fence=fence)
     started = time.perf_counter()
     try:
-        with _switch_interval(SWITCH_INTERVAL if settings.linkcheck_host_gap <= 0 else None):
+        with _switch_interval(None if shared.gapped else SWITCH_INTERVAL):
             eventloop.run(shared.run())
         if snapshot:
             shared.links.snapshot(utcnow(), fence=fence)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
+from sqlalchemy import ARRAY, ColumnElement, String, any_, bindparam
 from sqlalchemy.engine import Engine
 from zlib_ng import gzip_ng
 
@@ -59,6 +60,18 @@ def in_batches(items: Sequence[T], size: int = SQL_BATCH) -> Iterator[Sequence[T
     """Slices of `items` small enough for one INSERT or one `IN (...)` list."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def one_of(column: ColumnElement[str], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the strings bound as `name`, in a statement built once. On
+    PostgreSQL one array parameter (`= ANY`): an IN list of a few hundred values was
+    expanded into as many parameters at every execution, by SQLAlchemy and then psycopg
+    (whose cache of converted queries does not take statements that long), a large part
+    of what writing a batch of link results cost. Elsewhere an expanding IN: pass at most
+    SQL_BATCH values (`in_batches`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def body_hash(body: bytes) -> str:

@@ -37,7 +37,6 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     String,
-    any_,
     bindparam,
     delete,
     exists,
@@ -51,7 +50,7 @@ from sqlalchemy.engine import Connection
 from feedsvc.errors import ClaimLost
 from feedsvc.models import utcnow
 from feedsvc.store import Store
-from feedsvc.store.common import _utc, _utc_or_none
+from feedsvc.store.common import _utc, _utc_or_none, one_of
 from feedsvc.store.tables import link_checkers, link_hosts, links
 from feedsvc.store.upsert import dialect_insert, insert_ignoring_duplicates
 
@@ -84,21 +83,11 @@ _LOCK_CLAIM = update(link_hosts).where(_HELD).values(holder=link_hosts.c.holder)
 _COUNT_CLAIM = select(func.count()).select_from(link_hosts).where(_HELD)
 
 
-def _host_among(dialect: str, column: ColumnElement[str] = link_hosts.c.host) -> ColumnElement[bool]:
-    """The host (`column`) is one of the list bound as `b_hosts`. On PostgreSQL one array
-    parameter (`= ANY`): an IN list of a few hundred hosts (a write's worth at concurrency 400) was
-    expanded into as many parameters at every execution, by SQLAlchemy and then psycopg,
-    whose cache of converted queries does not take statements that long."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("b_hosts", type_=ARRAY(String)))
-    return column.in_(bindparam("b_hosts", expanding=True))
-
-
 @cache
 def _lock_claims(dialect: str) -> Executable:
     """`check_claims`' statement."""
     return update(link_hosts).where(
-        _host_among(dialect), link_hosts.c.holder == bindparam("b_holder"),
+        one_of(link_hosts.c.host, "b_hosts", dialect), link_hosts.c.holder == bindparam("b_holder"),
         link_hosts.c.held_until >= bindparam("b_now")) \
         .values(holder=link_hosts.c.holder).returning(link_hosts.c.host)
 
@@ -231,7 +220,7 @@ def _batches_statement(wanted: ColumnElement[bool], dialect: str) -> Executable:
             .order_by(hosts.c.host, each.c.next_check_at, each.c.url)
     ranked = select(links.c.host, links.c.url, func.row_number().over(
         partition_by=links.c.host, order_by=(links.c.next_check_at, links.c.url)).label("n")) \
-        .where(_host_among(dialect, links.c.host), wanted).subquery()
+        .where(one_of(links.c.host, "b_hosts", dialect), wanted).subquery()
     return select(ranked.c.host, ranked.c.url).where(ranked.c.n <= bindparam("b_per_host")) \
         .order_by(ranked.c.host, ranked.c.n)
 
@@ -239,7 +228,7 @@ def _batches_statement(wanted: ColumnElement[bool], dialect: str) -> Executable:
 @cache
 def _run_statements(every_url: bool, dialect: str) -> _RunStatements:
     wanted = eligible(every_url=every_url)
-    among = _host_among(dialect)
+    among = one_of(link_hosts.c.host, "b_hosts", dialect)
     candidates = select(links.c.host) \
         .where(wanted, links.c.host.not_in(select(link_hosts.c.host).where(_BUSY))) \
         .group_by(links.c.host).order_by(func.min(links.c.next_check_at), links.c.host) \

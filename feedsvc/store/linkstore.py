@@ -11,16 +11,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
     Row,
-    String,
+    Select,
     and_,
-    any_,
     bindparam,
     delete,
     func,
@@ -50,7 +48,7 @@ from feedsvc.store import (
     ops_counters,
     state,
 )
-from feedsvc.store.common import _utc_or_none
+from feedsvc.store.common import _utc_or_none, one_of
 from feedsvc.store.dates import remember_dates
 from feedsvc.store.upsert import dialect_insert
 
@@ -554,33 +552,21 @@ def _insert_history_pg(conn: Connection, results: list[CheckResult]) -> None:
 # `_fold`'s read and `links_changed`'s lock, built once: building a statement cost
 # SQLAlchemy more than executing it (0.2-0.3 ms of CPU each), and a shared checker's
 # every write runs both.
-_STATES_ANY = select(links.c.active, *STATE_SELECT).where(
-    links.c.url == any_(bindparam("b_urls", type_=ARRAY(String))))
-_STATES_IN = select(links.c.active, *STATE_SELECT).where(
-    links.c.url.in_(bindparam("b_urls", expanding=True)))
 _LOCK_RANK_COUNTS = select(state.c.value).where(state.c.key == RANK_COUNTS).with_for_update()
 
 
+@cache
+def _states_statement(dialect: str) -> Select[Any]:
+    return select(links.c.active, *STATE_SELECT).where(one_of(links.c.url, "b_urls", dialect))
+
+
 def _states_of(conn: Connection, urls: Sequence[str]) -> Iterator[Sequence[Any]]:
-    """The `active` flag and the state of each of `urls` that has a row (see `_one_of`)."""
-    if conn.dialect.name == "postgresql":  # all rows in one fetch, not a fetch per row
-        yield from conn.execute(_STATES_ANY, {"b_urls": list(urls)}).all()
-        return
-    for chunk in in_batches(urls):
-        yield from conn.execute(_STATES_IN, {"b_urls": list(chunk)}).all()
-
-
-def _one_of(conn: Connection, column: ColumnElement[str],
-            values: Sequence[str]) -> Iterator[ColumnElement[bool]]:
-    """Conditions that `column` is one of `values`, a statement's worth each. On PostgreSQL
-    one array parameter (`= ANY(...)`) for all of them: an IN list of hundreds of
-    parameters is expanded, typed and split again on every execution, which was a large
-    part of what recording a batch of results cost. Elsewhere IN lists of SQL_BATCH."""
-    if conn.dialect.name == "postgresql":
-        yield column == any_(bindparam("one_of", list(values), type_=ARRAY(String)))
-        return
-    for chunk in in_batches(values):
-        yield column.in_(chunk)
+    """The `active` flag and the state of each of `urls` that has a row: on PostgreSQL in
+    one statement (see `one_of`), each in one fetch, not a fetch per row."""
+    statement = _states_statement(conn.dialect.name)
+    chunks = [urls] if conn.dialect.name == "postgresql" else in_batches(urls)
+    for chunk in chunks:
+        yield from conn.execute(statement, {"b_urls": list(chunk)}).all()
 
 
 # On PostgreSQL, each URL's lines past the newest HISTORY_PER_URL, read from the
@@ -604,13 +590,17 @@ def _trim_history(conn: Connection, urls: list[str]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(_TRIM_HISTORY_SQL, {"urls": urls, "keep": HISTORY_PER_URL})
         return
-    for among in _one_of(conn, link_checks.c.url, urls):
-        ranked = select(link_checks.c.id, func.row_number().over(
-            partition_by=link_checks.c.url,
-            order_by=(link_checks.c.checked_at.desc(), link_checks.c.id.desc())).label("n")) \
-            .where(among).subquery()
-        conn.execute(delete(link_checks).where(link_checks.c.id.in_(
-            select(ranked.c.id).where(ranked.c.n > HISTORY_PER_URL))))
+    for chunk in in_batches(urls):
+        conn.execute(_TRIM_HISTORY_BY_WINDOW, {"b_urls": list(chunk)})
+
+
+# `_trim_history` elsewhere than on PostgreSQL: each URL's lines ranked by a window.
+_RANKED_CHECKS = select(link_checks.c.id, func.row_number().over(
+    partition_by=link_checks.c.url,
+    order_by=(link_checks.c.checked_at.desc(), link_checks.c.id.desc())).label("n")) \
+    .where(one_of(link_checks.c.url, "b_urls", "sqlite")).subquery()
+_TRIM_HISTORY_BY_WINDOW = delete(link_checks).where(link_checks.c.id.in_(
+    select(_RANKED_CHECKS.c.id).where(_RANKED_CHECKS.c.n > HISTORY_PER_URL)))
 
 
 def published_articles(store: Store) -> list[PublishedArticle]:
