@@ -121,7 +121,14 @@ def one_line(text: str) -> str:
 
     Forbidden characters are removed here too: YAML escapes such as "\\u0007"
     create them after the raw file text was cleaned.
+
+    Most values are already one printable line with single spaces: `isprintable`
+    rules out every forbidden character and every white space but the space (all
+    are control or separator characters), so such a value needs only the strip,
+    and skips two regex passes (eight values a file, 5% of parsing).
     """
+    if text.isprintable() and "  " not in text:
+        return text.strip()
     return _SPACE.sub(" ", XML_FORBIDDEN.sub("", text)).strip()
 
 
