@@ -35,7 +35,7 @@ from feedsvc.settings import Settings
 from feedsvc.store import Fence, GenerationInfo, Store, Transaction
 from feedsvc.store.linkstore import LinkStore, published_articles
 from feedsvc.urls import Urls
-from feedsvc.workers import WorkerPool, worker_count
+from feedsvc.workers import WorkerPool, fewer_collections, worker_count
 
 # What only loading or publishing needs is imported where it is used: a build that
 # finds nothing changed imports neither the parser nor the renderers and their
@@ -331,7 +331,7 @@ class Builder:
         generation would hold fewer than FEEDSVC_SHRINK_LIMIT of the current one's
         articles and `allow_shrink` is not given: an emptied or half-deleted content
         directory must not replace the site on its own."""
-        with WorkerPool(worker_count(self.settings.build_workers)) as pool:
+        with fewer_collections(), WorkerPool(worker_count(self.settings.build_workers)) as pool:
             return self._build(pool, force=force, now=now, progress=progress,
                                allow_shrink=allow_shrink, fence=fence)
 
@@ -340,7 +340,7 @@ class Builder:
         does this on its schedule, so that when it takes over its first build parses
         only the files changed since, not the whole content directory."""
         settings = self.settings
-        with WorkerPool(worker_count(settings.build_workers)) as pool:
+        with fewer_collections(), WorkerPool(worker_count(settings.build_workers)) as pool:
             load = load_content(settings.content_dir, parse_context(settings), cache=self.cache,
                                 pool=pool, limits=content_limits(settings))
         self._save_cache({}, [])

@@ -12,13 +12,16 @@ quick to start.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import select
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 
 PRELOAD = ["feedsvc.content.parse", "feedsvc.render.entries"]
@@ -28,11 +31,41 @@ def worker_count(setting: int) -> int:
     return setting if setting > 0 else (os.cpu_count() or 1)
 
 
+# The cyclic garbage collector's thresholds while a build runs. A build makes objects by
+# the hundred thousand (parse results, the catalog, entry fragments) that live until it
+# ends, and next to no cyclic garbage; at Python's default (a young collection every 700
+# allocations, each walking every young object) a cold build of 10,000 files collected
+# 273 times in its parent alone (0.19 s), and each worker as often. The same build
+# allocates far fewer times 50,000 between collections.
+BUILD_GC_THRESHOLD = (50_000, 20, 50)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect less often for the length of a build; the process's own thresholds after.
+
+    For the whole process, as the collector is: in the clock, a link check running
+    beside the build collects less often too, which costs it nothing."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 PR_SET_PDEATHSIG = 1
 
 
+def _start_worker(build_pid: int) -> None:
+    """Worker initializer: a worker only ever does a build's work (see BUILD_GC_THRESHOLD)
+    and must not outlive the build."""
+    gc.set_threshold(*BUILD_GC_THRESHOLD)
+    _die_with(build_pid)
+
+
 def _die_with(build_pid: int) -> None:
-    """Worker initializer: never outlive the build that started this worker.
+    """Never outlive the build that started this worker.
 
     A build killed with SIGKILL runs no clean-up, and its workers (children of
     the fork server, not of the build) used to stay alive forever, blocked on
@@ -87,7 +120,7 @@ class WorkerPool:
             else:  # pragma: no cover - not POSIX
                 context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                 initializer=_die_with, initargs=(os.getpid(),))
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
         return self._executor
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ it had started to go.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -105,3 +106,34 @@ def test_workers_finish_normally_when_the_build_does(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "published generation 1: 800 articles" in result.stdout
     assert time.monotonic() - start < 120
+
+
+def _threshold() -> tuple[int, int, int]:
+    return gc.get_threshold()
+
+
+def test_build_workers_collect_garbage_less_often():
+    """A worker runs only a build's work, at the build's collector thresholds."""
+    from feedsvc.workers import BUILD_GC_THRESHOLD, WorkerPool
+
+    with WorkerPool(2) as pool:
+        executor = pool.executor()
+        assert executor is not None
+        assert executor.submit(_threshold).result(timeout=CEILING) == BUILD_GC_THRESHOLD
+
+
+def test_the_processs_collector_thresholds_come_back_after_a_build():
+    """The clock and `serve` build in a long-lived process: after a build, its own
+    thresholds are back, including after a build that failed."""
+    from feedsvc.workers import BUILD_GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    seen = []
+    try:
+        with fewer_collections():
+            seen.append(gc.get_threshold())
+            raise RuntimeError("the build failed")
+    except RuntimeError:
+        pass
+    assert seen == [BUILD_GC_THRESHOLD]
+    assert gc.get_threshold() == before
