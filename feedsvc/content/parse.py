@@ -197,14 +197,31 @@ def _split_front_matter(text: str) -> tuple[str, str]:
     It finds every boundary in the whole file and splits on a regex; this looks
     for the first two with the same pattern and slices, which is the same
     result for a fraction of the work on long bodies (tests/content compare
-    the two on every real file)."""
-    boundary = YAMLHandler.FM_BOUNDARY
-    first = boundary.search(text)
-    second = boundary.search(text, first.end()) if first is not None else None
+    the two on every real file, and on generated ones)."""
+    first = _boundary(text, 0)
+    second = _boundary(text, first.end()) if first is not None else None
     if first is None or second is None:
         raise ContentError("front matter opened with '---' on line 1 is never closed "
                            "(add a line with '---' after the last field)", line=1)
     return text[first.end():second.start()], text[second.end():]
+
+
+def _boundary(text: str, start: int) -> re.Match[str] | None:
+    """`FM_BOUNDARY.search(text, start)`, trying only where it can match: a line that
+    starts with "-" (the pattern is `^-{3,}\\s*$`, multi-line). A regex search tries
+    every position of the front matter; this was a twentieth of parsing."""
+    boundary = YAMLHandler.FM_BOUNDARY
+    if start == 0:
+        match = boundary.match(text)
+        if match is not None:
+            return match
+    newline = text.find("\n-", max(start - 1, 0))
+    while newline >= 0:
+        match = boundary.match(text, newline + 1)
+        if match is not None:
+            return match
+        newline = text.find("\n-", newline + 1)
+    return None
 
 
 def _parse_front_matter(source: str, stem: str, text: str, ctx: ParseContext, fingerprint: str,

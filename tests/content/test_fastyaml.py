@@ -216,3 +216,16 @@ def test_front_matter_is_split_as_python_frontmatter_splits_it():
             assert _split_front_matter(text) == YAMLHandler().split(text)
             split += 1
     assert split >= 50 or not CORPUS.is_dir()
+
+
+@given(st.text(alphabet="-- \n\t\r\x0ba:", max_size=40), st.integers(min_value=0, max_value=45))
+def test_a_boundary_is_found_where_the_regex_search_finds_it(text, start):
+    """parse.py looks for a front-matter boundary only at line starts with a "-";
+    python-frontmatter's regex searched every position: the same match, from anywhere."""
+    from frontmatter.default_handlers import YAMLHandler
+
+    from feedsvc.content.parse import _boundary
+
+    expected = YAMLHandler.FM_BOUNDARY.search(text, start)
+    found = _boundary(text, start)
+    assert (found.span() if found else None) == (expected.span() if expected else None)
