@@ -66,12 +66,15 @@ def new_feed_generator() -> FeedGenerator:
 
 
 def xml_text(value: str) -> str:
-    """XML character data: escaped, and free of characters XML 1.0 forbids."""
-    return escape(XML_FORBIDDEN.sub("", value), quote=False)
+    """XML character data: escaped, and free of characters XML 1.0 forbids.
+
+    A printable value has no forbidden character (they are all control characters or
+    non-characters), and most values are: the regex pass is for the others."""
+    return escape(value if value.isprintable() else XML_FORBIDDEN.sub("", value), quote=False)
 
 
 def xml_attr(value: str) -> str:
-    return escape(XML_FORBIDDEN.sub("", value), quote=True)
+    return escape(value if value.isprintable() else XML_FORBIDDEN.sub("", value), quote=True)
 
 
 def element(name: str, text: str, **attrs: str) -> str:

@@ -20,7 +20,8 @@ def two_passes(text: str) -> str:
 
 
 def test_no_printable_character_is_forbidden_or_white_space_but_the_space():
-    """What the fast path relies on, checked over every code point there is."""
+    """What the fast paths of one_line and of the feed writers (render.entries) rely on,
+    checked over every code point there is."""
     for code in range(sys.maxunicode + 1):
         char = chr(code)
         if char.isprintable():
