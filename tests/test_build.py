@@ -51,6 +51,7 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path, settings_
     serial.build()
     monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(site_module, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(site_module, "PARALLEL_PAGES", 1)  # topic pages from their items, too
     monkeypatch.setattr(site_module, "BATCH", 3)
     monkeypatch.setattr(loader, "SAVE_EVERY", 10)
     parallel_settings = settings_for(copy_content(tmp_path, "two"), database_url=f"sqlite:///{tmp_path}/b.db",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypedDict
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, Topic
@@ -93,9 +95,12 @@ def render_page(template: str, options: FeedOptions, **context: object) -> str:
     builder, item links, feed alternates): published pages and the web's live pages
     alike, so a template never misses a name."""
     context.setdefault("alternates", [])
-    return environment.get_template(template).render(
-        options=options, urls=options.urls, link=lambda a: item_link(a, options.urls),
-        **context)
+    return environment.get_template(template).render(**_shared(options), **context)
+
+
+def _shared(options: FeedOptions) -> dict[str, object]:
+    """The names every template may use, beside its own."""
+    return {"options": options, "urls": options.urls, "link": partial(item_link, urls=options.urls)}
 
 
 def _render(template: str, options: FeedOptions, **context: object) -> bytes:
@@ -135,17 +140,27 @@ def topic_page_articles(articles: tuple[Article, ...], page: int) -> tuple[Artic
     return articles[(page - 1) * TOPIC_PAGE_SIZE:page * TOPIC_PAGE_SIZE]
 
 
-def render_topic(topic: Topic, shown: tuple[Article, ...], count: int, options: FeedOptions,
+def render_list_items(articles: list[Article], options: FeedOptions) -> list[str]:
+    """Each article's item in a topic page's list (`_article_item.html`), as that page
+    shows it: the same in every page that lists the article, so it is rendered once
+    per build and the pages are put together from these (`render_topic`)."""
+    template = environment.get_template("_article_item.html")
+    shared = _shared(options)
+    return [template.render(**shared, article=article) for article in articles]
+
+
+def render_topic(topic: Topic, items: tuple[str, ...], count: int, options: FeedOptions,
                  page: int = 1) -> bytes:
     """Page `page` (1 = newest) of a topic of `count` articles: its subscribe block and
-    the `shown` ones (`topic_page_articles`), linked to the pages before and after it
-    (`rel="prev"`/`"next"`, in links and the head). Only the shown articles are passed,
-    so a worker process is sent one page's articles, not the whole topic."""
+    the list `items` of the articles it shows (`topic_page_articles`, rendered by
+    `render_list_items`), linked to the pages before and after it (`rel="prev"`/`"next"`,
+    in links and the head). A worker process is sent the page's items, not articles."""
     block = subscribe_for(topic.slug, topic.title, options)
     pages = page_count(count)
     urls = options.urls
+    listed = [Markup(item) for item in items]  # noqa: S704 - escaped by _article_item.html
     return _render("topic.html", options, topic=topic, count=count, subscribe=block,
-                   alternates=block.feeds, articles=shown, page=page, pages=pages,
+                   alternates=block.feeds, items=listed, page=page, pages=pages,
                    first_number=(page - 1) * TOPIC_PAGE_SIZE + 1,
                    prev_url=urls.topic_listing(topic.slug, page - 1) if page > 1 else None,
                    next_url=urls.topic_listing(topic.slug, page + 1) if page < pages else None,

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Generic, TypeVar
 
 from feedsvc.catalog import ALL, Catalog
 from feedsvc.models import Article, ArticleLink, Document, Topic
@@ -41,6 +42,7 @@ from feedsvc.render.html import (
     page_count,
     render_article,
     render_index,
+    render_list_items,
     render_search_index,
     render_topic,
     template_source,
@@ -124,40 +126,42 @@ def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes
 
 
 Fragments = dict[str, bytes]  # format name -> one article's entry in that format
+_T = TypeVar("_T")
 
 
-def _render_batch(args: tuple[list[Article], dict[str, Topic], FeedOptions]) -> list[Fragments]:
-    return render_entries(*args)
+class _Supply(Generic[_T]):
+    """What each article contributes to many documents (its entry in every format, its
+    item in a topic page's list), rendered once per build: in first-use order, a few
+    batches ahead (in the worker processes when there are enough articles to repay
+    sending them), and freed after the last document that takes it.
 
+    `render` turns a batch of articles into one result each, in order; it is sent to
+    the workers, so it is a partial of a module-level function."""
 
-class _FragmentSupply:
-    """Entry fragments rendered in first-use order, a few batches ahead, freed after last use."""
-
-    def __init__(self, pages: list[_PlannedPage], topics: dict[str, Topic], options: FeedOptions,
+    def __init__(self, uses: Iterable[tuple[Article, ...]], render: Callable[[list[Article]], list[_T]],
                  pool: WorkerPool | None) -> None:
         order: list[Article] = []
         self.remaining: dict[str, int] = {}
-        for planned in pages:
-            for article in planned.page.articles:
+        for articles in uses:
+            for article in articles:
                 if article.id not in self.remaining:
                     self.remaining[article.id] = 0
                     order.append(article)
                 self.remaining[article.id] += 1
         self.batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
         self.batch_of = {a.id: n for n, batch in enumerate(self.batches) for a in batch}
-        self.topics, self.options = topics, options
+        self.render = render
         self.executor = pool.executor() if pool is not None and len(order) >= PARALLEL_THRESHOLD else None
-        self.pending: deque[tuple[int, Future[list[Fragments]]]] = deque()
+        self.pending: deque[tuple[int, Future[list[_T]]]] = deque()
         self.next_batch = 0
         self.loaded = -1
-        self.fragments: dict[str, Fragments] = {}
+        self.results: dict[str, _T] = {}
 
     def _submit_ahead(self) -> None:
         while self.executor is not None and self.next_batch < len(self.batches) and \
                 len(self.pending) < LOOKAHEAD_BATCHES:
             batch = self.batches[self.next_batch]
-            self.pending.append((self.next_batch, self.executor.submit(
-                _render_batch, (batch, self.topics, self.options))))
+            self.pending.append((self.next_batch, self.executor.submit(self.render, batch)))
             self.next_batch += 1
 
     def _load_next(self) -> None:
@@ -167,22 +171,22 @@ class _FragmentSupply:
             rendered = future.result()
         else:
             number = self.next_batch
-            rendered = render_entries(self.batches[number], self.topics, self.options)
+            rendered = self.render(self.batches[number])
             self.next_batch += 1
-        for article, fragment in zip(self.batches[number], rendered, strict=True):
-            self.fragments[article.id] = fragment
+        for article, result in zip(self.batches[number], rendered, strict=True):
+            self.results[article.id] = result
         self.loaded = number
         self._submit_ahead()
 
-    def take(self, articles: tuple[Article, ...]) -> list[Fragments]:
+    def take(self, articles: tuple[Article, ...]) -> list[_T]:
         needed = max((self.batch_of[a.id] for a in articles), default=-1)
         while self.loaded < needed:
             self._load_next()
-        out = [self.fragments[a.id] for a in articles]
+        out = [self.results[a.id] for a in articles]
         for article in articles:
             self.remaining[article.id] -= 1
             if not self.remaining[article.id]:
-                del self.fragments[article.id]
+                del self.results[article.id]
         return out
 
 
@@ -206,7 +210,8 @@ def render_site(catalog: Catalog, options: FeedOptions, previous: Mapping[str, s
                 yield Document(planned_page.path(fmt), media_type_for(planned_page.path(fmt)),
                                planned_page.updated, planned_page.keys[fmt], None,
                                not planned_page.page.is_archive)
-    supply = _FragmentSupply(changed, catalog.topics, options, pool)
+    supply = _Supply([p.page.articles for p in changed],
+                     partial(render_entries, topics=catalog.topics, options=options), pool)
     for planned_page in changed:
         topic, page = planned_page.topic, planned_page.page
         fragments = supply.take(page.articles)
@@ -278,7 +283,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
             planned.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
                             _entries_key("topic", RENDER_VERSION, options.key, topic, len(articles),
                                          number, pages, articles=shown),
-                            partial(render_topic, topic, shown, len(articles), options, number)))
+                            _TopicPage(topic, shown, len(articles), options, number)))
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,
@@ -286,39 +291,69 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
                                          [catalog.topics[s] for s in article.topics],
                                          articles=(article,)),
                             partial(render_article, article, catalog.topics, options)))
-    yield from _rendered(planned, previous, pool)
+    yield from _rendered(planned, previous, options, pool)
 
 
-_Planned = tuple[str, datetime, str, Callable[[], bytes]]  # path, updated, render key, renderer
+@dataclass(frozen=True, slots=True)
+class _TopicPage:
+    """A topic page to put together from its articles' list items, which are rendered
+    once per build (an article is listed on a page of each of its topics) and taken
+    from the build's supply of them when the page is rendered."""
+
+    topic: Topic
+    shown: tuple[Article, ...]
+    count: int
+    options: FeedOptions
+    number: int
+
+    def ready(self, items: _Supply[str]) -> partial[bytes]:
+        return partial(render_topic, self.topic, tuple(items.take(self.shown)), self.count,
+                       self.options, self.number)
 
 
-def _rendered(planned: list[_Planned], previous: Mapping[str, str],
+# path, updated, render key, renderer
+_Planned = tuple[str, datetime, str, Callable[[], bytes] | _TopicPage]
+
+
+def _rendered(planned: list[_Planned], previous: Mapping[str, str], options: FeedOptions,
               pool: WorkerPool | None) -> Iterator[Document]:
     """The planned documents in order, rendering only those whose key changed.
 
     Renderers that are partials of module-level functions (topic and article
     pages, Jinja templates, most of this stage's time; the drawn icons) are run
     in the worker processes, a window of them ahead of the one being yielded,
-    when there are enough to repay sending their articles across; the lambdas
-    over the whole catalog (index, OPML, search index) run here."""
+    when there are enough to repay sending them across; the lambdas over the
+    whole catalog (index, OPML, search index) run here. A topic page is sent its
+    list items, not its articles: each article's item is rendered once, by the
+    supply, and a page's partial is made as it is sent."""
     changed = [item for item in planned if previous.get(item[0]) != item[2]]
+    items = _Supply([page.shown for *_, page in changed if isinstance(page, _TopicPage)],
+                    partial(render_list_items, options=options), pool)
     executor = pool.executor() if pool is not None and len(changed) >= PARALLEL_PAGES else None
     ahead: deque[Future[bytes]] = deque()
-    queue = iter([item for item in changed if isinstance(item[3], partial)] if executor else [])
+    queue = iter([item for item in changed if _in_workers(item[3])] if executor else [])
+
+    def job(render: Callable[[], bytes] | _TopicPage) -> Callable[[], bytes]:
+        return render.ready(items) if isinstance(render, _TopicPage) else render
 
     def submit_ahead() -> None:
         while executor is not None and len(ahead) < LOOKAHEAD_PAGES:
             item = next(queue, None)
             if item is None:
                 return
-            ahead.append(executor.submit(item[3]))
+            ahead.append(executor.submit(job(item[3])))
 
     for path, when, key, render in planned:
         if previous.get(path) == key:
             body = None
-        elif executor is not None and isinstance(render, partial):
+        elif executor is not None and _in_workers(render):
             submit_ahead()
             body = ahead.popleft().result()
         else:
-            body = render()
+            body = job(render)()
         yield Document(path, media_type_for(path), when, key, body, True)
+
+
+def _in_workers(render: Callable[[], bytes] | _TopicPage) -> bool:
+    """Whether a renderer can be sent to a worker process (a lambda cannot)."""
+    return isinstance(render, partial | _TopicPage)
