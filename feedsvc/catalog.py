@@ -72,6 +72,9 @@ def resolve_topics(articles: Iterable[Article], taxonomy: Taxonomy, *,
     reported once, with how many articles use it.
     """
     topics = dict(taxonomy.topics)
+    # Each topic's place in the taxonomy (invented ones after it): an article's slugs are
+    # put in this order by sorting its few, not by walking every topic for each article.
+    position = {slug: number for number, slug in enumerate(topics)}
     invent = undeclared == "feed" or not taxonomy.topics
     unknown: dict[str, list[Article]] = {}
     origins: dict[str, dict[str, TopicOrigin]] = {}
@@ -90,10 +93,11 @@ def resolve_topics(articles: Iterable[Article], taxonomy: Taxonomy, *,
                 slug = slugify(name)
                 if slug not in topics:
                     topics[slug] = Topic(slug, name, declared=False)
+                    position[slug] = len(position)
                 found.setdefault(slug, TopicOrigin.UNDECLARED)
         for slug in taxonomy.by_keywords(_keyword_text(article)):
             found.setdefault(slug, TopicOrigin.KEYWORD)
-        slugs = tuple(slug for slug in topics if slug in found)  # taxonomy order
+        slugs = tuple(sorted(found, key=position.__getitem__))  # taxonomy order
         origins[article.id] = {slug: found[slug] for slug in slugs}
         resolved.append(evolve(article, topics=slugs) if slugs != article.topics else article)
     return TopicResolution(resolved, topics, origins,
