@@ -56,9 +56,9 @@ def new_feed_generator() -> FeedGenerator:
 
     Registered by class, not with `load_extension`: that one tries to import a
     `feedgen.ext.<name>_entry` module that does not exist for either extension, and a
-    failed import is not cached, so every document paid a search of the whole
-    import path (about half a millisecond, a second of a 10,000-file build). The
-    classes are the ones `load_extension` falls back to."""
+    failed import is not cached, so every RSS and Atom document paid a search of the
+    whole import path (812 of them made a cold build of 10,000 files take 7.6 s
+    instead of 7.0). The classes are the ones `load_extension` falls back to."""
     fg = FeedGenerator()
     fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=True, rss=True)
     fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)

@@ -125,7 +125,6 @@ def _plan(catalog: Catalog, options: FeedOptions, entry_keys: Mapping[str, bytes
     return planned
 
 
-Fragments = dict[str, bytes]  # format name -> one article's entry in that format
 _T = TypeVar("_T")
 
 
