@@ -6,10 +6,12 @@ again (its body is reused by the store), so a rebuild after editing one
 article renders only the handful of documents that contain it.
 
 Documents are produced lazily, one page (three formats) at a time, newest
-pages first. Entry fragments are rendered ahead in batches (in worker
-processes when there are many) and dropped as soon as the last page that
-needs them has been assembled, so memory stays bounded however large the
-catalog: a cold build of 100,000 articles never holds every feed in memory.
+pages first. Entry fragments, and the topic pages' list items, are rendered
+ahead in batches (in worker processes when there are many) and dropped as
+soon as the last document that needs them has been assembled: a cold build
+of 100,000 articles never holds every feed in memory. Feed pages come newest
+first, so few fragments wait long; topic pages come topic by topic, so an
+item may wait for the page of the article's last topic.
 """
 
 from __future__ import annotations
