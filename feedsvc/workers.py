@@ -19,10 +19,11 @@ import select
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from multiprocessing.context import BaseContext
+
+from feedsvc.interpreter import set_for_a_while
 
 PRELOAD = ["feedsvc.content.parse", "feedsvc.render.entries"]
 
@@ -40,18 +41,17 @@ def worker_count(setting: int) -> int:
 BUILD_GC_THRESHOLD = (50_000, 20, 50)
 
 
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Collect less often for the length of a build; the process's own thresholds after.
+def fewer_collections() -> AbstractContextManager[None]:
+    """Collect less often for the length of a build; the process's own thresholds after,
+    also when two builds overlap (`interpreter.set_for_a_while`).
 
     For the whole process, as the collector is: in the clock, a link check running
     beside the build collects less often too, which costs it nothing."""
-    before = gc.get_threshold()
-    gc.set_threshold(*BUILD_GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+    return set_for_a_while(gc.get_threshold, _set_threshold, BUILD_GC_THRESHOLD)
+
+
+def _set_threshold(thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(*thresholds)
 
 
 PR_SET_PDEATHSIG = 1

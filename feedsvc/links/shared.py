@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedsvc.errors import ClaimLost
+from feedsvc.interpreter import set_for_a_while
 from feedsvc.links import eventloop
 from feedsvc.links.checker import CheckResult, LinkChecker
 from feedsvc.links.guard import Resolver
@@ -622,14 +623,9 @@ def run_shared_check(settings: Settings, store: Store, share: Share, *,
 def _switch_interval(seconds: float | None) -> Iterator[None]:
     """The interpreter's thread switch interval set for a while (it is the whole
     process's: a clock's other threads switch as often meanwhile, which costs them
-    little), then put back as it was, unless someone changed it since. None: unchanged."""
+    little; see `interpreter.set_for_a_while`). None: unchanged."""
     if seconds is None:
         yield
         return
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
+    with set_for_a_while(sys.getswitchinterval, sys.setswitchinterval, seconds):
         yield
-    finally:
-        if sys.getswitchinterval() == seconds:
-            sys.setswitchinterval(before)
