@@ -352,7 +352,12 @@ def _rendered(planned: list[_Planned], previous: Mapping[str, str], options: Fee
             body = ahead.popleft().result()
         else:
             body = job(render)()
-        yield Document(path, media_type_for(path), when, key, body, True)
+        yield Document(path, media_type_for(path), when, key, body, _hot(render))
+
+
+def _hot(render: Callable[[], bytes] | _TopicPage) -> bool:
+    """A topic's later pages are archives like a feed's (`Document.hot`): fetched rarely."""
+    return not isinstance(render, _TopicPage) or render.number == 1
 
 
 def _in_workers(render: Callable[[], bytes] | _TopicPage) -> bool:

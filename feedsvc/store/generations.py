@@ -19,10 +19,8 @@ from sqlalchemy.sql.dml import Insert
 from feedsvc.errors import PublishConflict
 from feedsvc.models import Document
 from feedsvc.store.common import (
-    ARCHIVE_GZIP_LEVEL,
     BLOB_BATCH,
     HASH_THREADS,
-    HOT_GZIP_LEVEL,
     KEEP_GENERATIONS,
     KEEP_SECONDS,
     GenerationInfo,
@@ -194,8 +192,7 @@ class GenerationsMixin(StoreBase):
                         raise ValueError(f"{doc.path}: no body and nothing to reuse")
                     rows.add(doc, previous.digests[doc.path])
                     continue
-                level = HOT_GZIP_LEVEL if doc.hot else ARCHIVE_GZIP_LEVEL
-                pending.append((doc, threads.submit(_digest_and_compress, doc.body, level)))
+                pending.append((doc, threads.submit(_digest_and_compress, doc.body, doc.hot)))
                 while len(pending) > 4 * HASH_THREADS:
                     finish(*pending.popleft())
             while pending:
