@@ -196,6 +196,69 @@ def test_generated_documents_load_as_the_reference_loads_them(text):
         assert agrees(fast_only(text), expected)
 
 
+# --- which lines are read ---------------------------------------------------------
+
+def reading_every_line(text: str) -> bool:
+    """The decision read off every line of the text, as `needs_reference` made it before
+    it read only the lines its two patterns find."""
+    if fastyaml._structure_differs(text):
+        return True
+    suspects = fastyaml._suspect_scalars(text)
+    return suspects is None or not all(fastyaml._agreed(scalar) for scalar in suspects)
+
+
+PIECES = st.sampled_from([
+    "\n", "\n", " ", "  ", "- ", "-", ": ", ":", " #", "#", "'", '"', "|", ">", "\r",
+    "yes", "No", "on", "OFF", "y", "n", "true", "True", "tRue", "FALSE", "null", "Null", "nUll",
+    "inf", "Infinity", ".inf", "nan", "<<", "=", "~", "0", "010", "12", "-3", "+4", "1.5", "1e5",
+    "2015-01-01", "2015-01-01T00:36:00Z", "2015-01-01 10:00", "x", "key", "title", "a b",
+])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(PIECES, max_size=14).map("".join))
+def test_reading_the_found_lines_decides_as_reading_every_line(text):
+    """Only the lines the patterns find are read; had they missed a line that decides,
+    the decisions would differ here."""
+    assert needs_reference(text) == reading_every_line(text), repr(text)
+
+
+LINE_KEYS = ["", "key", "yes", "True", "tRue", "010", "-3", "<<", "=", "'q'", '"q"', "a b"]
+VALUE_PIECES = ["", "yes", "No", "true", "True", "tRue", "null", "inf", "Infinity", "0", "010",
+                "12", "-3", "1.5", "2015-01-01", "T00:36:00Z", " 10:00", "+01:00", " x", "Tx",
+                " ", "x", "T", "Z", ":", "#", "|", ">", "'", '"', "<<", "=", "~"]
+
+
+def test_every_line_of_a_grid_is_decided_as_reading_every_line():
+    """Every line made of a prefix, a key, a separator, a value of two pieces and a
+    comment (about 250,000): the combinations a random sample is unlikely to draw."""
+    values = {first + second for first in VALUE_PIECES for second in VALUE_PIECES}
+    differing = []
+    for prefix in ("", "  ", "  - - "):
+        for key in LINE_KEYS:
+            for separator in (": ", ":", " : ", ""):
+                for value in values:
+                    for comment in ("", " # c"):
+                        line = f"{prefix}{key}{separator}{value}{comment}\n"
+                        if needs_reference(line) != reading_every_line(line):
+                            differing.append(line)
+    assert differing == []
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_generated_documents_are_decided_as_reading_every_line(text):
+    assert needs_reference(text) == reading_every_line(text)
+
+
+def test_real_front_matter_is_decided_as_reading_every_line():
+    files = front_matters(CORPUS.parent, SEEDS, CONTENT, DATA / "bad")
+    if not files:
+        pytest.skip(f"no front matter found beside this checkout ({CORPUS})")
+    for name, text in files:
+        assert needs_reference(text) == reading_every_line(text), name
+
+
 def test_front_matter_is_split_as_python_frontmatter_splits_it():
     """parse.py slices at the first two boundaries instead of calling YAMLHandler.split
     (which scans the whole file); python-frontmatter stays the reference."""
