@@ -117,6 +117,15 @@ def database_url(request, tmp_path: Path):
 
 
 @pytest.fixture
+def another_database_url(database_url: str, tmp_path: Path):
+    """A second fresh, empty store database of the same kind as `database_url`."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'another.sqlite3'}"
+        return
+    yield from _postgres_database()
+
+
+@pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database, for what only PostgreSQL has (row locks,
     sessions that one process can end for another)."""

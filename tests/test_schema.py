@@ -18,6 +18,7 @@ from feedsvc.store.linkstore import LinkStore
 from feedsvc.store.migrations import baseline as old
 from feedsvc.store.schema import (
     BASELINE,
+    alembic_config,
     head_revision,
     locked_migration_connection,
     schema_status,
@@ -65,10 +66,19 @@ def test_upgrading_a_store_made_before_versioning_keeps_every_row(legacy_store):
     assert again.up_to_date and final.current == head_revision()
 
 
+def migrate_through_every_revision(url: str) -> None:
+    """An empty store taken to head the long way, revision by revision, as Alembic runs
+    them (a new store is made from the metadata instead: `schema._create_at_head`)."""
+    from alembic import command
+
+    with locked_migration_connection(url) as conn:
+        command.upgrade(alembic_config(conn), "head")
+
+
 def test_head_schema_is_the_metadata(database_url):
     """What store/tables.py declares and what the migrations build must be the same: a table or
     column added to the metadata without a revision fails here, on both databases."""
-    Store(database_url).create()
+    migrate_through_every_revision(database_url)
     engine = engine_for(database_url)
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
@@ -77,6 +87,60 @@ def test_head_schema_is_the_metadata(database_url):
         "the migrations do not build store/tables.py's metadata; add a revision with "
         "scripts/new-revision 'what changed' (see docs/architecture.md):\n"
         + "\n".join(map(repr, diffs)))
+
+
+def schema_and_rows(url: str) -> dict[str, dict[str, object]]:
+    """Every table's columns (type, nullability, server default), primary key, indexes,
+    foreign keys (with ON DELETE), unique and check constraints, and rows: more than
+    compare_metadata looks at (it skips server defaults, checks and rows)."""
+    engine = engine_for(url)
+    found: dict[str, dict[str, object]] = {}
+    with engine.connect() as conn:
+        seen = inspect(conn)
+        for table in sorted(seen.get_table_names()):
+            found[table] = {
+                "columns": sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                                  for c in seen.get_columns(table)),
+                "primary key": seen.get_pk_constraint(table)["constrained_columns"],
+                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                                  for i in seen.get_indexes(table)),
+                "foreign keys": sorted((tuple(f["constrained_columns"]), f["referred_table"],
+                                        tuple(f["referred_columns"]),
+                                        str(f.get("options", {}).get("ondelete")))
+                                       for f in seen.get_foreign_keys(table)),
+                "unique": sorted(tuple(u["column_names"]) for u in seen.get_unique_constraints(table)),
+                "checks": sorted(str(c["sqltext"]) for c in seen.get_check_constraints(table)),
+                "rows": sorted(map(tuple, conn.execute(
+                    select(Table(table, MetaData(), autoload_with=conn))).all())),
+            }
+    engine.dispose()
+    return found
+
+
+def test_a_new_store_is_what_every_migration_makes(database_url, another_database_url):
+    """A new store is made from the metadata in one pass and stamped at head; an empty one
+    taken through every revision must come out the same, down to server defaults and
+    the version row, or the first upgrade after a release would meet a different store."""
+    Store(database_url).create()
+    migrate_through_every_revision(another_database_url)
+    made, migrated = schema_and_rows(database_url), schema_and_rows(another_database_url)
+    assert set(made) == set(migrated)
+    for table in sorted(made):
+        assert made[table] == migrated[table], table
+    assert made["alembic_version"]["rows"] == [(head_revision(),)]
+
+
+def test_a_new_store_is_made_without_alembic(tmp_path):
+    """Making a new store imports no part of Alembic (half a second of a first build's
+    start when it did): in a process of its own, so that nothing imported it before."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from feedsvc.store import Store; "
+            f"Store('sqlite:///{tmp_path / 'new.sqlite3'}').create(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
 
 
 def test_revisions_form_one_line_from_the_baseline():

@@ -148,7 +148,7 @@ class Store(GenerationsMixin, LeasesMixin, DatesMixin, StateMixin, OperationsMix
 
     def create(self) -> None:
         """Bring the store to this feedsvc's schema (feedsvc.store.schema): a new store is made
-        by running every migration, one made before versioning is stamped at the
+        at head from the tables, one made before versioning is stamped at the
         baseline, one behind is upgraded. The writer's job, at its start; the shells
         decide when a writer may migrate (feedsvc.cli). Constructing a Store touches
         nothing, so the web can make one freely."""

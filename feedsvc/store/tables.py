@@ -86,10 +86,10 @@ links = Table(
     Column("active", Boolean, nullable=False),
     # Worst first: the order /links and /api/links list URLs in (feedsvc.store.linkstore.rank_of),
     # kept in a column so that SQL sorts, filters and pages with an index.
-    Column("rank", Integer, nullable=False, default=0),
+    Column("rank", Integer, nullable=False, default=0, server_default="0"),
     # The URL's host name, lower case (feedsvc.links.hosts.host_of): checkers claim due
     # URLs a host at a time (link_hosts), so that one process at a time talks to a host.
-    Column("host", String(255), nullable=False, default=""),
+    Column("host", String(255), nullable=False, default="", server_default=""),
 )
 Index("links_due", links.c.active, links.c.next_check_at)
 Index("links_rank", links.c.active, links.c.rank, links.c.url)
