@@ -443,3 +443,38 @@ def test_a_lease_claim_whose_session_the_server_ends_after_the_pools_check_is_ma
     assert ended, "the session was ended under the claim"
     assert store.claim_lease("clock", "A", 6, datetime.now(UTC)) == 1  # renewed, same epoch
     admin.close()
+
+
+def test_insert_many_stores_what_sqlalchemy_would(database_url):
+    """The driver's executemany with each value converted by its column type stores what
+    SQLAlchemy's own executemany stores: aware datetimes, booleans, NULLs and text, read
+    back alike on both databases; a row already there is left as it is (first wins)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, select
+
+    from feedsvc.store import insert_ignoring_duplicates, insert_many, links
+
+    store = Store(database_url)
+    store.create()
+    later = WHEN + timedelta(hours=5, microseconds=7)
+    rows = [{"url": f"https://example.org/{n}", "status": "unchecked", "code": None if n % 2 else 404,
+             "final_url": None, "permanent_redirect": bool(n % 3), "error": "é <&> ü" if n else None,
+             "checked_at": later if n % 2 else None, "consecutive_failures": n,
+             "first_failure_at": None, "next_check_at": WHEN + timedelta(minutes=n),
+             "checks": 0, "dead": n == 2, "active": True, "host": "example.org", "rank": 3 * n}
+            for n in range(5)]
+    read = select(links).order_by(links.c.url)
+    with store.engine.begin() as conn:
+        conn.execute(insert_ignoring_duplicates(conn.dialect.name, links), rows)
+        by_sqlalchemy = conn.execute(read).all()
+        conn.execute(delete(links))
+        insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), rows)
+        insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links),
+                    [{**rows[0], "status": "ok", "code": 200}])
+        assert conn.execute(read).all() == by_sqlalchemy
+        with pytest.raises(ValueError, match="every column"):
+            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links),
+                        [{"url": "https://example.org/x"}])
+    assert len(by_sqlalchemy) == 5 and by_sqlalchemy[1].code is None
+    store.close()

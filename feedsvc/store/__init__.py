@@ -71,7 +71,7 @@ from feedsvc.store.tables import (
     state,
     websub_queue,
 )
-from feedsvc.store.upsert import bump_counter, dialect_insert, insert_ignoring_duplicates
+from feedsvc.store.upsert import bump_counter, dialect_insert, insert_ignoring_duplicates, insert_many
 from feedsvc.store.websub import Ping, WebSubMixin, queue_pings
 
 # The transaction a publish hands its `in_transaction` hook: what the hook may write in.
@@ -110,6 +110,7 @@ __all__ = [
     "generations",
     "in_batches",
     "insert_ignoring_duplicates",
+    "insert_many",
     "leases",
     "link_articles",
     "link_checkers",

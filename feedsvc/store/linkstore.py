@@ -41,6 +41,7 @@ from feedsvc.store import (
     fenced,
     in_batches,
     insert_ignoring_duplicates,
+    insert_many,
     link_articles,
     link_checks,
     link_stats,
@@ -173,13 +174,12 @@ class LinkStore:
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
             fresh = [{"url": u, "article_id": i, **_shown(a)}
                      for (u, i), a in wanted.items() if (u, i) not in existing]
-            first_wins = insert_ignoring_duplicates(conn.dialect.name, link_articles)
-            for chunk in in_batches(fresh):
-                conn.execute(first_wins, chunk)
+            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, link_articles), fresh)
             for (url, article_id), article in wanted.items():  # an edited title, summary, image...
+                if (url, article_id) not in existing:
+                    continue
                 shown = _shown(article)
-                if (url, article_id) in existing and \
-                        existing[(url, article_id)] != tuple(shown[n] for n in SHOWN_COLUMNS):
+                if existing[(url, article_id)] != tuple(shown[n] for n in SHOWN_COLUMNS):
                     conn.execute(update(link_articles).where(and_(
                         link_articles.c.url == url, link_articles.c.article_id == article_id))
                         .values(**shown))
@@ -193,9 +193,7 @@ class LinkStore:
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                 "checks": 0, "dead": False, "active": True, "host": host_of(url),
                 "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
-            first_wins = insert_ignoring_duplicates(conn.dialect.name, links)
-            for batch in in_batches(rows):
-                conn.execute(first_wins, batch)
+            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), rows)
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):

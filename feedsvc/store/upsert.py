@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Insert, Table, bindparam
 from sqlalchemy.engine import Connection
 
 from feedsvc.store.tables import ops_counters
@@ -32,6 +33,33 @@ def dialect_insert(dialect: str, table: Table) -> PostgreSQLInsert | SQLiteInser
 def insert_ignoring_duplicates(dialect: str, table: Table) -> PostgreSQLInsert | SQLiteInsert:
     """An INSERT that leaves rows whose key exists as they are (first writer wins)."""
     return dialect_insert(dialect, table).on_conflict_do_nothing()
+
+
+def insert_many(conn: Connection, statement: Insert | PostgreSQLInsert | SQLiteInsert,
+                rows: Sequence[Mapping[str, Any]]) -> None:
+    """Execute an INSERT of many rows, each naming every column of the table, with the
+    driver's executemany: the statement compiled once, each value converted by its
+    column type's own bind processor, as SQLAlchemy would.
+
+    SQLAlchemy builds each row's parameters in Python (0.9 s of the 2.1 s that a cold
+    build of 100,000 files spent registering 120,000 link rows); this is the same
+    statement and the same values, given to the driver as they are."""
+    if not rows:
+        return
+    table = statement.table
+    names = [column.key for column in table.columns] if isinstance(table, Table) else []
+    if set(rows[0]) != set(names) or not names:
+        raise ValueError("insert_many takes rows that name every column of one table")
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=names)
+    convert = {column.key: column.type.dialect_impl(dialect).bind_processor(dialect)
+               for column in table.columns}
+    order = [(name, convert[name]) for name in (compiled.positiontup or names)]
+    values = [[row[name] if to is None else to(row[name]) for name, to in order] for row in rows]
+    if compiled.positional:
+        conn.exec_driver_sql(compiled.string, [tuple(row) for row in values])
+    else:
+        conn.exec_driver_sql(compiled.string, [dict(zip(names, row, strict=True)) for row in values])
 
 
 @cache
