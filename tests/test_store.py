@@ -198,6 +198,18 @@ def test_a_lease_lost_in_the_middle_of_a_publish_rolls_it_all_back(database_url)
     with pytest.raises(LeaseLost):
         store.publish(docs(), "f2", {}, created_at=WHEN, fence=fence)
     assert store.current_generation() == g1
+    # Blobs are written in a thread of their own: a failed write still stops the
+    # rendering within a few batches, not at the end of the site.
+    consumed = []
+
+    def many_docs():
+        for i in range(3000):
+            consumed.append(i)
+            yield doc(f"q{i}", f"newer {i}".encode())
+
+    with pytest.raises(LeaseLost):
+        store.publish(many_docs(), "f2", {}, created_at=WHEN, fence=fence)
+    assert len(consumed) < 1000
     assert [g for g, *_ in store.publishers()] == [g1]
     b_fence = Fence("clock", "b", 2)
     g2, changed, _ = store.publish([doc("p0", b"from b")], "f3", {}, created_at=WHEN, fence=b_fence)

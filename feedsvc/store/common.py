@@ -57,6 +57,7 @@ HOT_GZIP_LEVEL = 6      # zlib-ng's 1-9
 ARCHIVE_GZIP_LEVEL = 2  # ISA-L's 0-3
 HASH_THREADS = 2        # sha256 and zlib release the GIL: real parallelism in threads
 BLOB_BATCH = 100
+BLOB_WRITES_AHEAD = 2  # batches handed to the writing thread and not yet written
 
 
 SQL_BATCH = 500  # rows or IN-list values per statement: well under every driver's limits
