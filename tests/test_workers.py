@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.test_clock import story, wait_until
 
 CEILING = 30.0
@@ -137,3 +139,16 @@ def test_the_processs_collector_thresholds_come_back_after_a_build():
         pass
     assert seen == [BUILD_GC_THRESHOLD]
     assert gc.get_threshold() == before
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a process's children from /proc")
+@pytest.mark.parametrize(("workers", "servers"), [(2, 1), (1, 0)])
+def test_a_build_process_starts_its_fork_server_at_once(workers, servers):
+    """`feedsvc build` starts the fork server before it imports the rest of the build
+    (its own imports then overlap the server's); with one worker there is none."""
+    code = ("import os; from feedsvc.workers import start_fork_server; "
+            f"start_fork_server({workers}); pid = os.getpid(); "
+            "children = open(f'/proc/{pid}/task/{pid}/children').read().split(); "
+            "print(sum(b'forkserver' in open(f'/proc/{c}/cmdline', 'rb').read() for c in children))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(shown.stdout) == servers

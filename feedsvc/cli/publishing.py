@@ -52,10 +52,13 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     with collector_paused():
+        from feedsvc.workers import start_fork_server, worker_count
+
+        settings = load(content_dir=content_dir)
+        start_fork_server(worker_count(settings.build_workers))
         from feedsvc.build import Builder
         from feedsvc.progress import Progress
 
-        settings = load(content_dir=content_dir)
         store = open_store(settings)
     with Progress() as progress:
         report = Builder(settings, store).build(force=force, progress=progress,
