@@ -112,8 +112,10 @@ def start_fork_server(workers: int) -> None:
     """Start the fork server that a build's worker processes come from now, not when
     the first files are ready to parse: its first 0.2 s go to importing the parser and
     the renderers (PRELOAD), and a new `feedsvc build` process spends as long importing
-    its own modules and opening the store, on the other core. A build that finds
-    nothing changed leaves the server unused; it exits with this process. Long-lived
+    its own modules and opening the store, on the other core. `feedsvc build` calls
+    this when there is no parse cache, so every file will be parsed: a build that may
+    find nothing changed would pay for a server it does not use (a no-change rebuild
+    took 0.34 s instead of 0.28, its process tree 91 MB instead of 44). Long-lived
     processes need not call this: their fork server stays up from build to build."""
     if workers > 1 and "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver

@@ -52,10 +52,12 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
       feedsvc build --allow-shrink      after deleting most articles on purpose
     """
     with collector_paused():
+        from feedsvc.content.loader import parse_cache_saved
         from feedsvc.workers import start_fork_server, worker_count
 
         settings = load(content_dir=content_dir)
-        start_fork_server(worker_count(settings.build_workers))
+        if not parse_cache_saved(settings.cache_dir):  # every file will be parsed: workers for sure
+            start_fork_server(worker_count(settings.build_workers))
         from feedsvc.build import Builder
         from feedsvc.progress import Progress
 

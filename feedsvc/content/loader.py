@@ -70,6 +70,11 @@ class CacheEntry:
     pickled: bytes | None = None  # the result as a worker process sent it, reused by save()
 
 
+def parse_cache_saved(directory: Path | None) -> bool:
+    """Whether a parse cache file is in `directory`: without one, a build parses every file."""
+    return directory is not None and (directory / CACHE_FILE).is_file()
+
+
 class ParseCache:
     """Parse results by relative path, valid for one `ParseContext`.
 
