@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedsvc.content import parse_article
 from feedsvc.content.dates import DateParseError, parse_datetime
@@ -238,3 +240,64 @@ def test_a_plain_text_article_resolves_its_relative_urls_too(ctx):
     result = parse(ctx, "A title\n\nA standfirst.\n\n![chart](chart.png)\n", name="2024-03-13-own.txt")
     assert 'src="https://feeds.test/articles/chart.png"' in result.article.content_html
     assert [p.line for p in result.problems if "relative URL" in p.reason] == [5]
+
+
+def _checked(check, value):
+    try:
+        return "ok", check(value)
+    except ValueError as exc:
+        return "error", str(exc)
+
+
+URL_PIECES = ["http", "https", "HTTPS", "ftp", "://", ":", "/", "//", "a", "b.c", "-", ".", "9",
+              "0", "65535", "99999", "@", "?", "#", "&", "&amp;", "&#038;", "[", "]", "::1", " ",
+              "\t", "%20", "é", "\\", "x", "~", "'", '"', "<", "=", ""]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(URL_PIECES), max_size=9).map("".join))
+def test_the_shortcut_for_plain_urls_gives_what_checking_in_full_gives(text):
+    """`check_url` returns plain URLs as they are without splitting them: on any text it
+    must answer what the full check answers (the same URL, or the same error)."""
+    from feedsvc.content.parse import check_url, check_url_in_full
+
+    assert _checked(check_url, text) == _checked(check_url_in_full, text)
+
+
+URL_SHAPED = st.builds(
+    lambda *parts: "".join(parts),
+    st.sampled_from(["https", "http", "HTTP", "ftp", "", "https:"]), st.sampled_from(["://", ":/", "//"]),
+    st.sampled_from(["a", "a.b", "-a", "a-", "a..b", "é.org", "[::1]", "u@h", "", "a b"]),
+    st.sampled_from(["", ":", ":0", ":80", ":9999", ":65535", ":65536", ":99999", ":x"]),
+    st.sampled_from(["/", "/", ""]),
+    st.lists(st.sampled_from(["/", "x", "&", "&amp;", "&#038;", " ", "\t", "%41", "é", "?q=1", "#f",
+                              "[", "\\", "'", "~"]), max_size=3).map("".join))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(URL_SHAPED)
+def test_the_shortcut_agrees_on_url_shaped_text(text):
+    from feedsvc.content.parse import check_url, check_url_in_full
+
+    assert _checked(check_url, text) == _checked(check_url_in_full, text)
+
+
+@pytest.mark.parametrize("text", [
+    "https://a/&amp;x", "https://a/x&#038;y", "https://a/ x", "https://a/x\t", "https://a:99999/",
+    "https://a:65536/", "ftp://a/", "https://a", "https://-a/", "https://u@a/", "https://é.org/",
+    "https://a/é", " https://a/", "https://[::1]/", "HTTPS://A/",
+])
+def test_the_shortcut_agrees_on_the_urls_near_its_edges(text):
+    from feedsvc.content.parse import check_url, check_url_in_full
+
+    assert _checked(check_url, text) == _checked(check_url_in_full, text)
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.org/", "http://a.b:8080/x?y=1#z", "https://host/pa'th~!$%*+,;=:@()",
+    "https://x-y.z/[1]", "https://h:0/", "https://a..b/",
+])
+def test_plain_urls_take_the_shortcut_and_come_back_as_written(url):
+    from feedsvc.content import parse
+
+    assert parse._PLAIN_URL.fullmatch(url) and parse.check_url(url) == url == parse.check_url_in_full(url)
