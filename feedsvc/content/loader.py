@@ -324,13 +324,14 @@ def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseRe
         return "", ParseResult(None, (ContentError(
             f"file is over the limit of {ctx.max_file_size:,} bytes (FEEDSVC_MAX_FILE_SIZE)",
             path=source.rel),))
+    digest = content_hash(data)
     try:
-        result = parse_article(source.rel, data, ctx)
+        result = parse_article(source.rel, data, ctx, digest)
     except Exception as exc:  # a parser bug must cost one file, not the build
         log.exception("parsing %s failed", source.rel)
         result = ParseResult(None, (ContentError(
             f"could not be parsed ({type(exc).__name__}: {exc})"[:500], path=source.rel, line=1),))
-    return content_hash(data), result
+    return digest, result
 
 
 def _parse_batch(batch: list[SourceFile], ctx: ParseContext,

@@ -88,12 +88,14 @@ class ParseResult:
         return self.article is not None
 
 
-def parse_article(source: str, data: bytes, ctx: ParseContext) -> ParseResult:
-    """Parse one file. Never raises for bad input: problems come back in the result."""
+def parse_article(source: str, data: bytes, ctx: ParseContext,
+                  digest: str | None = None) -> ParseResult:
+    """Parse one file. Never raises for bad input: problems come back in the result.
+    `digest` is `content_hash(data)` when the caller has it already (the loader)."""
     problems: list[ContentError] = []
     skipped_kind: str | None = None
     try:
-        article, excluded = _parse(source, data, ctx, problems)
+        article, excluded = _parse(source, data, ctx, problems, digest or content_hash(data))
     except _NotNews as exc:
         article, excluded, skipped_kind = None, True, exc.kind
         problems.clear()  # a profile's missing date or link is nobody's problem
@@ -114,9 +116,8 @@ class _NotNews(Exception):
         self.kind = kind
 
 
-def _parse(source: str, data: bytes, ctx: ParseContext,
-           problems: list[ContentError]) -> tuple[Article | None, bool]:
-    fingerprint = content_hash(data)
+def _parse(source: str, data: bytes, ctx: ParseContext, problems: list[ContentError],
+           fingerprint: str) -> tuple[Article | None, bool]:
     if data.startswith(BOM):
         data = data[len(BOM):]
         problems.append(warning("file starts with a UTF-8 byte order mark; it was ignored", 1))
