@@ -322,8 +322,9 @@ class Document:
 
     `key` hashes everything the bytes depend on; `body` is None when the key
     matches the previous generation's, meaning "reuse the stored body".
-    `hot` documents (subscription feeds, pages) are polled all day and get the
-    stronger compression; archive pages are written once and read rarely.
+    `hot` documents (subscription feeds, a topic's first page, the site's pages) are
+    polled all day and get the stronger compression; archive pages (a feed's older
+    pages, a topic's later pages) are written once and read rarely.
     """
 
     path: str
