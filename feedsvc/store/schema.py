@@ -7,7 +7,7 @@ states, and each shell treats them the same way everywhere:
 * **empty** (no feedsvc table): any writer creates it at head: its tables are
   made from `feedsvc/store/tables.py` in one pass and it is stamped at head,
   which is what running every migration makes (tests/test_schema.py holds the
-  two to the same columns, defaults, keys, indexes and rows) in a tenth of the
+  two to the same columns, defaults, keys, indexes and rows) in a fifth of the
   time and without importing Alembic: every new store, the first build's
   start among them;
 * **current** (at this feedsvc's head): used as it is;
