@@ -253,7 +253,9 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
                    "or a second link to it); skipped", Severity.WARNING)
             return
         visited[key] = shown
-        for entry in entries:
+        entries.reverse()
+        while entries:  # each entry freed once read: they are not all held beside what is found
+            entry = entries.pop()
             if entry.name.startswith(".") or (not prefix and entry.name == TOPICS_FILE):
                 continue
             rel = prefix + entry.name
@@ -278,7 +280,7 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
                 if reason:
                     refuse(rel, reason)
                     continue
-                st = entry.stat()
+                st = os.stat(entry.path)  # not entry.stat(): it would keep the stat in the entry
                 if not stat.S_ISREG(st.st_mode):
                     refuse(rel, f"{file_kind(st.st_mode)}, not a regular file; skipped")
                     continue
