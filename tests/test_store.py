@@ -457,15 +457,19 @@ def test_a_lease_claim_whose_session_the_server_ends_after_the_pools_check_is_ma
     admin.close()
 
 
-def test_insert_many_stores_what_sqlalchemy_would(database_url):
+def test_insert_many_stores_what_sqlalchemy_would(database_url, monkeypatch):
     """The driver's executemany with each value converted by its column type stores what
     SQLAlchemy's own executemany stores: aware datetimes, booleans, NULLs and text, read
-    back alike on both databases; a row already there is left as it is (first wins)."""
+    back alike on both databases; a row already there is left as it is (first wins).
+    Rows may come from a generator, read a chunk at a time (here 2, so 5 rows make
+    three chunks, the last one short)."""
     from datetime import timedelta
 
     from sqlalchemy import delete, select
 
-    from feedsvc.store import insert_ignoring_duplicates, insert_many, links
+    from feedsvc.store import insert_ignoring_duplicates, insert_many, links, upsert
+
+    monkeypatch.setattr(upsert, "INSERT_CHUNK", 2)
 
     store = Store(database_url)
     store.create()
@@ -481,9 +485,12 @@ def test_insert_many_stores_what_sqlalchemy_would(database_url):
         conn.execute(insert_ignoring_duplicates(conn.dialect.name, links), rows)
         by_sqlalchemy = conn.execute(read).all()
         conn.execute(delete(links))
-        insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), rows)
+        given = insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links),
+                            (row for row in rows))
         insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links),
                     [{**rows[0], "status": "ok", "code": 200}])
+        assert given == 5
+        assert insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), iter([])) == 0
         assert conn.execute(read).all() == by_sqlalchemy
         with pytest.raises(ValueError, match="every column"):
             insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links),

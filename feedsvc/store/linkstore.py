@@ -172,9 +172,9 @@ class LinkStore:
             for url, article_id in stale:
                 conn.execute(delete(link_articles).where(and_(
                     link_articles.c.url == url, link_articles.c.article_id == article_id)))
-            fresh = [{"url": u, "article_id": i, **_shown(a)}
-                     for (u, i), a in wanted.items() if (u, i) not in existing]
-            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, link_articles), fresh)
+            fresh = insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, link_articles), (
+                {"url": u, "article_id": i, **_shown(a)}
+                for (u, i), a in wanted.items() if (u, i) not in existing))
             for (url, article_id), article in wanted.items():  # an edited title, summary, image...
                 if (url, article_id) not in existing:
                     continue
@@ -187,13 +187,13 @@ class LinkStore:
                 select(links.c.url, links.c.active))}  # Row pairs, typed for mypy
             used = {url for url, _ in wanted}
             new_urls = sorted(used - set(known))
-            rows: list[dict[str, object]] = [{
+            unchecked = rank_of(LinkStatus.UNCHECKED, False)
+            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), ({
                 "url": url, "status": LinkStatus.UNCHECKED, "code": None, "final_url": None,
                 "permanent_redirect": False, "error": None, "checked_at": None,
                 "consecutive_failures": 0, "first_failure_at": None, "next_check_at": now,
                 "checks": 0, "dead": False, "active": True, "host": host_of(url),
-                "rank": rank_of(LinkStatus.UNCHECKED, False)} for url in new_urls]
-            insert_many(conn, insert_ignoring_duplicates(conn.dialect.name, links), rows)
+                "rank": unchecked} for url in new_urls))
             revive = [url for url, active in known.items() if url in used and not active]
             retire = [url for url, active in known.items() if url not in used and active]
             for url_list, active in ((revive, True), (retire, False)):
