@@ -290,6 +290,12 @@ def scan(content_dir: Path) -> tuple[list[SourceFile], list[ContentError]]:
             found.append(SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns))
 
     walk(str(root), "")
+    # `walk` calls itself through its own closure cell: a reference cycle that would keep
+    # it and everything it closes over, `found` included, alive until the collector's
+    # oldest generation runs, which in a build (raised thresholds) is rarely before it
+    # ends: 100,000 SourceFiles, 34 MB, held through the whole build. Emptying the cell
+    # breaks the cycle.
+    del walk
     return found, problems
 
 
