@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from feedsvc.content.topics import Taxonomy, slugify
-from feedsvc.models import Article, Problem, Severity, Topic, evolve
+from feedsvc.models import Article, Problem, Severity, Topic, evolve, shared
 
 ALL = "all"
 
@@ -97,7 +97,8 @@ def resolve_topics(articles: Iterable[Article], taxonomy: Taxonomy, *,
                 found.setdefault(slug, TopicOrigin.UNDECLARED)
         for slug in taxonomy.by_keywords(_keyword_text(article)):
             found.setdefault(slug, TopicOrigin.KEYWORD)
-        slugs = tuple(sorted(found, key=position.__getitem__))  # taxonomy order
+        # taxonomy order; one tuple for all the articles in the same topics
+        slugs = shared(tuple(sorted(found, key=position.__getitem__)))
         origins[article.id] = {slug: found[slug] for slug in slugs}
         resolved.append(evolve(article, topics=slugs) if slugs != article.topics else article)
     return TopicResolution(resolved, topics, origins,

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 
-from feedsvc.models import BuildReport, BuildStatus, LinkStatus, Problem
+from feedsvc import models
+from feedsvc.models import (
+    Article,
+    BuildReport,
+    BuildStatus,
+    LinkStatus,
+    Problem,
+    Provider,
+    RelatedLink,
+    shared,
+)
 
 
 def test_every_link_status_has_its_behaviour():
@@ -64,3 +75,38 @@ def test_build_says_how_every_build_status_ends():
     from feedsvc.cli.publishing import BUILD_OUTCOMES
 
     assert set(BUILD_OUTCOMES) == set(BuildStatus)
+
+
+def _article(n: int, outlet: str, topic_names: tuple[str, ...]) -> Article:
+    when = datetime(2024, 5, n, tzinfo=UTC)
+    return Article(
+        id=f"id-{n}", stem=f"s{n}", source=f"s{n}.md", title=f"Story {n}", summary="",
+        content_html="", published=when, updated=when, original_url=f"https://news.example/{n}",
+        self_published=False, topic_names=tuple(name.strip() for name in topic_names),
+        provider=Provider(" ".join(outlet.split()), "news.example"),
+        related=(RelatedLink(f"Other {n}", f"https://other.example/{n}", None, "".join([outlet])),))
+
+
+def test_unpickled_articles_share_the_values_they_repeat():
+    """Two parse results that name the same outlet and topics come back from a worker
+    or the parse cache holding one copy of each, equal to what was pickled; what
+    differs stays apart."""
+    first, second = (_article(n, "The Outlet", ("AI", "Ethics")) for n in (1, 2))
+    assert first.provider is not second.provider and first.topic_names is not second.topic_names
+    one, two = pickle.loads(pickle.dumps([first, second], protocol=5))  # noqa: S301 - our own
+    assert (one, two) == (first, second)
+    assert one.provider is two.provider and one.topic_names is two.topic_names
+    assert one.related[0].provider is two.related[0].provider
+    assert one.title is not two.title
+    apart = pickle.loads(pickle.dumps(_article(3, "Another Outlet", ("AI",))))  # noqa: S301
+    assert apart.provider != one.provider and apart.topic_names == ("AI",)
+
+
+def test_what_is_shared_is_bounded(monkeypatch):
+    """Content with more distinct values than the limit costs the sharing, not memory."""
+    monkeypatch.setattr(models, "_SHARED", {})
+    monkeypatch.setattr(models, "SHARED_LIMIT", 10)
+    for n in range(35):
+        assert shared(f"outlet {n}") == f"outlet {n}"
+        assert len(models._SHARED) <= 10
+    assert shared(None) is None and shared(("a",)) == ("a",)
