@@ -310,7 +310,7 @@ class _TopicPage:
     options: FeedOptions
     number: int
 
-    def ready(self, items: _Supply[str]) -> partial[bytes]:
+    def ready(self, items: _Supply[bytes]) -> partial[bytes]:
         return partial(render_topic, self.topic, tuple(items.take(self.shown)), self.count,
                        self.options, self.number)
 
