@@ -196,6 +196,9 @@ def load_catalog(settings: Settings, cache: ParseCache | None = None,
     articles = adjust(articles) if adjust is not None else articles
     catalog, topic_problems = build_catalog(articles, load.taxonomy,
                                             undeclared=settings.undeclared_topics)
+    # From here the catalog holds the articles (with their topics, so new objects):
+    # the loaded ones kept beside them would be every article held twice.
+    load.articles = []
     rename_problems = rename_warnings(
         catalog.articles, published,
         record_dates.article_dates if record_dates is not None else None)
@@ -311,9 +314,13 @@ class Builder:
     the same cache from `FEEDSVC_CACHE_DIR`.
     """
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, *, once: bool = False) -> None:
+        """`once`: this builder builds once and its process ends (`feedsvc build`): it
+        saves the parse cache as soon as the content is loaded and keeps no parse
+        results in memory after that, so the articles are held once, in the catalog."""
         self.settings = settings
         self.store = store
+        self.once = once
         self.links = LinkStore(store)
         self.cache = open_parse_cache(settings)
 
@@ -369,6 +376,9 @@ class Builder:
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = _generation_fingerprint(input_key, summary)
         run = _Run(started, clock, summary, timings)
+        if self.once:  # saved now, not at the end: see `once`
+            self._save_cache(timings, run.extra, loaded=True)
+            self.cache.forget_results()
         refusal = _refusal(summary, info, self.settings.shrink_limit, allow_shrink)
         if refusal is not None:
             status, problem = refusal
@@ -479,9 +489,13 @@ class Builder:
         self.store.record_report(_report_dict(result), fence=fence)
         return result
 
-    def _save_cache(self, timings: dict[str, float], problems: list[Problem]) -> None:
+    def _save_cache(self, timings: dict[str, float], problems: list[Problem], *,
+                    loaded: bool = False) -> None:
         """Save the parse cache; failing to (a full disk) costs the next build time, not
-        this build's result: it becomes a warning in the report."""
+        this build's result: it becomes a warning in the report. A builder that builds
+        `once` saves it when the content is `loaded`, and not again at the end."""
+        if self.once and not loaded:
+            return
         start = time.perf_counter()
         try:
             self.cache.save()

@@ -63,8 +63,8 @@ def build(content_dir: Path | None, force: bool, strict: bool, allow_shrink: boo
 
         store = open_store(settings)
     with Progress() as progress:
-        report = Builder(settings, store).build(force=force, progress=progress,
-                                                allow_shrink=allow_shrink)
+        report = Builder(settings, store, once=True).build(force=force, progress=progress,
+                                                           allow_shrink=allow_shrink)
     shown = _show_problems(report, settings)
     state = BUILD_OUTCOMES[report.status].format(generation=report.generation)
     click.echo(f"{state}: {report.articles} articles, {report.topics} topics, "

@@ -148,6 +148,17 @@ class ParseCache:
         for rel in [rel for rel in missing if self.entries[rel].result is None]:
             del self.entries[rel]  # parsed again; the next save rewrites its row
 
+    def forget_results(self) -> None:
+        """Drop the parse results that are saved in the cache file, keeping what `open`
+        reads (size, mtime, digest): a process that builds once holds its articles in
+        the catalog, and the results here would be a second copy of each, besides the
+        results of the files that publish nothing. `load_results` reads them again."""
+        if self.directory is None or not (self.directory / CACHE_FILE).is_file():
+            return
+        for rel, entry in self.entries.items():
+            if rel not in self._changed:
+                entry.result = None
+
     def save(self) -> None:
         """Write what changed since the last save (a no-change rebuild writes nothing)."""
         directory = self.directory
