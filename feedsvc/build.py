@@ -376,9 +376,6 @@ class Builder:
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = _generation_fingerprint(input_key, summary)
         run = _Run(started, clock, summary, timings)
-        if self.once:  # saved now, not at the end: see `once`
-            self._save_cache(timings, run.extra, loaded=True)
-            self.cache.forget_results()
         refusal = _refusal(summary, info, self.settings.shrink_limit, allow_shrink)
         if refusal is not None:
             status, problem = refusal
@@ -388,6 +385,10 @@ class Builder:
                                 documents_written=0, documents_unchanged=0)
             self.store.record_report(_report_dict(result), fence=fence)
             return result
+        if self.once:  # saved now, not at the end (see `once`); a refused build saves
+            # nothing, as ever: files moved away and back are not parsed again
+            self._save_cache(timings, run.extra, loaded=True)
+            self.cache.forget_results()
         if info is None or info["input_fingerprint"] != fingerprint:
             self.links.register(summary.catalog.articles, started, fence=fence)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
