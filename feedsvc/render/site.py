@@ -274,6 +274,7 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
     planned.append((SEARCH_INDEX_PATH, updated,
                     _entries_key("search", RENDER_VERSION, options.key, articles=catalog.articles),
                     lambda: render_search_index(catalog, options)))
+    topic_pages: list[_Planned] = []
     for slug, topic in catalog.topics.items():
         articles = catalog.by_topic[slug]
         planned.append((topic_opml_path(slug), newest_update(articles, now),
@@ -284,10 +285,16 @@ def _whole_site_documents(catalog: Catalog, options: FeedOptions, previous: Mapp
         pages = page_count(len(articles))
         for number in range(1, pages + 1):  # page n's key covers only the articles it lists
             shown = topic_page_articles(articles, number)
-            planned.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
-                            _entries_key("topic", RENDER_VERSION, options.key, topic, len(articles),
-                                         number, pages, articles=shown),
-                            _TopicPage(topic, shown, len(articles), options, number)))
+            topic_pages.append((topic_page_html_path(slug, number), newest_update(shown or articles, now),
+                                _entries_key("topic", RENDER_VERSION, options.key, topic, len(articles),
+                                             number, pages, articles=shown),
+                                _TopicPage(topic, shown, len(articles), options, number)))
+    # Newest pages first across all topics, as the feeds' pages: the pages that list an
+    # article then come close together, and its list item (held from the first of them
+    # to the last) is freed soon. Topic by topic, most items were held through all the
+    # topic pages: 35,700 of them at the peak of a 100,000-file build.
+    topic_pages.sort(key=lambda item: (-(item[1] - EPOCH).total_seconds(), item[0]))
+    planned += topic_pages
     for article in catalog.articles:
         if article.self_published or article.link_status == ArticleLink.DEAD:
             planned.append((article_html_path(article.stem), article.updated,

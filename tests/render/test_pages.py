@@ -233,3 +233,21 @@ def test_status_page_renders_whatever_the_report_holds():
     assert "parse" in page.xpath("//td/text()") and "0.9" in text
     assert page.xpath("//th/text()")[-2:] == ["requests", "subscribers"]
     assert "feeds/all.rss" in text and "1 December 2026, 11:00 UTC" in text
+
+
+def test_topic_pages_come_newest_first_across_topics(write, settings_for):
+    """Topic pages are rendered newest page first whatever their topic, as the feeds'
+    pages are: an article's list item is held from the first page that lists it to
+    the last, and topic by topic it was held through all the topic pages."""
+    from feedsvc.build import load_catalog
+    from feedsvc.render.site import render_site
+
+    for n in range(1, 121):  # odd days in Privacy, even days in Labour: 60 each, 2 pages each
+        write(f"story-{n:03d}.md", story(n, topic="Privacy" if n % 2 else "Labour"))
+    write("topics.yml", "topics:\n  - slug: privacy\n    title: Privacy\n"
+          "  - slug: labour\n    title: Labour\n")
+    catalog = load_catalog(settings_for(write.root)).catalog
+    order = [doc.path for doc in render_site(catalog, OPTIONS, now=START + timedelta(days=200))
+             if doc.path.startswith("topics/") and doc.path.endswith(".html")]
+    assert order == ["topics/labour.html", "topics/privacy.html",
+                     "topics/labour/page/2.html", "topics/privacy/page/2.html"]
