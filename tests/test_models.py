@@ -84,7 +84,7 @@ def _article(n: int, outlet: str, topic_names: tuple[str, ...]) -> Article:
         content_html="", published=when, updated=when, original_url=f"https://news.example/{n}",
         self_published=False, topic_names=tuple(name.strip() for name in topic_names),
         provider=Provider(" ".join(outlet.split()), "news.example"),
-        related=(RelatedLink(f"Other {n}", f"https://other.example/{n}", None, "".join([outlet])),))
+        related=(RelatedLink(f"Other {n}", f"https://other.example/{n}", "".join([outlet])),))
 
 
 def test_unpickled_articles_share_the_values_they_repeat():

@@ -635,16 +635,10 @@ def _related(fields: _Fields, problems: list[ContentError]) -> tuple[RelatedLink
         if url in seen:
             continue
         seen.add(url)
-        when = None
-        if item.get("publishedDateTime") is not None:
-            try:
-                when, _ = parse_datetime(item["publishedDateTime"])
-            except DateParseError:
-                when = None
         provider = item.get("provider")
         provider_name = provider.get("name") if isinstance(provider, dict) else None
         links.append(RelatedLink(
-            one_line(str(title)) if title else url, url, when,
+            one_line(str(title)) if title else url, url,
             one_line(provider_name) if isinstance(provider_name, str) else None))
     return tuple(links)
 

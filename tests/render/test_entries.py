@@ -34,7 +34,7 @@ def article(**changes) -> Article:
         "original_url": "https://news.example/story", "self_published": False, "topic_names": (),
         "topics": ("privacy",), "provider": Provider("The Outlet", "outlet.example"),
         "image": Image("https://img.example/photo.jpg", 1280, 640),
-        "related": (RelatedLink("Another story", "https://other.example/related", None, "Other"),),
+        "related": (RelatedLink("Another story", "https://other.example/related", "Other"),),
     }
     values.update(changes)
     return Article(**values)

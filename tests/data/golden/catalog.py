@@ -89,8 +89,7 @@ A1 = Article(
                 "A camera above a shop entrance"),
     related=(
         RelatedLink("Police expand live facial recognition",
-                    "https://news.example/2024/03/police-live-frt",
-                    datetime(2024, 3, 7, 18, 0, tzinfo=UTC), "News Example"),
+                    "https://news.example/2024/03/police-live-frt", "News Example"),
         RelatedLink("What the rules say", "https://explainer.example/frt-rules"),
     ),
     kind="article", quality=4, fingerprint="a1",
@@ -184,7 +183,7 @@ A6 = Article(
     topic_names=("Fairness",),
     provider=Provider("Smith & Sons <Media>", "smith.example"),
     image=Image("https://img.example/render?id=7&w=600"),
-    related=(RelatedLink("Q&A: \"bias\" <explained>", "https://smith.example/qa?x=1&y=2", None,
+    related=(RelatedLink("Q&A: \"bias\" <explained>", "https://smith.example/qa?x=1&y=2",
                          "Smith & Sons"),),
     fingerprint="a6",
     topics=("bias",),
