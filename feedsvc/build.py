@@ -372,6 +372,11 @@ class Builder:
         summary = load_catalog(settings, self.cache, pool, lambda articles: apply_link_effects(
             articles, effects, settings.dead_link_policy, Urls(settings.base_url)), progress,
             record_dates=self.store, now=started, published=published_articles(self.store))
+        # The parsing workers end here; rendering starts new ones from the fork server.
+        # A worker that parsed half of 100,000 files kept 10 MB more than it started
+        # with, which rendering then added to: its peak was 56 MB, against 50 MB for
+        # a worker that only renders.
+        pool.close()
         timings["load_s"] = round(time.perf_counter() - clock, 3)
         input_key = self._input_key(summary.load.fingerprint, effects, options)
         fingerprint = _generation_fingerprint(input_key, summary)
