@@ -402,7 +402,13 @@ def _parse_in_workers(executor: Executor, todo: list[SourceFile], ctx: ParseCont
     for part in executor.map(_parse_batch_pickled, batches, [ctx] * len(batches),
                              [limits] * len(batches)):
         for digest, blob in part:
-            yield digest, pickle.loads(blob), blob  # noqa: S301 - from our own worker
+            result: ParseResult = pickle.loads(blob)  # noqa: S301 - from our own worker
+            article = result.article
+            # An article's fingerprint is its file's digest: one string for both, not two
+            # (the cache keeps the digest to the end of the build, the catalog the article).
+            if article is not None and article.fingerprint == digest:
+                digest = article.fingerprint
+            yield digest, result, blob
 
 
 def cache_key(ctx: ParseContext, limits: Limits) -> str:
