@@ -316,8 +316,9 @@ class Builder:
 
     def __init__(self, settings: Settings, store: Store, *, once: bool = False) -> None:
         """`once`: this builder builds once and its process ends (`feedsvc build`): it
-        saves the parse cache as soon as the content is loaded and keeps no parse
-        results in memory after that, so the articles are held once, in the catalog."""
+        saves the parse cache as soon as the content is loaded and holds nothing of it
+        in memory after that (`ParseCache.release`), so the articles are held once, in
+        the catalog."""
         self.settings = settings
         self.store = store
         self.once = once
@@ -393,7 +394,7 @@ class Builder:
         if self.once:  # saved now, not at the end (see `once`); a refused build saves
             # nothing, as ever: files moved away and back are not parsed again
             self._save_cache(timings, run.extra, loaded=True)
-            self.cache.forget_results()
+            self.cache.release()
         if info is None or info["input_fingerprint"] != fingerprint:
             self.links.register(summary.catalog.articles, started, fence=fence)
         if not force and info is not None and info["input_fingerprint"] == fingerprint:
