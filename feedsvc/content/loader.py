@@ -21,7 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
 from feedsvc.content.context import ARTICLE_SUFFIXES, ParseContext, content_hash
 from feedsvc.content.duplicates import drop_duplicates
@@ -75,7 +75,7 @@ class CacheEntry:
     pickled: bytes | None = None  # the result as a worker process sent it, reused by save()
 
 
-def parse_cache_saved(directory: Path | None) -> bool:
+def parse_cache_saved(directory: Path | None) -> TypeGuard[Path]:
     """Whether a parse cache file is in `directory`: without one, a build parses every file."""
     return directory is not None and (directory / CACHE_FILE).is_file()
 
@@ -113,7 +113,7 @@ class ParseCache:
 
     @classmethod
     def open(cls, directory: Path | None, context_key: str) -> ParseCache:
-        if directory is None or not (directory / CACHE_FILE).is_file():
+        if not parse_cache_saved(directory):
             return cls(context_key, directory=directory)
         try:
             with closing(sqlite3.connect(directory / CACHE_FILE)) as db:
@@ -136,7 +136,7 @@ class ParseCache:
         missing = {rel for rel, entry in self.entries.items() if entry.result is None}
         if not missing:
             return
-        if self.directory is not None and (self.directory / CACHE_FILE).is_file():
+        if parse_cache_saved(self.directory):
             try:
                 with closing(sqlite3.connect(self.directory / CACHE_FILE)) as db:
                     for rel, digest, blob in db.execute("SELECT rel, digest, result FROM entries"):
@@ -159,7 +159,7 @@ class ParseCache:
         more from the cache. Its 100,000 entries at 100,000 files (paths, sizes, mtimes,
         digests, and the parse results, which the catalog holds again as its own
         articles) were held to the end of the build. What is not saved yet is kept."""
-        if self.directory is None or not (self.directory / CACHE_FILE).is_file():
+        if not parse_cache_saved(self.directory):
             return
         self.entries = {rel: entry for rel, entry in self.entries.items() if rel in self._changed}
 
@@ -362,10 +362,12 @@ def _read_and_parse(source: SourceFile, ctx: ParseContext) -> tuple[str, ParseRe
     return digest, result
 
 
-def _parse_batch(batch: list[SourceFile], ctx: ParseContext,
-                 limits: Limits = Limits()) -> list[tuple[str, ParseResult]]:
+def _parsed(batch: list[SourceFile], ctx: ParseContext,
+            limits: Limits = Limits()) -> Iterator[tuple[str, ParseResult]]:
+    """Each file's (digest, result) as it is parsed, under the body limits."""
     with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
-        return [_read_and_parse(source, ctx) for source in batch]
+        for source in batch:
+            yield _read_and_parse(source, ctx)
 
 
 def _parse_batch_pickled(batch: list[SourceFile], ctx: ParseContext,
@@ -373,12 +375,8 @@ def _parse_batch_pickled(batch: list[SourceFile], ctx: ParseContext,
     """In a worker: results pickled one by one, so the parent can cache the same bytes;
     each pickled as soon as it is parsed, so that only the pickles are held, not a
     batch's results as well."""
-    with markdown_limits(limits.max_body_size, limits.markdown_budget_s):
-        pickled = []
-        for source in batch:
-            digest, result = _read_and_parse(source, ctx)
-            pickled.append((digest, pickle.dumps(result, protocol=5)))
-        return pickled
+    return [(digest, pickle.dumps(result, protocol=5))
+            for digest, result in _parsed(batch, ctx, limits)]
 
 
 def _chunks(items: list[SourceFile], size: int) -> Iterable[list[SourceFile]]:
@@ -390,7 +388,7 @@ def _parse_all(todo: list[SourceFile], ctx: ParseContext, pool: WorkerPool | Non
                limits: Limits) -> Iterable[tuple[str, ParseResult, bytes | None]]:
     executor = pool.executor() if pool is not None and len(todo) >= PARALLEL_THRESHOLD else None
     if pool is None or executor is None:
-        return [(digest, result, None) for digest, result in _parse_batch(todo, ctx, limits)]
+        return [(digest, result, None) for digest, result in _parsed(todo, ctx, limits)]
     return _parse_in_workers(executor, todo, ctx, limits,
                              min(MAX_BATCH, max(50, len(todo) // (pool.workers * 8))))
 
